@@ -1,0 +1,1 @@
+"""Twitch chat: IRCv3 parsing (`irc`), a message store (`buffer`) and a live client (`client`)."""
