@@ -1,0 +1,136 @@
+"""The metamodel as a JSON artifact: load, validate, score.
+
+p = sigmoid(intercept + sum_i coef_i * (x_i - mean_i) / scale_i)
+
+A feature that is missing for a segment (its group is off: no chat, no audio-tagger weights) is
+imputed at the scaler mean, so its term is exactly zero and it neither helps nor hurts.
+Never pickle: a JSON file of numbers loads safely whoever wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from metamodel.schema import SCHEMA_VERSION, group_of
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "default_model.json"
+
+
+class MetamodelError(ValueError):
+    """Raised by `load_metamodel`/`Metamodel.from_dict` when an artifact is unusable."""
+
+
+@dataclass(frozen=True)
+class Metamodel:
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    threshold: float
+    provenance: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Metamodel":
+        """Build a model from the artifact's JSON object, refusing anything inconsistent."""
+        if not isinstance(data, Mapping):
+            raise MetamodelError("artifact must be a JSON object")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise MetamodelError(f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
+        features = _feature_list(data.get("features"))
+        columns = {name: _numbers(data.get(name), name, len(features)) for name in ("scaler_mean", "scaler_scale", "coef")}
+        if any(s <= 0 for s in columns["scaler_scale"]):
+            raise MetamodelError("scaler_scale must be positive")
+        intercept = _number(data.get("intercept"), "intercept")
+        threshold = _number(data.get("threshold"), "threshold")
+        if not 0 < threshold < 1:
+            raise MetamodelError("threshold must be between 0 and 1")
+        return cls(
+            features=features,
+            mean=columns["scaler_mean"],
+            scale=columns["scaler_scale"],
+            coef=columns["coef"],
+            intercept=intercept,
+            threshold=threshold,
+            provenance=dict(data.get("provenance") or {}),
+            metrics=dict(data.get("metrics") or {}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "features": self.features,
+            "scaler_mean": self.mean,
+            "scaler_scale": self.scale,
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "threshold": self.threshold,
+            "provenance": self.provenance,
+            "metrics": self.metrics,
+        }
+
+    def contributions(self, values: Mapping[str, float | None]) -> dict[str, float]:
+        """Each feature's term in the logit; missing or non-finite values contribute 0."""
+        terms = {}
+        for name, mean, scale, coef in zip(self.features, self.mean, self.scale, self.coef):
+            value = values.get(name)
+            if value is None or not math.isfinite(value):
+                terms[name] = 0.0
+            else:
+                terms[name] = coef * (value - mean) / scale
+        return terms
+
+    def score(self, values: Mapping[str, float | None]) -> float:
+        """Probability that the segment is a highlight."""
+        logit = self.intercept + sum(self.contributions(values).values())
+        return _sigmoid(logit)
+
+
+def load_metamodel(path: str | Path | None = None) -> Metamodel:
+    """Load and validate an artifact; the shipped default model when `path` is None."""
+    path = Path(path) if path else DEFAULT_MODEL_PATH
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MetamodelError(f"cannot read model {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise MetamodelError(f"model {path} is not valid JSON: {exc}") from exc
+    return Metamodel.from_dict(data)
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _feature_list(raw: Any) -> list[str]:
+    if not isinstance(raw, list) or not raw or not all(isinstance(f, str) for f in raw):
+        raise MetamodelError("features must be a non-empty list of names")
+    if len(set(raw)) != len(raw):
+        raise MetamodelError("features contain duplicates")
+    for name in raw:
+        try:
+            group_of(name)
+        except KeyError:
+            raise MetamodelError(f"unknown feature {name!r} (not in schema v{SCHEMA_VERSION})") from None
+    return list(raw)
+
+
+def _numbers(raw: Any, name: str, length: int) -> list[float]:
+    if not isinstance(raw, list) or len(raw) != length:
+        raise MetamodelError(f"{name} must be a list of {length} numbers, one per feature")
+    return [_number(v, name) for v in raw]
+
+
+def _number(raw: Any, name: str) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+        raise MetamodelError(f"{name} must hold finite numbers, got {raw!r}")
+    return float(raw)

@@ -1,0 +1,96 @@
+"""Rebuild `default_model.json` from the original prototype's model and real material.
+
+`python -m metamodel.build_default [--shared ../shared/data]`
+
+The prototype's logistic regression (seed-metamodel.json) was fit on standardised features, so
+its coefficients are "logit per standard deviation". Our features measure the same things in
+other units, so we carry the coefficients over by meaning (MAPPING below) and measure each
+feature's mean and standard deviation ourselves on real material: the two real Twitch clips
+played in a loop against the real #xqcow chat log, exactly as the demo channel plays them.
+The threshold is set so that THRESHOLD_SHARE of those segments score above it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from itertools import cycle
+from pathlib import Path
+
+import numpy as np
+
+from metamodel.artifact import DEFAULT_MODEL_PATH, Metamodel
+from metamodel.schema import FEATURES
+
+# our feature -> (seed features whose coefficients it takes, share of their summed coefficient, why)
+MAPPING: dict[str, tuple[list[str], float, str]] = {
+    "chat_messages": (["message_counts"], 1.0, "same count per 10 s window"),
+    "chat_users": ([], 0.0, "no counterpart in the prototype; left to training"),
+    "chat_emotes": (["positive_message_count", "negative_message_count"], 1.0,
+                    "the prototype's sentiment counts were driven by emote-laden messages; "
+                    "until chat sentiment lands, emote use carries their weight"),
+    "chat_rate_ratio": (["message_counts"], 1.0, "the same message count, normalised by the stream's own median"),
+    "audio_peak": (["sound_loudness"], 0.5, "the prototype's one loudness feature (max amplitude of snippets), split over our two loudness measures"),
+    "audio_loudness": (["sound_loudness"], 0.5, "see audio_peak"),
+    "motion_mean": (["movement_amount"], 0.5, "the prototype's one movement feature (optical flow), split over our two amount-of-motion measures"),
+    "motion_ratio": (["movement_amount"], 0.5, "see motion_mean"),
+    "motion_p95": ([], 0.0, "no counterpart; left to training"),
+    "scene_cuts": ([], 0.0, "no counterpart; left to training"),
+}
+THRESHOLD_SHARE = 0.10  # about one segment in ten above threshold: a few clips per 10 minutes
+
+
+def demo_rows(shared: Path) -> list[dict[str, float]]:
+    """Features of the demo channel's first pass over the real chat log (clips looping)."""
+    from server.analyze import read_chat_log, windows
+    from server.features import SegmentFeaturizer
+    from server import media
+
+    clips = [shared / "video" / "seed-lobby.mp4", shared / "video" / "seed-gameplay.mp4"]
+    spans = [(clip, start, end - start) for clip in clips for _, start, end in windows(media.duration_of(clip))]
+    messages = read_chat_log(shared / "twitch-chat" / "xqcow-2019-09-15.irc.gz")
+    t0, t_end = messages[0].ts, messages[-1].ts
+    featurizer = SegmentFeaturizer()
+    rows = []
+    for i, (clip, start, length) in zip(range(int((t_end - t0) // 10)), cycle(spans)):
+        lo = t0 + i * 10.0
+        chat = [m for m in messages if lo <= m.ts < lo + 10.0]
+        rows.append(featurizer.featurize(clip, chat, start, length))
+    return rows
+
+
+def build(shared: Path) -> Metamodel:
+    seed = json.loads((shared / "metamodel" / "seed-metamodel.json").read_text())
+    seed_coef = dict(zip(seed["features"], seed["coef"]))
+    rows = demo_rows(shared)
+    matrix = np.array([[row[name] for name in FEATURES] for row in rows], dtype=float)
+    mean, std = matrix.mean(axis=0), matrix.std(axis=0)
+    coef = [MAPPING[name][1] * sum(seed_coef[s] for s in MAPPING[name][0]) for name in FEATURES]
+    draft = Metamodel(FEATURES, mean.tolist(), np.where(std > 0, std, 1.0).tolist(), coef, seed["intercept"], 0.5)
+    scores = np.array([draft.score(dict(zip(FEATURES, row))) for row in matrix])
+    threshold = float(np.quantile(scores, 1 - THRESHOLD_SHARE))
+    provenance = {
+        "built_by": "python -m metamodel.build_default",
+        "seed": seed["source"] + ", seed-metamodel.json",
+        "coefficients": {name: {"from": MAPPING[name][0], "share": MAPPING[name][1], "why": MAPPING[name][2]} for name in FEATURES},
+        "intercept": "the prototype's, unchanged",
+        "scaler": f"mean and std of each feature over {len(rows)} 10 s segments of the demo channel "
+                  "(seed-lobby.mp4 and seed-gameplay.mp4 looping, xqcow-2019-09-15 chat)",
+        "threshold": f"{1 - THRESHOLD_SHARE:.0%} quantile of the scores of those segments",
+    }
+    return Metamodel(FEATURES, draft.mean, draft.scale, coef, draft.intercept, round(threshold, 6), provenance,
+                     {"note": "not trained on labels; see docs/metamodel.md"})
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m metamodel.build_default", description=__doc__.split("\n")[0])
+    parser.add_argument("--shared", type=Path, default=Path("../shared/data"), help="the team's shared data folder")
+    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
+    args = parser.parse_args()
+    model = build(args.shared)
+    args.out.write_text(json.dumps(model.to_dict(), indent=1) + "\n")
+    print(f"wrote {args.out}: threshold {model.threshold:.3f}")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,130 @@
+"""`python -m server.analyze VIDEO [--chat LOG] [--json]`: score a recording like a live stream.
+
+Cuts the recording into 10 s windows, computes the same features with the same rolling
+baselines as a live job, scores them with the metamodel and picks highlights with the same
+selector. Chat LOG is raw Twitch IRC lines (with `tmi-sent-ts`); its first message is taken as
+the start of the video unless --chat-offset says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+from tqdm import tqdm
+
+from metamodel import MetamodelError, load_metamodel
+from server import media
+from server.chat.irc import IRCParseError, chat_message_from, parse_line
+from server.features import SegmentFeaturizer
+from server.scoring import score_segment
+from server.selection import HighlightSelector
+
+SEGMENT_SECONDS = 10.0
+CHAT_LAG_S = 4.0
+
+log = logging.getLogger("server.analyze")
+
+
+def read_chat_log(path: Path) -> list:
+    """ChatMessages of a raw IRC log (optionally gzipped), in time order; unparsable lines skipped."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    messages = []
+    with opener(path, "rt", encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                message = chat_message_from(parse_line(line))
+            except IRCParseError:
+                continue
+            if message is not None:
+                messages.append(message)
+    return sorted(messages, key=lambda m: m.ts)
+
+
+def windows(duration: float, length: float = SEGMENT_SECONDS) -> Iterator[tuple[int, float, float]]:
+    """(seq, start, end) of consecutive windows; a last partial window shorter than 2 s is dropped."""
+    seq, start = 0, 0.0
+    while duration - start >= min(2.0, length):
+        yield seq, start, min(start + length, duration)
+        seq += 1
+        start += length
+
+
+def analyze(video: Path, chat_log: Path | None = None, chat_offset: float | None = None,
+            model_path: Path | None = None, chat_lag: float = CHAT_LAG_S, progress: bool = True) -> dict:
+    """Return {"segments": [...], "highlights": [...]} for a recording."""
+    model = load_metamodel(model_path)
+    messages = read_chat_log(chat_log) if chat_log else None
+    t0 = (messages[0].ts if messages else 0.0) if chat_offset is None else chat_offset
+    featurizer = SegmentFeaturizer()
+    selector = HighlightSelector(model.threshold)
+    segments, picked = [], []
+    spans = list(windows(media.duration_of(video)))
+    for seq, start, end in tqdm(spans, desc="segments", unit="seg", disable=not progress):
+        chat = None
+        if messages is not None:
+            lo, hi = t0 + start + chat_lag, t0 + end + chat_lag
+            chat = [m for m in messages if lo <= m.ts < hi]
+        values = featurizer.featurize(video, chat, start, end - start)
+        score, reasons = score_segment(model, values)
+        segments.append({"seq": seq, "start": start, "end": end, "features": values, "score": score,
+                         "reasons": [r.to_dict() for r in reasons]})
+        found = selector.push(seq, score)
+        if found:
+            picked.append(found)
+    last = selector.flush()
+    if last:
+        picked.append(last)
+    highlights = [{"start": segments[h.first_seq]["start"], "end": segments[h.last_seq]["end"], "score": h.score,
+                   "peak_seq": h.peak_seq, "reasons": segments[h.peak_seq]["reasons"]} for h in picked]
+    return {"segments": segments, "highlights": highlights}
+
+
+def cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server.analyze", description=__doc__.split("\n")[0])
+    parser.add_argument("video", type=Path, help="a recording ffmpeg can read")
+    parser.add_argument("--chat", type=Path, help="raw Twitch IRC log (.irc or .irc.gz)")
+    parser.add_argument("--chat-offset", type=float, help="epoch seconds of the video's start (default: first chat message)")
+    parser.add_argument("--model", type=Path, help="metamodel JSON (default: the shipped model)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for path in (args.video, args.chat):
+        if path and not path.is_file():
+            parser.error(f"{path}: no such file")
+    started = time.process_time()
+    try:
+        result = analyze(args.video, args.chat, args.chat_offset, args.model, progress=not args.json)
+    except (media.MediaError, MetamodelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _print(result, args.json)
+    n = len(result["segments"])
+    log.info("%d segments, %.2f CPU-s per segment", n, (time.process_time() - started) / max(n, 1))
+    return 0
+
+
+def _print(result: dict, as_json: bool) -> None:
+    if as_json:
+        for segment in result["segments"]:
+            print(json.dumps({k: segment[k] for k in ("start", "end", "features", "score", "reasons")}))
+        print(json.dumps({"highlights": result["highlights"]}))
+        return
+    for s in result["segments"]:
+        why = "; ".join(r["text"] for r in s["reasons"])
+        print(f"{s['start']:7.1f}-{s['end']:7.1f}  score {s['score']:.3f}  {why}")
+    for h in result["highlights"]:
+        print(f"HIGHLIGHT {h['start']:.1f}-{h['end']:.1f} score {h['score']:.3f}")
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
