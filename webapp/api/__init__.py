@@ -1,0 +1,1 @@
+"""The ingest API the processing server reports to (docs/contract.md, server -> webapp)."""

@@ -1,0 +1,1 @@
+"""Nearly Django-free helpers: source parsing, the processing-server client, JSON validation."""

@@ -1,0 +1,113 @@
+"""Parse what a user types as a stream source: a Twitch login, a twitch.tv URL or a stream URL.
+
+Pure functions; the host allow-list is passed in so that this module never reads settings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+LOGIN_RE = re.compile(r"[a-zA-Z0-9_]{3,25}")
+TWITCH_HOSTS = frozenset({"twitch.tv", "www.twitch.tv", "m.twitch.tv"})
+URL_SCHEMES = ("http", "https", "hls")
+MAX_SOURCE_LENGTH = 500
+
+CHANNEL = "channel"
+URL = "url"
+
+
+class SourceError(ValueError):
+    """Raised by `parse_source` / `parse_login` with a message meant for the user."""
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str  # CHANNEL or URL
+    value: str  # the lowercase login, or the normalised URL
+
+    @property
+    def login(self) -> str | None:
+        return self.value if self.kind == CHANNEL else None
+
+
+def parse_login(text: str) -> str:
+    """Return the lowercase Twitch login in `text` (a login or a twitch.tv channel URL)."""
+    text = text.strip()
+    if LOGIN_RE.fullmatch(text):
+        return text.lower()
+    login = _login_from_twitch_url(text)
+    if login is None:
+        raise SourceError(
+            f"“{_shorten(text)}” is not a Twitch channel name: use 3 to 25 letters, "
+            "digits or underscores, or a link like https://www.twitch.tv/name."
+        )
+    return login
+
+
+def parse_source(text: str, allowed_hosts: list[str]) -> Source:
+    """Return the `Source` for `text`, or raise `SourceError` saying what is wrong with it."""
+    text = text.strip()
+    if not text:
+        raise SourceError("Enter a Twitch channel name or a stream URL.")
+    if len(text) > MAX_SOURCE_LENGTH:
+        raise SourceError(f"That is too long for a source ({MAX_SOURCE_LENGTH} characters at most).")
+    if LOGIN_RE.fullmatch(text) or _looks_like_twitch(text):
+        return Source(CHANNEL, parse_login(text))
+    if "://" not in text:
+        raise SourceError(
+            f"“{_shorten(text)}” is neither a Twitch channel name (3 to 25 letters, digits or "
+            "underscores) nor a URL starting with http://, https:// or hls://."
+        )
+    return Source(URL, _checked_url(text, allowed_hosts))
+
+
+def _looks_like_twitch(text: str) -> bool:
+    host = urlsplit(text if "://" in text else "https://" + text).netloc.lower()
+    return host in TWITCH_HOSTS
+
+
+def _login_from_twitch_url(text: str) -> str | None:
+    parts = urlsplit(text if "://" in text else "https://" + text)
+    if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() not in TWITCH_HOSTS:
+        return None
+    path = parts.path.strip("/")
+    if not LOGIN_RE.fullmatch(path):
+        return None  # e.g. /videos/123 or /name/clip/...: only live channels are tracked
+    return path.lower()
+
+
+def _checked_url(text: str, allowed_hosts: list[str]) -> str:
+    if any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in text):
+        raise SourceError("The URL contains spaces, control characters or backslashes.")
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in URL_SCHEMES:
+        raise SourceError("Only http://, https:// and hls:// URLs can be tracked.")
+    # Refuse user info outright: "http://127.0.0.1@evil.com/" points at evil.com.
+    if "@" in parts.netloc:
+        raise SourceError("URLs with a user name or password (an “@” before the host) are not allowed.")
+    try:
+        host = (parts.hostname or "").rstrip(".")
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise SourceError("The URL has an invalid port.") from None
+    if not host:
+        raise SourceError("The URL has no host.")
+    if host not in allowed_hosts:
+        raise SourceError(_host_not_allowed(host, allowed_hosts))
+    return urlunsplit((scheme, parts.netloc.lower(), parts.path, parts.query, parts.fragment))
+
+
+def _host_not_allowed(host: str, allowed_hosts: list[str]) -> str:
+    if not allowed_hosts:
+        return (
+            f"Streams from {host} are not allowed: this site only tracks Twitch channels "
+            "(no URL hosts are allowed)."
+        )
+    return f"Streams from {host} are not allowed; allowed hosts: {', '.join(allowed_hosts)}."
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,1 @@
+"""Tracked streams, their segments and highlights: dashboard, stream page, status JSON."""

@@ -1,0 +1,68 @@
+"""Register a stream's job with the processing server, and retry while it cannot be reached."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.utils import timezone
+
+from webapp.lib import processing
+from webapp.streams.models import Stream
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = timedelta(seconds=10)
+
+
+def start_job(stream: Stream) -> bool:
+    """Try once to create the job for `stream`; return False if the server was not reachable.
+
+    Only a stream still WAITING is changed: the server may already have reported a newer state
+    through the ingest API while this call was in flight.
+    """
+    now = timezone.now()
+    Stream.objects.filter(pk=stream.pk).update(job_attempt_at=now)
+    stream.job_attempt_at = now
+    try:
+        job = processing.create_job(stream.pk, stream.source, stream.chat_channel)
+    except processing.ProcessingServerError as exc:
+        if exc.rejected:
+            stream.state, stream.last_error = Stream.ERROR, f"The processing server refused this stream: {exc}"
+        else:
+            stream.state, stream.last_error = Stream.WAITING, f"Could not start yet: {exc}. Retrying."
+        _save_if_waiting(stream)
+        return exc.rejected
+    stream.apply_job(job)
+    _save_if_waiting(stream)
+    return True
+
+
+def _save_if_waiting(stream: Stream) -> None:
+    fields = {"state": stream.state, "last_error": stream.last_error, "degraded": stream.degraded,
+              "segments_done": stream.segments_done, "updated": timezone.now()}
+    if not Stream.objects.filter(pk=stream.pk, state=Stream.WAITING).update(**fields):
+        stream.refresh_from_db()
+
+
+def is_due(stream: Stream) -> bool:
+    """True when `stream` waits for the server and the last attempt is old enough to retry."""
+    if stream.state != Stream.WAITING:
+        return False
+    return stream.job_attempt_at is None or timezone.now() - stream.job_attempt_at >= RETRY_AFTER
+
+
+def retry_waiting(streams: Iterable[Stream], force: bool = False) -> dict[str, int]:
+    """Retry the due (or, with `force`, all) waiting streams; stop at the first unreachable.
+
+    When the server is down every call would wait for it in turn, so one failure is enough.
+    """
+    counts = {"started": 0, "rejected": 0, "waiting": 0}
+    pending = [s for s in streams if s.state == Stream.WAITING and (force or is_due(s))]
+    for i, stream in enumerate(pending):
+        if not start_job(stream):
+            counts["waiting"] += len(pending) - i
+            break
+        counts["rejected" if stream.state == Stream.ERROR else "started"] += 1
+    return counts

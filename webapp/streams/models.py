@@ -1,0 +1,131 @@
+"""A user's tracked stream, the scored segments and the highlights the server reports for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+
+class Stream(models.Model):
+    WAITING = "waiting"
+    STARTING = "starting"
+    LIVE = "live"
+    OFFLINE = "offline"
+    ERROR = "error"
+    STOPPED = "stopped"
+    STATES = [
+        (WAITING, "Waiting for server"),
+        (STARTING, "Starting"),
+        (LIVE, "Live"),
+        (OFFLINE, "Offline"),
+        (ERROR, "Error"),
+        (STOPPED, "Stopped"),
+    ]
+    # The states the server may report (all but WAITING, which only the webapp sets).
+    SERVER_STATES = [STARTING, LIVE, OFFLINE, ERROR, STOPPED]
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="streams")
+    source = models.CharField(max_length=500, help_text="Twitch login or stream URL, as sent to the server")
+    chat_channel = models.CharField(max_length=25, null=True, blank=True)
+    state = models.CharField(max_length=10, choices=STATES, default=WAITING)
+    last_error = models.TextField(blank=True, default="")
+    degraded = models.JSONField(default=list, blank=True)
+    segments_done = models.PositiveIntegerField(default=0)
+    threshold = models.FloatField(default=0.5)
+    # When the webapp last tried to register the job with the server (for the retry delay).
+    job_attempt_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "source"], name="unique_source_per_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return self.source
+
+    @property
+    def name(self) -> str:
+        """What the user sees: the channel login or the URL."""
+        return self.source
+
+    @property
+    def is_channel(self) -> bool:
+        return "://" not in self.source
+
+    def apply_job(self, job: dict[str, Any]) -> None:
+        """Copy the state of a job as the server reports it (POST/GET /api/v1/jobs)."""
+        state = job.get("state")
+        self.state = state if state in self.SERVER_STATES else self.STARTING
+        self.last_error = job.get("last_error") or ""
+        degraded = job.get("degraded")
+        self.degraded = [str(d) for d in degraded] if isinstance(degraded, list) else []
+        if isinstance(job.get("segments_done"), int) and job["segments_done"] >= 0:
+            self.segments_done = job["segments_done"]
+
+
+class Segment(models.Model):
+    stream = models.ForeignKey(Stream, models.CASCADE, related_name="segments")
+    seq = models.PositiveIntegerField()
+    start_utc = models.DateTimeField()
+    end_utc = models.DateTimeField()
+    offset_s = models.FloatField()
+    duration_s = models.FloatField()
+    score = models.FloatField()
+    features = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "seq"], name="unique_segment_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream} #{self.seq}"
+
+
+class Highlight(models.Model):
+    stream = models.ForeignKey(Stream, models.CASCADE, related_name="highlights")
+    key = models.CharField(max_length=100)
+    start_utc = models.DateTimeField()
+    end_utc = models.DateTimeField()
+    start_offset_s = models.FloatField()
+    end_offset_s = models.FloatField()
+    score = models.FloatField()
+    clip_url = models.URLField(max_length=1000)
+    thumbnail_url = models.URLField(max_length=1000, blank=True, default="")
+    reasons = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start_offset_s", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "key"], name="unique_highlight_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def duration_s(self) -> float:
+        return max(0.0, self.end_offset_s - self.start_offset_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The highlight as the status JSON lists it."""
+        return {
+            "id": self.id,
+            "key": self.key,
+            "clip_url": self.clip_url,
+            "thumbnail_url": self.thumbnail_url or None,
+            "score": self.score,
+            "start_offset_s": self.start_offset_s,
+            "end_offset_s": self.end_offset_s,
+            "duration_s": self.duration_s,
+            "start_utc": self.start_utc.isoformat(),
+            "end_utc": self.end_utc.isoformat(),
+            "reasons": self.reasons,
+        }

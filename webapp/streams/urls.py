@@ -1,0 +1,10 @@
+from django.urls import path
+
+from webapp.streams import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("streams/<int:stream_id>/", views.stream_detail, name="stream"),
+    path("streams/<int:stream_id>/status.json", views.stream_status, name="stream-status"),
+    path("streams/<int:stream_id>/delete/", views.delete_stream, name="stream-delete"),
+]

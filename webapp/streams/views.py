@@ -1,0 +1,135 @@
+"""The signed-in user's pages: dashboard (list + add), stream page, its status JSON, delete."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
+from django.db.models import Count, Max, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from webapp.lib import processing
+from webapp.streams import jobs
+from webapp.streams.forms import AddStreamForm
+from webapp.streams.models import Stream
+
+log = logging.getLogger(__name__)
+
+STATE_HELP = {
+    Stream.WAITING: "The processing server could not be reached yet. The stream is saved and "
+    "will be started automatically as soon as the server answers.",
+    Stream.STARTING: "The processing server is opening the stream.",
+    Stream.LIVE: "The stream is live and being analysed; new highlights appear below.",
+    Stream.OFFLINE: "The stream is offline right now.",
+    Stream.ERROR: "The processing server reported an error.",
+    Stream.STOPPED: "Tracking has stopped.",
+}
+
+
+def _user_streams(request: HttpRequest) -> QuerySet[Stream]:
+    return Stream.objects.filter(owner=request.user)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dashboard(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = AddStreamForm(request.user, request.POST)
+        if form.is_valid() and (stream := _create_stream(request, form)):
+            jobs.start_job(stream)
+            _say_how_it_went(request, stream)
+            return redirect("dashboard")
+    else:
+        form = AddStreamForm(request.user)
+        # A page view is a good moment to retry streams the server never got.
+        jobs.retry_waiting(_user_streams(request))
+
+    streams = _user_streams(request).annotate(
+        highlight_count=Count("highlights"), last_highlight=Max("highlights__start_utc")
+    )
+    ctx = {"form": form, "streams": streams, "state_help": STATE_HELP}
+    return render(request, "streams/dashboard.html", ctx)
+
+
+def _create_stream(request: HttpRequest, form: AddStreamForm) -> Stream | None:
+    source = form.cleaned_data["source"]
+    try:
+        return Stream.objects.create(
+            owner=request.user, source=source.value, chat_channel=form.cleaned_data["chat_channel"]
+        )
+    except IntegrityError:
+        # Two quick submissions of the same source: the unique constraint caught the second.
+        form.add_error("source", f"You are already tracking {source.value}.")
+        return None
+
+
+def _say_how_it_went(request: HttpRequest, stream: Stream) -> None:
+    if stream.state == Stream.WAITING:
+        messages.warning(
+            request,
+            f"Saved {stream.name}, but the processing server is not reachable right now. "
+            "It will be started automatically when the server is back.",
+        )
+    elif stream.state == Stream.ERROR:
+        messages.error(request, f"Saved {stream.name}, but it could not be started: {stream.last_error}")
+    else:
+        messages.success(request, f"Now tracking {stream.name}.")
+
+
+@login_required
+@require_GET
+def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
+    stream = get_object_or_404(_user_streams(request), pk=stream_id)
+    jobs.retry_waiting([stream])
+    highlights = list(stream.highlights.all())
+    ctx = {"stream": stream, "highlights": highlights, "state_help": STATE_HELP[stream.state]}
+    return render(request, "streams/stream.html", ctx)
+
+
+@login_required
+@require_GET
+def stream_status(request: HttpRequest, stream_id: int) -> JsonResponse:
+    stream = get_object_or_404(_user_streams(request), pk=stream_id)
+    jobs.retry_waiting([stream])
+    response = JsonResponse(status_json(stream))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def status_json(stream: Stream) -> dict[str, Any]:
+    """What the stream page's script polls: the job state, highlights and segment scores."""
+    highlights = [h.to_dict() for h in stream.highlights.all()]
+    segments = stream.segments.values_list("seq", "offset_s", "score")
+    return {
+        "id": stream.id,
+        "name": stream.name,
+        "state": stream.state,
+        "state_label": stream.get_state_display(),
+        "state_help": STATE_HELP[stream.state],
+        "last_error": stream.last_error or None,
+        "degraded": stream.degraded,
+        "segments_done": stream.segments_done,
+        "threshold": stream.threshold,
+        "highlights": highlights,
+        "segments": [{"seq": seq, "offset_s": off, "score": score} for seq, off, score in segments],
+    }
+
+
+@require_POST
+@login_required
+def delete_stream(request: HttpRequest, stream_id: int) -> HttpResponse:
+    stream = get_object_or_404(_user_streams(request), pk=stream_id)
+    try:
+        processing.delete_job(stream.id)
+    except processing.ProcessingServerError as exc:
+        # Delete anyway: the server gets 404 on its next report for this stream and stops.
+        log.warning("could not stop job %s on the processing server: %s", stream.id, exc)
+    name = stream.name
+    stream.delete()
+    messages.success(request, f"Stopped tracking and deleted {name}.")
+    return redirect("dashboard")
