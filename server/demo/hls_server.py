@@ -1,0 +1,209 @@
+"""A loopback HTTP server that makes a list of MPEG-TS segments look like a live Twitch channel.
+
+``GET /live/<channel>/index.m3u8`` is a sliding-window media playlist whose media sequence moves
+on with the wall clock (``speed`` times faster if asked), looping the segments forever;
+``GET /live/<channel>/<seq>.ts`` serves segment `seq`. An unknown or offline channel is a 404,
+which is what an ended Twitch stream looks like to streamlink.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable, Iterable
+from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
+
+SEGMENT_SECONDS = 2.0  # seconds of media per segment, as encoded by `segments.py`
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+SEGMENT_TYPE = "video/mp2t"
+_PATH_RE = re.compile(r"^/live/(?P<channel>[A-Za-z0-9_]+)/(?:index\.m3u8|(?P<seq>\d+)\.ts)$")
+
+
+def media_playlist(
+    first: int,
+    window: int,
+    loop_length: int,
+    duration: float,
+    date_of: Callable[[int], datetime] | None = None,
+) -> str:
+    """Render a live media playlist of segments `first` .. `first + window - 1`.
+
+    Segment `seq` plays file `seq % loop_length`; where the loop wraps the timestamps jump back,
+    which HLS must announce with EXT-X-DISCONTINUITY (and count the ones that scrolled away in
+    EXT-X-DISCONTINUITY-SEQUENCE, so players keep their numbering straight).
+    """
+    wraps_before = (first - 1) // loop_length if first > 0 else 0
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:3",
+        f"#EXT-X-TARGETDURATION:{int(-(-duration // 1))}",
+        f"#EXT-X-MEDIA-SEQUENCE:{first}",
+        f"#EXT-X-DISCONTINUITY-SEQUENCE:{wraps_before}",
+    ]
+    for seq in range(first, first + window):
+        if seq > 0 and seq % loop_length == 0:
+            lines.append("#EXT-X-DISCONTINUITY")
+        if date_of is not None:
+            stamp = date_of(seq).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{stamp}")
+        lines.append(f"#EXTINF:{duration:.3f},live")
+        lines.append(f"{seq}.ts")
+    return "\n".join(lines) + "\n"
+
+
+class LiveHLSServer:
+    """Serve `segments` as endless live channels on loopback; see the module docstring."""
+
+    def __init__(
+        self,
+        segments: Iterable[Path],
+        channels: Iterable[str] = ("demo_channel",),
+        window: int = 5,
+        speed: float = 1.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        segment_duration: float = SEGMENT_SECONDS,
+    ) -> None:
+        self._data = [Path(p).read_bytes() for p in segments]
+        if not self._data:
+            raise ValueError("no segments to serve")
+        if window < 1:
+            raise ValueError(f"window must be >= 1, got {window}")
+        if speed <= 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.window, self.speed, self.segment_duration = window, speed, segment_duration
+        self.host, self._port = host, port
+        self._online = {channel: True for channel in channels}
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+        self._started_wall = time.time()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    def url(self, channel: str) -> str:
+        """The streamlink URL of `channel`, e.g. ``hls://http://127.0.0.1:8181/live/x/index.m3u8``."""
+        return f"hls://http://{self.host}:{self._port}/live/{channel}/index.m3u8"
+
+    def set_online(self, channel: str, online: bool) -> None:
+        """Take `channel` off the air (its URLs answer 404) or put it (back) on."""
+        with self._lock:
+            self._online[channel] = online
+
+    def is_online(self, channel: str) -> bool:
+        with self._lock:
+            return self._online.get(channel, False)
+
+    def start(self) -> None:
+        """Bind and serve from a background thread; the live clock starts now."""
+        httpd = _HTTPServer((self.host, self._port), _Handler)
+        httpd.owner = self
+        self._httpd = httpd
+        self._port = httpd.server_address[1]
+        self._started, self._started_wall = time.monotonic(), time.time()
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="hls", daemon=True
+        )
+        self._thread.start()
+        log.info("demo HLS server on http://%s:%d (speed %.3gx)", self.host, self._port, self.speed)
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(2.0)
+            self._thread = None
+
+    # -- the live clock ----------------------------------------------------------------------
+
+    def head(self) -> int:
+        """Sequence number one past the newest segment.
+
+        The channel starts with a full window, as if it had been live for a while, so a player
+        has segments to buffer from its first request.
+        """
+        elapsed = (time.monotonic() - self._started) * self.speed
+        return self.window + int(elapsed // self.segment_duration)
+
+    def playlist(self) -> str:
+        first = self.head() - self.window
+        return media_playlist(
+            first, self.window, len(self._data), self.segment_duration, self._date_of
+        )
+
+    def segment(self, seq: int) -> bytes | None:
+        """Bytes of segment `seq`, or None if it is not (or no longer) available.
+
+        Segments stay a further `window` behind the playlist: a player that read the playlist
+        just before it moved on must still get what it was promised, as from a real CDN.
+        """
+        head = self.head()
+        if not head - 2 * self.window <= seq < head:
+            return None
+        return self._data[seq % len(self._data)]
+
+    def _date_of(self, seq: int) -> datetime:
+        # When `seq` began "recording" (it is published one segment later), on the same wall
+        # clock that the demo chat's tmi-sent-ts uses, so video and chat can be lined up.
+        seconds = (seq - self.window) * self.segment_duration / self.speed
+        return datetime.fromtimestamp(self._started_wall + seconds, tz=timezone.utc)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    owner: LiveHLSServer
+
+    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        # A player hanging up mid-segment is routine, not worth a traceback on stderr.
+        log.debug("HLS request from %s failed", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    server_version = "demo-hls"
+
+    def do_GET(self) -> None:
+        self._respond(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._respond(send_body=False)
+
+    def _respond(self, send_body: bool) -> None:
+        owner = self.server.owner
+        match = _PATH_RE.match(urlsplit(self.path).path)
+        if match is None or not owner.is_online(match["channel"]):
+            self._send(404, "text/plain", b"offline or unknown channel\n", send_body)
+        elif match["seq"] is None:
+            self._send(200, PLAYLIST_TYPE, owner.playlist().encode(), send_body)
+        else:
+            data = owner.segment(int(match["seq"]))
+            if data is None:
+                self._send(404, "text/plain", b"segment not in the live window\n", send_body)
+            else:
+                self._send(200, SEGMENT_TYPE, data, send_body)
+
+    def _send(self, status: int, content_type: str, body: bytes, send_body: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib's name)
+        log.debug("HLS %s %s", self.address_string(), format % args)
