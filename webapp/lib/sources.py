@@ -80,7 +80,7 @@ def _login_from_twitch_url(text: str) -> str | None:
 
 def _checked_url(text: str, allowed_hosts: list[str]) -> str:
     if any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in text):
-        raise SourceError("The URL contains spaces, control characters or backslashes.")
+        raise SourceError("The URL contains spaces, control characters or backslashes, which are not allowed.")
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     if scheme not in URL_SCHEMES:
