@@ -1,0 +1,73 @@
+"""The server's JSON API for the webapp (contract v1, docs/contract.md). Routes stay thin."""
+
+from __future__ import annotations
+
+import hmac
+from functools import wraps
+
+from flask import Blueprint, current_app, jsonify, request
+
+from server.validation import ValidationError, validate_job
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def error(message: str, status: int):
+    return jsonify({"error": message}), status
+
+
+def authorize(view):
+    """Check the bearer token (constant time) before the view runs."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme != "Bearer" or not token:
+            return error("missing bearer token", 401)
+        if not hmac.compare_digest(token.encode(), current_app.config["SERVER_API_TOKEN"].encode()):
+            return error("wrong token", 403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.post("/jobs")
+@authorize
+def create_job():
+    data = request.get_json(silent=True)
+    if data is None:
+        return error("body must be JSON", 400)
+    config = current_app.config
+    try:
+        job_request = validate_job(data, config["ALLOWED_SOURCE_HOSTS"], config["ALLOWED_CALLBACK_HOSTS"],
+                                   config["TWITCH_URL_TEMPLATE"])
+    except ValidationError as exc:
+        return error(str(exc), 400)
+    try:
+        job, created = current_app.extensions["jobs"].start(job_request)
+    except OverflowError as exc:
+        return error(str(exc), 503)
+    return jsonify(job.to_dict()), 201 if created else 200
+
+
+@bp.get("/jobs")
+@authorize
+def list_jobs():
+    return jsonify({"jobs": [job.to_dict() for job in current_app.extensions["jobs"].all()]})
+
+
+@bp.get("/jobs/<int:stream_id>")
+@authorize
+def get_job(stream_id: int):
+    job = current_app.extensions["jobs"].get(stream_id)
+    if job is None:
+        return error("no such job", 404)
+    return jsonify(job.to_dict())
+
+
+@bp.delete("/jobs/<int:stream_id>")
+@authorize
+def delete_job(stream_id: int):
+    current_app.extensions["jobs"].stop(stream_id)
+    return "", 204

@@ -1,0 +1,240 @@
+"""Stream jobs: one per tracked stream, each with an ingest thread, a scoring thread and chat.
+
+ingest thread:  streamlink -> ffmpeg -> Segment queue   (retries with backoff while offline)
+scoring thread: Segment -> features(audio, motion, chat window) -> score -> selection -> export
+chat:           TwitchChatClient -> ChatBuffer          (its own thread, reconnects by itself)
+Everything a job reports goes through the shared Reporter, so a webapp outage loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from metamodel import Metamodel
+from server.chat.buffer import ChatBuffer
+from server.chat.client import TwitchChatClient
+from server.export import export_highlight
+from server.features import SegmentFeaturizer
+from server.ingest import IngestError, LiveSegmenter, Segment, StreamOffline
+from server.media import MediaError
+from server.reporter import Reporter
+from server.scoring import score_segment
+from server.selection import Highlight, HighlightSelector
+from server.storage import Storage, StorageError
+from server.validation import JobRequest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobContext:
+    """What every job shares: settings, the model, storage and the outbox."""
+
+    data_dir: Path
+    storage: Storage
+    reporter: Reporter
+    model: Callable[[], Metamodel]
+    segment_seconds: float = 10.0
+    ring_size: int = 60
+    chat_lag_s: float = 4.0
+    read_timeout_s: float = 30.0
+    retry_min_s: float = 5.0
+    retry_max_s: float = 60.0
+    irc_host: str = "irc.chat.twitch.tv"
+    irc_port: int = 6697
+    irc_tls: bool = True
+    irc_nick: str | None = None
+    irc_token: str | None = None
+    degraded: tuple[str, ...] = ()  # server-wide notices, e.g. "audio tagging off: no checkpoint"
+
+
+class StreamJob:
+    def __init__(self, request: JobRequest, ctx: JobContext):
+        self.request = request
+        self.ctx = ctx
+        self.stream_id = request.stream_id
+        self.folder = ctx.data_dir / "segments" / str(self.stream_id)
+        self.state = "starting"
+        self.last_error: str | None = None
+        self.segments_done = 0
+        self.highlights = 0
+        self.lag_s: float | None = None
+        self._stop = threading.Event()
+        self._segments: "queue.Queue[Segment]" = queue.Queue()
+        self._recent: dict[int, Segment] = {}  # the ring buffer's segments, for export
+        self._reasons: dict[int, list] = {}  # each recent segment's reasons, for its highlight
+        self._next_seq, self._offset = 0, 0.0
+        self._featurizer = SegmentFeaturizer()
+        self._selector = HighlightSelector(ctx.model().threshold)
+        self.chat: TwitchChatClient | None = None
+        self._chat_buffer = ChatBuffer()
+        if request.chat_channel:
+            self.chat = TwitchChatClient(request.chat_channel, self._chat_buffer, ctx.irc_host, ctx.irc_port,
+                                         ctx.irc_tls, ctx.irc_nick, ctx.irc_token)
+        self._threads = [
+            threading.Thread(target=self._ingest_loop, name=f"ingest-{self.stream_id}", daemon=True),
+            threading.Thread(target=self._score_loop, name=f"score-{self.stream_id}", daemon=True),
+        ]
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.chat:
+            self.chat.start()
+        for thread in self._threads:
+            thread.start()
+        self._report_status()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Stop every thread and child process of this job and remove its ring buffer."""
+        self._stop.set()
+        if self.chat:
+            self.chat.stop()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(deadline - time.monotonic(), 0.1))
+        if self.chat:
+            self.chat.join(2)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.state = "stopped"
+
+    @property
+    def alive(self) -> bool:
+        return any(thread.is_alive() for thread in self._threads)
+
+    def to_dict(self) -> dict:
+        return {
+            "stream_id": self.stream_id,
+            "source": self.request.source,
+            "state": self.state,
+            "segments_done": self.segments_done,
+            "highlights": self.highlights,
+            "last_error": self.last_error,
+            "lag_s": None if self.lag_s is None else round(self.lag_s, 2),
+            "degraded": self.degraded(),
+        }
+
+    def degraded(self) -> list[str]:
+        notices = list(self.ctx.degraded)
+        if self.chat is None:
+            notices.append("chat off: no chat channel")
+        elif self.chat.state == "error":
+            notices.append(f"chat off: {self.chat.last_error}")
+        elif self.chat.state != "joined" and self.chat.connects:
+            notices.append("chat reconnecting")
+        return notices
+
+    # --- ingest ------------------------------------------------------------------------------
+
+    def _ingest_loop(self) -> None:
+        segmenter = LiveSegmenter(self.request.stream_url, self.folder, self.ctx.segment_seconds,
+                                  self.ctx.ring_size, self.ctx.read_timeout_s)
+        delay = self.ctx.retry_min_s
+        while not self._stop.is_set():
+            received = self.segments_done
+            try:
+                segmenter.run(self._stop, self._next_seq, self._offset, self._on_segment)
+                if self._stop.is_set():
+                    return
+                self._set_state("offline", "stream ended")
+            except StreamOffline as exc:
+                self._set_state("offline", str(exc))
+            except IngestError as exc:
+                self._set_state("error", str(exc))
+            except Exception as exc:  # a worker must never die silently
+                log.exception("stream %s: ingest failed", self.stream_id)
+                self._set_state("error", f"ingest failed: {exc}")
+            if self.segments_done > received:
+                delay = self.ctx.retry_min_s  # it was live: come back quickly
+            log.info("stream %s: %s; retrying in %.0f s", self.stream_id, self.last_error, delay)
+            self._stop.wait(delay)
+            delay = min(delay * 2, self.ctx.retry_max_s)
+
+    def _on_segment(self, segment: Segment) -> None:
+        self._next_seq, self._offset = segment.seq + 1, segment.offset_s + segment.duration
+        if self.state != "live":
+            self._set_state("live", None)
+        self._segments.put(segment)
+
+    # --- scoring -----------------------------------------------------------------------------
+
+    def _score_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                segment = self._segments.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            # Viewers react after they see it: wait until the lagged chat window has closed.
+            if self._stop.wait(max(segment.end_utc + self.ctx.chat_lag_s - time.time(), 0)):
+                return
+            try:
+                self._process(segment)
+            except (MediaError, StorageError) as exc:
+                log.warning("stream %s: segment %d skipped: %s", self.stream_id, segment.seq, exc)
+            except Exception:
+                log.exception("stream %s: segment %d failed", self.stream_id, segment.seq)
+
+    def _process(self, segment: Segment) -> None:
+        lag = self.ctx.chat_lag_s
+        chat = self._chat_buffer.window(segment.start_utc + lag, segment.end_utc + lag) if self.chat else None
+        self._chat_buffer.prune(segment.start_utc - 60)
+        values = self._featurizer.featurize(segment.path, chat)
+        model = self.ctx.model()
+        score, reasons = score_segment(model, values)
+        self._remember(segment)
+        self.segments_done += 1
+        self.lag_s = time.time() - segment.end_utc
+        self._post("segments", {"threshold": model.threshold, "segments": [{
+            "seq": segment.seq, "start_utc": _iso(segment.start_utc), "end_utc": _iso(segment.end_utc),
+            "offset_s": round(segment.offset_s, 3), "duration_s": round(segment.duration, 3),
+            "score": round(score, 6), "features": values, "reasons": [r.to_dict() for r in reasons]}]})
+        self._reasons[segment.seq] = reasons
+        highlight = self._selector.push(segment.seq, score)
+        if highlight:
+            self._publish(highlight)
+
+    def _remember(self, segment: Segment) -> None:
+        self._recent[segment.seq] = segment
+        for old in [s for s in self._recent if s <= segment.seq - self.ctx.ring_size]:
+            self._recent.pop(old, None)
+            self._reasons.pop(old, None)
+
+    def _publish(self, highlight: Highlight) -> None:
+        clip_url, thumb_url = export_highlight(highlight, self._recent, self.ctx.storage, self.stream_id)
+        kept = [seq for seq in range(highlight.first_seq, highlight.last_seq + 1) if seq in self._recent]
+        first, last = self._recent[kept[0]], self._recent[kept[-1]]
+        reasons = self._reasons.get(highlight.peak_seq, [])
+        self.highlights += 1
+        self._post("highlights", {
+            "key": f"{self.stream_id}-{highlight.key}", "start_utc": _iso(first.start_utc), "end_utc": _iso(last.end_utc),
+            "start_offset_s": round(first.offset_s, 3), "end_offset_s": round(last.offset_s + last.duration, 3),
+            "score": round(highlight.score, 6), "clip_url": clip_url, "thumbnail_url": thumb_url,
+            "reasons": [r.to_dict() for r in reasons]})
+
+    # --- reporting ---------------------------------------------------------------------------
+
+    def _set_state(self, state: str, error: str | None) -> None:
+        changed = (state, error) != (self.state, self.last_error)
+        self.state, self.last_error = state, error
+        if changed:
+            self._report_status()
+
+    def _report_status(self) -> None:
+        job = self.to_dict()
+        self._post("status", {k: job[k] for k in ("state", "segments_done", "last_error", "degraded")})
+
+    def _post(self, kind: str, payload: dict) -> None:
+        url = f"{self.request.callback_base}/api/v1/streams/{self.stream_id}/{kind}"
+        self.ctx.reporter.post(self.stream_id, url, payload)
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"

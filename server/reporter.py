@@ -1,0 +1,120 @@
+"""Report segment scores, highlights and job status to the webapp, in order, surviving its downtime.
+
+One outbox thread for the whole server. A message stays at the head of the queue until the
+webapp answers 2xx; connection errors and 5xx are retried with exponential backoff. A 404 means
+the stream was deleted in the webapp: everything queued for it is dropped and the job is told.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+import requests
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Message:
+    stream_id: int
+    url: str
+    payload: dict
+
+
+class Reporter:
+    def __init__(self, token: str, timeout: float = 10.0, min_backoff: float = 1.0, max_backoff: float = 60.0,
+                 max_pending: int = 10000, on_gone: Callable[[int], None] | None = None):
+        self.token = token
+        self.timeout = timeout
+        self.min_backoff = min_backoff
+        self.max_backoff = max_backoff
+        self.on_gone = on_gone
+        self._queue: deque[Message] = deque(maxlen=max_pending)
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._http = requests.Session()
+        self._thread = threading.Thread(target=self._run, name="reporter", daemon=True)
+        self.last_error: str | None = None
+        self.sent = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def post(self, stream_id: int, url: str, payload: dict) -> None:
+        """Queue a JSON POST to `url`; it is sent as soon as the webapp takes it."""
+        with self._wake:
+            if len(self._queue) == self._queue.maxlen:
+                log.error("outbox full: dropping the oldest message (%s)", self._queue[0].url)
+            self._queue.append(Message(stream_id, url, payload))
+            self._wake.notify_all()
+
+    def _run(self) -> None:
+        backoff = self.min_backoff
+        while True:
+            with self._wake:
+                while not self._queue and not self._stopping:
+                    self._wake.wait()
+                if self._stopping:
+                    return
+                message = self._queue[0]
+            if self._deliver(message):
+                backoff = self.min_backoff
+                continue
+            with self._wake:
+                self._wake.wait(backoff)  # a stop() interrupts the wait
+            backoff = min(backoff * 2, self.max_backoff)
+
+    def _deliver(self, message: Message) -> bool:
+        """Send the head message; True when it is done with (sent or refused for good)."""
+        try:
+            response = self._http.post(message.url, json=message.payload, timeout=self.timeout,
+                                       headers={"Authorization": f"Bearer {self.token}"})
+        except requests.RequestException as exc:
+            self._fail(f"webapp unreachable: {exc.__class__.__name__}")
+            return False
+        if response.status_code >= 500:
+            self._fail(f"webapp answered {response.status_code}")
+            return False
+        self._pop(message)
+        if response.status_code == 404:
+            self._forget(message.stream_id)
+        elif response.status_code >= 400:
+            log.error("webapp refused %s: %s %s", message.url, response.status_code, response.text[:200])
+        else:
+            self.sent += 1
+            self.last_error = None
+        return True
+
+    def _fail(self, reason: str) -> None:
+        if reason != self.last_error:
+            log.warning("%s; %d message(s) kept for retry", reason, self.pending)
+        self.last_error = reason
+
+    def _pop(self, message: Message) -> None:
+        with self._wake:
+            if self._queue and self._queue[0] is message:
+                self._queue.popleft()
+
+    def _forget(self, stream_id: int) -> None:
+        with self._wake:
+            kept = [m for m in self._queue if m.stream_id != stream_id]
+            self._queue.clear()
+            self._queue.extend(kept)
+        log.info("stream %s is gone from the webapp; dropped its pending reports", stream_id)
+        if self.on_gone:
+            self.on_gone(stream_id)

@@ -1,0 +1,69 @@
+"""Validate a job request from the webapp (pure: no I/O), including the no-SSRF host check."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+CHANNEL_RE = re.compile(r"^[a-zA-Z0-9_]{3,25}$")
+
+
+class ValidationError(ValueError):
+    """The request is malformed; the message says which field and why, for a 400 answer."""
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    stream_id: int
+    source: str  # a Twitch login or an allowed URL, as sent
+    stream_url: str  # what streamlink opens
+    chat_channel: str | None
+    callback_base: str
+
+
+def source_host(url: str) -> str:
+    """Host of a source URL; `hls://` wraps an http(s) URL (or a bare host, meaning https)."""
+    inner = url[len("hls://"):] if url.startswith("hls://") else url
+    if not inner.startswith(("http://", "https://")):
+        if url.startswith("hls://"):
+            inner = "https://" + inner
+        else:
+            raise ValidationError("source URL must start with http://, https:// or hls://")
+    parts = urlsplit(inner)
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError("source URL must not contain a user name or password")
+    if not parts.hostname:
+        raise ValidationError("source URL has no host")
+    return parts.hostname.lower()
+
+
+def validate_job(data: Any, allowed_source_hosts: list[str], allowed_callback_hosts: list[str],
+                 twitch_url_template: str) -> JobRequest:
+    """Return the parsed request or raise ValidationError naming the first bad field."""
+    if not isinstance(data, dict):
+        raise ValidationError("body must be a JSON object")
+    stream_id = data.get("stream_id")
+    if isinstance(stream_id, bool) or not isinstance(stream_id, int) or stream_id <= 0:
+        raise ValidationError("stream_id must be a positive integer")
+    source = data.get("source")
+    if not isinstance(source, str) or not source:
+        raise ValidationError("source must be a Twitch channel name or a URL")
+    if CHANNEL_RE.match(source):
+        stream_url = twitch_url_template.format(login=source.lower())
+    elif "://" in source:
+        if source_host(source) not in allowed_source_hosts:
+            raise ValidationError(f"source host {source_host(source)!r} is not allowed")
+        stream_url = source
+    else:
+        raise ValidationError("source must be a Twitch channel name (3-25 letters, digits, _) or a URL")
+    chat = data.get("chat_channel")
+    if chat is not None and (not isinstance(chat, str) or not CHANNEL_RE.match(chat)):
+        raise ValidationError("chat_channel must be a Twitch channel name or null")
+    callback = data.get("callback_base")
+    if not isinstance(callback, str) or not callback.startswith(("http://", "https://")):
+        raise ValidationError("callback_base must be an http(s) URL")
+    if source_host(callback) not in allowed_callback_hosts:
+        raise ValidationError(f"callback host {source_host(callback)!r} is not allowed")
+    return JobRequest(stream_id, source, stream_url, chat.lower() if chat else None, callback.rstrip("/"))
