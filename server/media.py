@@ -66,23 +66,27 @@ def duration_of(path: str | Path) -> float:
 
 def decode_audio(path: str | Path, start: float = 0.0, duration: float | None = None) -> np.ndarray:
     """Decode the audio of `path` to mono float32 samples at AUDIO_RATE; empty if it has none."""
-    window = ["-ss", f"{start:.3f}"] + (["-t", f"{duration:.3f}"] if duration else [])
-    out = run_ffmpeg([*window, "-i", str(path), "-vn", "-ac", "1", "-ar", str(AUDIO_RATE), "-f", "f32le", "pipe:1"])
+    out = run_ffmpeg([*_window(start, duration), "-i", str(path), "-vn", "-ac", "1", "-ar", str(AUDIO_RATE), "-f", "f32le", "pipe:1"])
     return np.frombuffer(out, dtype=np.float32)
 
 
 def decode_grey_frames(path: str | Path, start: float = 0.0, duration: float | None = None) -> np.ndarray:
     """Decode video at MOTION_FPS into grey frames of MOTION_SIZE: uint8 array (frames, height, width)."""
     width, height = MOTION_SIZE
-    window = ["-ss", f"{start:.3f}"] + (["-t", f"{duration:.3f}"] if duration else [])
     out = run_ffmpeg([
-        *window, "-i", str(path), "-an",
+        *_window(start, duration), "-i", str(path), "-an",
         "-vf", f"fps={MOTION_FPS},scale={width}:{height}:flags=area,format=gray",
         "-f", "rawvideo", "pipe:1",
     ])
     frame_bytes = width * height
     usable = len(out) - len(out) % frame_bytes
     return np.frombuffer(out[:usable], dtype=np.uint8).reshape(-1, height, width)
+
+
+def _window(start: float, duration: float | None) -> list[str]:
+    # No -ss at 0: a live MPEG-TS segment keeps the stream's timestamps and needs no seek.
+    seek = ["-ss", f"{start:.3f}"] if start > 0 else []
+    return seek + (["-t", f"{duration:.3f}"] if duration else [])
 
 
 def export_clip(segments: Sequence[Path], out_mp4: Path) -> None:
