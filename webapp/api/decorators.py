@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -20,6 +21,18 @@ def error(msg: str, status: int = 400) -> JsonResponse:
 def _reject_constant(name: str) -> None:
     # Python's json accepts NaN and Infinity; JSON (and SQLite's JSON_VALID) does not.
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _non_finite(obj: Any, path: str = "") -> str | None:
+    """Path of the first number that overflowed to inf (1e999): JSONField could not store it."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return path or "body"
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else []
+    for key, value in items:
+        sub = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key)
+        if bad := _non_finite(value, sub):
+            return bad
+    return None
 
 
 def authorize(view: View) -> View:
@@ -48,6 +61,8 @@ def authorize(view: View) -> View:
             return error(f"could not parse request body as JSON: {exc}")
         if not isinstance(request.json, dict):
             return error("request body must be a JSON object")
+        if bad := _non_finite(request.json):
+            return error(f"{bad}: must be a finite number")
 
         return view(request, *args, **kwargs)
 
