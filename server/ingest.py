@@ -54,6 +54,8 @@ def open_stream(url: str, timeout: float) -> object:
     except NoPluginError as exc:
         raise IngestError(f"no streamlink plugin for {url}") from exc
     except PluginError as exc:
+        if _http_status(exc) in (404, 410):  # a playlist that is gone: the channel went off the air
+            raise StreamOffline("channel is offline (playlist not found)") from exc
         raise IngestError(f"could not open {url}: {exc}") from exc
     if not streams:
         raise StreamOffline("channel is offline")
@@ -62,6 +64,17 @@ def open_stream(url: str, timeout: float) -> object:
         return stream.open()
     except StreamError as exc:
         raise StreamOffline(f"could not read the stream: {exc}") from exc
+
+
+def _http_status(exc: BaseException) -> int | None:
+    """HTTP status behind a streamlink error, if an HTTP answer caused it (streamlink wraps twice)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        response = getattr(cause, "response", None)
+        if response is not None:
+            return getattr(response, "status_code", None)
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 class LiveSegmenter:

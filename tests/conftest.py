@@ -1,0 +1,87 @@
+"""Fixtures shared by every test: the demo channel's real video and chat, served on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+CHAT_LOG = ROOT / "server" / "demo" / "media" / "xqcow-2019-09-15.irc.gz"
+
+
+@pytest.fixture(scope="session")
+def demo_segments(tmp_path_factory):
+    """2 s MPEG-TS segments cut from the real demo clips (made once per test session)."""
+    from server.demo.segments import prepare_segments
+
+    return prepare_segments(tmp_path_factory.mktemp("demo-segments"))
+
+
+@pytest.fixture
+def hls_server(demo_segments):
+    """A live HLS channel `demo_channel` on loopback (sliding playlist, real time)."""
+    from server.demo.hls_server import LiveHLSServer
+
+    server = LiveHLSServer(demo_segments, channels=("demo_channel",))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def irc_server():
+    """A Twitch-dialect IRC server replaying the real #xqcow log in real time."""
+    from server.demo.irc_server import TwitchIRCServer
+
+    server = TwitchIRCServer(CHAT_LOG, speed=1.0)
+    server.start()
+    yield server
+    server.stop()
+
+
+class RecordingWebapp:
+    """A loopback HTTP endpoint standing in for the webapp's ingest API; it records every POST.
+
+    `status` is what it answers (set 503 to play a webapp that is down, 404 for a deleted stream).
+    """
+
+    def __init__(self):
+        self.requests: list[tuple[str, dict, str]] = []
+        self.status = 200
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status = recorder.status
+                if status < 300:
+                    recorder.requests.append((self.path, json.loads(body), self.headers.get("Authorization", "")))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def posted(self, kind: str) -> list[dict]:
+        return [body for path, body, _ in self.requests if path.endswith("/" + kind)]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def webapp_stub():
+    stub = RecordingWebapp()
+    yield stub
+    stub.close()
