@@ -32,9 +32,10 @@ class Recorded:
 
 @dataclass
 class FakeProcessingServer:
-    """Set `reject_with` to answer POST /api/v1/jobs with 400 and that error."""
+    """Set `reject_with` to answer POST /api/v1/jobs with `reject_status` (400) and that error."""
 
     reject_with: str | None = None
+    reject_status: int = 400
     requests: list[Recorded] = field(default_factory=list)
 
     def __enter__(self) -> FakeProcessingServer:
@@ -46,7 +47,7 @@ class FakeProcessingServer:
                 if self.path != "/api/v1/jobs":
                     return self._answer(404, {"error": "not found"})
                 if fake.reject_with:
-                    return self._answer(400, {"error": fake.reject_with})
+                    return self._answer(fake.reject_status, {"error": fake.reject_with})
                 job = {"stream_id": body["stream_id"], "source": body["source"], "state": "starting",
                        "segments_done": 0, "highlights": 0, "last_error": None, "lag_s": None,
                        "degraded": ["audio tagging off: no checkpoint"]}

@@ -112,6 +112,14 @@ class AddStreamTestCase(BaseTestCase):
         self.assertEqual(stream.state, "error")
         self.assertIn("host not allowed", stream.last_error)
 
+    def test_a_server_failure_other_than_400_leaves_the_stream_waiting(self):
+        self.server.reject_with, self.server.reject_status = "worker pool full", 503
+        r = self.add("shroud")
+        self.assertContains(r, "the processing server is not reachable right now")
+        stream = Stream.objects.get(owner=self.bob)
+        self.assertEqual(stream.state, "waiting")
+        self.assertIn("worker pool full", stream.last_error)
+
 
 @override_settings(SERVER_URL=closed_port_url())
 class ServerDownTestCase(BaseTestCase):

@@ -28,12 +28,14 @@ def start_job(stream: Stream) -> bool:
     try:
         job = processing.create_job(stream.pk, stream.source, stream.chat_channel)
     except processing.ProcessingServerError as exc:
+        log.warning("job for stream %s not started: %s (HTTP %s)", stream.pk, exc, exc.status)
         if exc.rejected:
             stream.state, stream.last_error = Stream.ERROR, f"The processing server refused this stream: {exc}"
         else:
             stream.state, stream.last_error = Stream.WAITING, f"Could not start yet: {exc}. Retrying."
         _save_if_waiting(stream)
         return exc.rejected
+    log.info("job for stream %s started: %s", stream.pk, job.get("state"))
     stream.apply_job(job)
     _save_if_waiting(stream)
     return True

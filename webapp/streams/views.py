@@ -50,7 +50,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         jobs.retry_waiting(_user_streams(request))
 
     streams = _user_streams(request).annotate(
-        highlight_count=Count("highlights"), last_highlight=Max("highlights__start_utc")
+        highlight_count=Count("highlights"), last_highlight=Max("highlights__created")
     )
     ctx = {"form": form, "streams": streams, "state_help": STATE_HELP}
     return render(request, "streams/dashboard.html", ctx)
