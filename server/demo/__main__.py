@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .hls_server import LiveHLSServer
+from .hls_server import LiveHLSServer, window_for
 from .irc_server import DEFAULT_LOG, TwitchIRCServer
 from .segments import SegmentError, prepare_segments
 
@@ -54,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         log.error("cannot prepare the demo video: %s", exc)
         return 1
     channels = args.channels or ["demo_channel"]
-    hls = LiveHLSServer(segments, channels, speed=args.speed, host=HOST, port=args.hls_port)
+    hls = LiveHLSServer(
+        segments, channels, window=window_for(args.speed), speed=args.speed, host=HOST,
+        port=args.hls_port,
+    )  # fmt: skip
     irc = TwitchIRCServer(DEFAULT_LOG, speed=args.speed, host=HOST, port=args.irc_port)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

@@ -9,6 +9,7 @@ which is what an ended Twitch stream looks like to streamlink.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -21,9 +22,20 @@ from urllib.parse import urlsplit
 log = logging.getLogger(__name__)
 
 SEGMENT_SECONDS = 2.0  # seconds of media per segment, as encoded by `segments.py`
+STREAMLINK_MIN_RELOAD = 2.0  # seconds; streamlink reloads a live playlist no more often
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_TYPE = "video/mp2t"
 _PATH_RE = re.compile(r"^/live/(?P<channel>[A-Za-z0-9_]+)/(?:index\.m3u8|(?P<seq>\d+)\.ts)$")
+
+
+def window_for(speed: float, segment_duration: float = SEGMENT_SECONDS) -> int:
+    """Playlist length (segments) that a streamlink reader at `speed` never falls behind.
+
+    Sped up, more segments than one go by between two of streamlink's reloads (2 s of real time
+    at least); any that scrolled out of the window meanwhile would be skipped.
+    """
+    per_reload = math.ceil(STREAMLINK_MIN_RELOAD * speed / segment_duration)
+    return max(5, 2 * per_reload + 3)
 
 
 def media_playlist(

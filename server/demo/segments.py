@@ -57,7 +57,7 @@ def _ffmpeg_args(ffmpeg: str, out_dir: Path) -> list[str]:
     filters.append(f"{pads}concat=n={len(_blocks())}:v=1:a=1[v][a]")
     args += ["-filter_complex", ";".join(filters), "-map", "[v]", "-map", "[a]"]
     args += [
-        "-c:v", "libx264", "-profile:v", "baseline", "-preset", "superfast", "-crf", "26",
+        "-c:v", "libx264", "-profile:v", "baseline", "-preset", "ultrafast", "-crf", "26",
         "-g", str(SEGMENT_SECONDS * FPS), "-sc_threshold", "0",
         "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
         "-c:a", "aac", "-b:a", "96k", "-ar", str(SAMPLE_RATE), "-ac", "2",
