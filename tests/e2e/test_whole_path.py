@@ -1,0 +1,89 @@
+"""The whole path as a user walks it: sign up, add the demo channel, a highlight clip appears,
+delete the stream, and nothing of its job keeps running. Every part is a real process."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+
+import pytest
+import requests
+
+from server.demo.stack import Stack, free_port
+
+SERVER_TOKEN = {"Authorization": "Bearer dev-server-token"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    stack = Stack(tmp_path_factory.mktemp("stack"), free_port(), free_port(), free_port(), free_port())
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+def csrf_post(session: requests.Session, url: str, data: dict) -> requests.Response:
+    page = session.get(url)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    return session.post(url, data={**data, "csrfmiddlewaretoken": token}, headers={"Referer": url})
+
+
+def wait_for(check, timeout: float, step: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(step)
+    return None
+
+
+def probe(path) -> dict:
+    done = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+                          capture_output=True, check=True)
+    return json.loads(done.stdout)
+
+
+@pytest.mark.timeout(600)
+def test_a_user_adds_the_demo_channel_and_gets_a_playable_highlight(stack, tmp_path):
+    user = requests.Session()
+    signup = csrf_post(user, f"{stack.webapp_url}/accounts/signup/",
+                       {"username": "alice", "password1": "correct-horse-42", "password2": "correct-horse-42"})
+    assert signup.url.rstrip("/") == stack.webapp_url, "signed up and landed on the dashboard"
+
+    added = csrf_post(user, f"{stack.webapp_url}/", {"source": "demo_channel", "chat_channel": ""})
+    stream_page = re.search(r'href="(/streams/(\d+)/)"', added.text)
+    assert stream_page, "the new stream is listed on the dashboard"
+    status_url = f"{stack.webapp_url}/streams/{stream_page.group(2)}/status.json"
+
+    live = wait_for(lambda: user.get(status_url).json()["state"] == "live", timeout=90)
+    assert live, user.get(status_url).text
+    status = wait_for(lambda: (s := user.get(status_url).json())["highlights"] and s, timeout=300)
+    assert status, f"no highlight in 5 minutes; server log:\n{stack.log_of('server')[-3000:]}"
+
+    highlight = status["highlights"][0]
+    assert highlight["score"] >= status.get("threshold", 0)
+    assert highlight["reasons"] and all(r["text"] for r in highlight["reasons"])
+    clip, thumb = tmp_path / "clip.mp4", tmp_path / "thumb.jpg"
+    clip.write_bytes(requests.get(highlight["clip_url"], timeout=10).content)
+    thumb.write_bytes(requests.get(highlight["thumbnail_url"], timeout=10).content)
+    info = probe(clip)
+    assert {s["codec_name"] for s in info["streams"]} >= {"h264", "aac"}
+    assert float(info["format"]["duration"]) >= 9
+    data = clip.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat"), "faststart: playable while it downloads"
+    assert thumb.read_bytes()[:3] == b"\xff\xd8\xff", "the thumbnail is a JPEG"
+    page = user.get(f"{stack.webapp_url}{stream_page.group(1)}").text
+    assert "status.json" in page or "data-status-url" in page
+
+    jobs = requests.get(f"{stack.server_url}/api/v1/jobs", headers=SERVER_TOKEN).json()["jobs"]
+    assert [j["state"] for j in jobs] == ["live"]
+    page = user.get(f"{stack.webapp_url}{stream_page.group(1)}")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    gone = user.post(f"{stack.webapp_url}{stream_page.group(1)}delete/", data={"csrfmiddlewaretoken": token},
+                     headers={"Referer": page.url})
+    assert gone.url.rstrip("/") == stack.webapp_url and f'href="{stream_page.group(1)}"' not in gone.text
+    assert requests.get(f"{stack.server_url}/api/v1/jobs", headers=SERVER_TOKEN).json()["jobs"] == []
+    assert user.get(status_url).status_code == 404
