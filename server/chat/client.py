@@ -85,7 +85,11 @@ class TwitchChatClient:
             raise ValueError("a token needs the nick (login) it was issued to")
         self.buffer = buffer
         self.host, self.port, self.tls = host, port, tls
-        self.nick = (nick or f"justinfan{random.randint(10000, 99999)}").lower()
+        if nick and not token:
+            # Twitch lets only justinfan<digits> in without a token; any other nick is refused.
+            log.info("chat #%s: no token, so joining anonymously instead of as %s", channel, nick)
+        anonymous = f"justinfan{random.randint(10000, 99999)}"
+        self.nick = (nick if token and nick else anonymous).lower()
         self._token = token.removeprefix("oauth:") if token else None
         self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
         self.connect_timeout, self.idle_timeout = connect_timeout, idle_timeout

@@ -19,6 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 from server.chat.irc import IRCMessage, IRCParseError, format_line, parse_line
 
@@ -167,7 +168,7 @@ class TwitchIRCServer:
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _spawn(self, target, name: str, *args: object) -> None:  # type: ignore[no-untyped-def]
+    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
         with self._lock:
             self._threads = [t for t in self._threads if t.is_alive()]

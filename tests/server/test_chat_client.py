@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
 from pathlib import Path
@@ -183,6 +184,12 @@ def test_the_token_never_reaches_the_log(server, start_client, caplog) -> None:
     client.stop()
     assert "sekrit" not in caplog.text
     assert "sekrit" not in repr(client)
+
+
+def test_without_a_token_it_logs_in_anonymously(server, start_client) -> None:
+    client = start_client(server.port, nick="demo_bot")
+    assert wait_for(lambda: client.state == "joined")
+    assert re.fullmatch(r"justinfan\d+", client.nick)
 
 
 @pytest.mark.parametrize(

@@ -26,9 +26,10 @@ TS_PACKET = 188  # bytes per MPEG-TS packet, each starting with the sync byte 0x
 SPEED = 4.0  # a segment every 0.5 s
 
 
-@pytest.fixture(scope="module")
-def segments(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    return prepare_segments(tmp_path_factory.mktemp("demo") / "segments")
+@pytest.fixture
+def segments(demo_segments: list[Path]) -> list[Path]:
+    # `demo_segments` (tests/conftest.py) encodes once per session for every test that needs video.
+    return demo_segments
 
 
 @pytest.fixture
