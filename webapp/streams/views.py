@@ -104,7 +104,7 @@ def stream_status(request: HttpRequest, stream_id: int) -> JsonResponse:
 def status_json(stream: Stream) -> dict[str, Any]:
     """What the stream page's script polls: the job state, highlights and segment scores."""
     highlights = [h.to_dict() for h in stream.highlights.all()]
-    segments = stream.segments.values_list("seq", "offset_s", "score")
+    segments = stream.segments.values_list("seq", "offset_s", "score", "end_utc")
     return {
         "id": stream.id,
         "name": stream.name,
@@ -116,7 +116,10 @@ def status_json(stream: Stream) -> dict[str, Any]:
         "segments_done": stream.segments_done,
         "threshold": stream.threshold,
         "highlights": highlights,
-        "segments": [{"seq": seq, "offset_s": off, "score": score} for seq, off, score in segments],
+        "segments": [
+            {"seq": seq, "offset_s": off, "score": score, "end_utc": end.isoformat()}
+            for seq, off, score, end in segments
+        ],
     }
 
 

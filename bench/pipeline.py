@@ -1,0 +1,116 @@
+"""Benchmark the live pipeline on the demo stream: CPU cost per 10 s segment and latency.
+
+    .venv/bin/python bench/pipeline.py [--segments 12]
+
+Starts the whole stack (webapp, server, demo channel) as real processes on free ports, adds the
+demo channel through the webapp like a user, and measures while it runs:
+- CPU-seconds per 10 s segment of the processing server including its ffmpeg children;
+- the same divided by the CPU cost of merely decoding that much video with ffmpeg, measured in
+  the same run (machine-independent: "the pipeline costs N decodes");
+- seconds from a segment's end (its end_utc) to its row appearing in the webapp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from server.demo.segments import prepare_segments  # noqa: E402
+from server.demo.stack import ROOT, Stack, free_port  # noqa: E402
+
+CLK_TCK = 100  # os.sysconf("SC_CLK_TCK") on Linux
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime+stime of `pid`, its reaped children, and its live children (e.g. the segmenter)."""
+    def fields(p: int) -> list[str]:
+        return Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+    own = fields(pid)
+    total = sum(int(x) for x in own[11:15])  # utime stime cutime cstime
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            f = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(f[1]) == pid:
+            total += int(f[11]) + int(f[12])
+    return total / CLK_TCK
+
+
+def decode_baseline(seconds: float = 10.0) -> float:
+    """CPU-seconds ffmpeg needs to decode `seconds` of the demo video (audio + video), once."""
+    segments = prepare_segments(ROOT / "var" / "demo" / "segments")
+    parts = segments[: int(seconds // 2)]
+    start = time.process_time()
+    import resource
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", "concat:" + "|".join(map(str, parts)), "-f", "null", "-"], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) + (time.process_time() - start)
+
+
+def add_demo_stream(stack: Stack) -> tuple[requests.Session, str]:
+    user = requests.Session()
+    def post(url: str, data: dict) -> requests.Response:
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', user.get(url).text).group(1)
+        return user.post(url, data={**data, "csrfmiddlewaretoken": token}, headers={"Referer": url})
+    post(f"{stack.webapp_url}/accounts/signup/", {"username": "bench", "password1": "bench-pass-4242", "password2": "bench-pass-4242"})
+    page = post(f"{stack.webapp_url}/", {"source": "demo_channel", "chat_channel": ""})
+    stream_id = re.search(r'href="/streams/(\d+)/"', page.text).group(1)
+    return user, f"{stack.webapp_url}/streams/{stream_id}/status.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--segments", type=int, default=12, help="segments to measure (10 s each)")
+    args = parser.parse_args()
+    baseline = statistics.median(decode_baseline() for _ in range(3))
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(Path(tmp), free_port(), free_port(), free_port(), free_port())
+        stack.start()
+        try:
+            user, status_url = add_demo_stream(stack)
+            server_pid = stack.processes["server"].pid
+            seen: dict[int, float] = {}
+            cpu_first = None
+            while len(seen) < args.segments + 1:
+                rows = user.get(status_url).json().get("segments", [])
+                now = time.time()
+                for row in rows:
+                    if row["seq"] not in seen:
+                        seen[row["seq"]] = now - _epoch(row["end_utc"])
+                        if cpu_first is None:
+                            cpu_first = cpu_seconds(server_pid)  # start counting once live
+                        print(f"segment {row['seq']:3d}: score {row['score']:.3f}, in the webapp {seen[row['seq']]:.2f} s after its end", flush=True)
+                time.sleep(0.25)
+            cpu = cpu_seconds(server_pid) - cpu_first
+            highlights = len(user.get(status_url).json().get("highlights", []))
+        finally:
+            stack.stop()
+    latencies = [seen[s] for s in sorted(seen)[1:]]
+    per_segment = cpu / args.segments
+    print(f"\nsegments measured: {args.segments}, highlights: {highlights}")
+    print(f"server CPU (incl. ffmpeg): {per_segment:.3f} CPU-s per 10 s segment")
+    print(f"ffmpeg decode baseline:    {baseline:.3f} CPU-s per 10 s of the same video")
+    print(f"ratio to baseline:         {per_segment / baseline:.2f}x")
+    print(f"segment end -> webapp row: median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s "
+          f"(includes CHAT_LAG_S=4 s by design)")
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+if __name__ == "__main__":
+    main()
