@@ -7,11 +7,16 @@ import logging
 import threading
 from typing import Callable
 
-from .irc import ChatMessage
+from .irc import ChatMessage, HypeEvent
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGES = 200_000  # ~30 min of the busiest Twitch chats; a few hundred MB at most
+MAX_EVENTS = 20_000  # hype events are far rarer than messages; a 1,000-gift bomb still fits
+
+
+def _event_ts(event: HypeEvent) -> float:
+    return event.ts
 
 
 def _ts(msg: ChatMessage) -> float:
@@ -31,6 +36,7 @@ class ChatBuffer:
         self.max_messages = max_messages
         self._lock = threading.Lock()
         self._messages: list[ChatMessage] = []
+        self._events: list[HypeEvent] = []  # subs, gifts, raids, bits: kept apart from messages
         self.dropped = 0  # messages evicted by the size bound, for the status page
 
     def __len__(self) -> int:
@@ -45,6 +51,20 @@ class ChatBuffer:
             if excess > 0:
                 del self._messages[:excess]
                 self.dropped += excess
+
+    def add_event(self, event: HypeEvent) -> None:
+        """Store a hype event; moderation (CLEARCHAT/CLEARMSG) never removes these."""
+        with self._lock:
+            bisect.insort_right(self._events, event, key=_event_ts)
+            if len(self._events) > MAX_EVENTS:
+                del self._events[: len(self._events) - MAX_EVENTS]
+
+    def events(self, start: float, end: float) -> list[HypeEvent]:
+        """Return the hype events with `start` <= ts < `end`, oldest first."""
+        with self._lock:
+            lo = bisect.bisect_left(self._events, start, key=_event_ts)
+            hi = bisect.bisect_left(self._events, end, key=_event_ts)
+            return self._events[lo:hi]
 
     def clear_user(self, login: str, before_ts: float | None = None) -> int:
         """Delete `login`'s messages sent at or before `before_ts` (all if None); return count.
@@ -73,8 +93,9 @@ class ChatBuffer:
             return self._messages[lo:hi]
 
     def prune(self, before: float) -> int:
-        """Drop messages with ts < `before` (already scored); return how many."""
+        """Drop messages and events with ts < `before` (already scored); return how many messages."""
         with self._lock:
+            del self._events[: bisect.bisect_left(self._events, before, key=_event_ts)]
             cut = bisect.bisect_left(self._messages, before, key=_ts)
             del self._messages[:cut]
             return cut

@@ -17,7 +17,7 @@ import time
 from typing import Iterator
 
 from .buffer import ChatBuffer
-from .irc import IRCMessage, IRCParseError, chat_message_from, parse_line
+from .irc import IRCMessage, IRCParseError, chat_message_from, hype_event_from, parse_line
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ class TwitchChatClient:
         self.state = "disconnected"
         self.last_error: str | None = None
         self.messages_received = 0
+        self.events_received = 0  # subs, gifts, raids, cheers
         self.connects = 0  # successful JOINs, so tests and status can see reconnects
         self._stop = threading.Event()
         self._sock: socket.socket | None = None
@@ -271,6 +272,17 @@ class TwitchChatClient:
         if chat is not None and self._is_ours(msg):
             self.buffer.add(chat)
             self.messages_received += 1
+            self._on_hype(msg)  # a cheer is a message and a bits event
+
+    def _on_usernotice(self, msg: IRCMessage) -> None:
+        if self._is_ours(msg):
+            self._on_hype(msg)
+
+    def _on_hype(self, msg: IRCMessage) -> None:
+        event = hype_event_from(msg)
+        if event is not None:
+            self.buffer.add_event(event)
+            self.events_received += 1
 
     def _on_clearchat(self, msg: IRCMessage) -> None:
         if not self._is_ours(msg):

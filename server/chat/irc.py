@@ -64,6 +64,28 @@ class ChatMessage:
     channel: str = ""
 
 
+# USERNOTICE msg-ids that are money or viewers arriving; everything else (announcements, ritual,
+# bitsbadgetier, ...) is not a reaction to the stream and is ignored.
+SUB_KINDS = frozenset({"sub", "resub", "subgift", "anonsubgift", "submysterygift", "anonsubmysterygift"})
+HYPE_KINDS = SUB_KINDS | {"raid", "bits"}
+
+
+@dataclass(frozen=True)
+class HypeEvent:
+    """A subscription, gifted subs, a raid or a cheer, with its size.
+
+    `amount` is in the event's own unit: subscriptions for sub kinds (a mystery gift of 20 is
+    20), viewers for a raid, bits for a cheer. Weighting them against each other is a feature
+    decision (`server.features.chat.hype_points`), not a parsing one.
+    """
+
+    id: str
+    ts: float
+    kind: str
+    amount: float
+    user: str = ""
+
+
 def unescape_tag_value(raw: str) -> str:
     """Undo IRCv3 tag escaping; an unknown escape yields the char, a trailing lone ``\\`` nothing."""
     if "\\" not in raw:
@@ -198,3 +220,38 @@ def _sent_ts(msg: IRCMessage) -> float:
         return int(raw) / 1000.0
     except ValueError:
         return time.time()
+
+
+def hype_event_from(msg: IRCMessage) -> HypeEvent | None:
+    """Turn a sub/gift/raid USERNOTICE or a PRIVMSG with bits into a `HypeEvent`; else None.
+
+    The single ``subgift`` lines that Twitch sends after a ``submysterygift`` carry
+    ``msg-param-community-gift-id``; they are the same gifts again and are skipped, so a gift
+    bomb of N counts N subscriptions once.
+    """
+    tags = msg.tags
+    user = (tags.get("login") or (msg.source.nick if msg.source else "")).lower()
+    event_id = tags.get("id") or uuid.uuid4().hex
+    if msg.command == "PRIVMSG":
+        bits = _positive_number(tags.get("bits", ""))
+        return HypeEvent(event_id, _sent_ts(msg), "bits", bits, user) if bits else None
+    if msg.command != "USERNOTICE":
+        return None
+    kind = tags.get("msg-id", "")
+    if kind not in HYPE_KINDS or (kind.endswith("subgift") and tags.get("msg-param-community-gift-id")):
+        return None
+    if kind == "raid":
+        amount = _positive_number(tags.get("msg-param-viewerCount", ""))
+    elif kind.endswith("submysterygift"):
+        amount = _positive_number(tags.get("msg-param-mass-gift-count", "")) or 1.0
+    else:
+        amount = 1.0
+    return HypeEvent(event_id, _sent_ts(msg), kind, amount, user)
+
+
+def _positive_number(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        return 0.0
+    return value if value > 0 and value == value and value != float("inf") else 0.0

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from server.chat.buffer import ChatBuffer
-from server.chat.irc import ChatMessage
+from server.chat.irc import ChatMessage, HypeEvent
 
 
 def msg(ts: float, user: str = "alice", id: str | None = None) -> ChatMessage:
@@ -102,3 +102,26 @@ def test_concurrent_writers_and_readers_lose_nothing() -> None:
         t.join()
     assert len(buf) == 4 * per_thread
     assert unsorted == []
+
+
+def event(ts: float, kind: str = "sub", amount: float = 1.0) -> HypeEvent:
+    return HypeEvent(id=f"{kind}-{ts}", ts=ts, kind=kind, amount=amount, user="alice")
+
+
+def test_hype_events_have_their_own_time_window_and_survive_moderation() -> None:
+    buf = ChatBuffer()
+    for e in (event(12, "raid", 300), event(5), event(10, "bits", 100)):
+        buf.add_event(e)
+    buf.add(msg(11, "alice"))
+    buf.clear_user("alice")
+    buf.clear_all()
+    assert [e.kind for e in buf.events(10, 20)] == ["bits", "raid"]
+    assert buf.window(0, 100) == []
+
+
+def test_prune_drops_old_hype_events_too() -> None:
+    buf = ChatBuffer()
+    for ts in (1, 5, 9):
+        buf.add_event(event(ts))
+    buf.prune(5)
+    assert [e.ts for e in buf.events(0, 100)] == [5, 9]

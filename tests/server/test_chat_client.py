@@ -209,3 +209,24 @@ def test_backoff_doubles_to_its_cap_with_jitter() -> None:
     got = [next(delays) for _ in range(10)]
     for delay, base in zip(got, [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]):
         assert 0.8 * base <= delay <= 1.2 * base
+
+
+def test_it_keeps_subs_gifts_raids_and_cheers_as_hype_events(tmp_path, start_server, start_client) -> None:
+    log = tmp_path / "chat.irc"
+    log.write_text(
+        "@id=m1;bits=100;tmi-sent-ts=1000 :alice!alice@alice.tmi.twitch.tv PRIVMSG #x :Cheer100 gg\n"
+        "@id=s1;login=bob;msg-id=resub;tmi-sent-ts=1001 :tmi.twitch.tv USERNOTICE #x :5 months\n"
+        "@id=g1;login=carol;msg-id=submysterygift;msg-param-mass-gift-count=5;tmi-sent-ts=1002 "
+        ":tmi.twitch.tv USERNOTICE #x\n"
+        "@id=g2;login=carol;msg-id=subgift;msg-param-community-gift-id=7;tmi-sent-ts=1002 "
+        ":tmi.twitch.tv USERNOTICE #x\n"
+        "@id=r1;login=dave;msg-id=raid;msg-param-viewerCount=420;tmi-sent-ts=1003 :tmi.twitch.tv USERNOTICE #x\n"
+        "@id=n1;login=erin;msg-id=announcement;tmi-sent-ts=1004 :tmi.twitch.tv USERNOTICE #x :hello\n"
+    )
+    server = start_server(log, speed=10.0, loop=False)
+    client = start_client(server.port)
+    assert wait_for(lambda: client.events_received == 4)
+    events = client.buffer.events(0, 2e9)
+    assert [(e.kind, e.amount) for e in events] == [
+        ("bits", 100.0), ("resub", 1.0), ("submysterygift", 5.0), ("raid", 420.0)]
+    assert client.messages_received == 1

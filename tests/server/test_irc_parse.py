@@ -8,12 +8,14 @@ import pytest
 
 from server.chat.irc import (
     ChatMessage,
+    HypeEvent,
     IRCMessage,
     IRCParseError,
     Source,
     chat_message_from,
     escape_tag_value,
     format_line,
+    hype_event_from,
     parse_line,
     resolve_emotes,
     unescape_tag_value,
@@ -201,3 +203,76 @@ def test_every_emote_range_of_the_real_log_resolves(real_log_lines: list[str]) -
     assert {k: v for k, v in seen_by_id.items() if len(v) != 1} == {}
     assert sum(len(v) for v in seen_by_id.values()) > 100
     assert astral_with_emotes > 0  # the log really exercises code-point indexing
+
+
+# --- the ircdocs parser test vectors (PyPI irc-parser-tests, CC0) ------------------------------
+
+def _ircdocs(name: str) -> list[dict]:
+    vectors = pytest.importorskip("parser_tests.data", reason="irc-parser-tests not installed")
+    return getattr(vectors, name)["tests"]
+
+
+def _atoms(msg: IRCMessage) -> dict:
+    return {"tags": msg.tags, "source": str(msg.source) if msg.source else None,
+            "verb": msg.command, "params": msg.params}
+
+
+@pytest.mark.parametrize("case", _ircdocs("msg_split"), ids=lambda case: case["input"][:60])
+def test_it_splits_every_ircdocs_vector(case: dict) -> None:
+    atoms = case["atoms"]
+    # IRC commands are case-insensitive; this parser upper-cases them, the vectors keep the case.
+    expected = {"tags": atoms.get("tags") or {}, "source": atoms.get("source"),
+                "verb": atoms["verb"].upper(), "params": atoms.get("params", [])}
+    assert _atoms(parse_line(case["input"])) == expected
+
+
+@pytest.mark.parametrize("case", _ircdocs("msg_join"), ids=lambda case: case["desc"])
+def test_every_ircdocs_join_vector_formats_to_an_equivalent_line(case: dict) -> None:
+    atoms = case["atoms"]
+    source = parse_line(f":{atoms['source']} X").source if atoms.get("source") else None
+    msg = IRCMessage(atoms["verb"], list(atoms.get("params", [])), dict(atoms.get("tags") or {}), source)
+    line = format_line(msg)
+    # `key=` and `key` mean the same; Twitch sends `emotes=`, so this formatter keeps the `=`.
+    assert _atoms(parse_line(line)) == _atoms(parse_line(case["matches"][0]))
+
+
+# --- hype events: subs, gifts, raids, bits -----------------------------------------------------
+
+SUB_TAGS = "badge-info=;id=e1;login=keifele;tmi-sent-ts=1568505600000"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        pytest.param(f"@{SUB_TAGS};msg-id=sub :tmi.twitch.tv USERNOTICE #xqcow",
+                     HypeEvent("e1", 1568505600.0, "sub", 1.0, "keifele"), id="sub"),
+        pytest.param(f"@{SUB_TAGS};msg-id=resub :tmi.twitch.tv USERNOTICE #xqcow :13 months LUL",
+                     HypeEvent("e1", 1568505600.0, "resub", 1.0, "keifele"), id="resub-with-message"),
+        pytest.param(f"@{SUB_TAGS};msg-id=subgift;msg-param-recipient-user-name=bob :tmi.twitch.tv USERNOTICE #xqcow",
+                     HypeEvent("e1", 1568505600.0, "subgift", 1.0, "keifele"), id="single-gift"),
+        pytest.param(f"@{SUB_TAGS};msg-id=submysterygift;msg-param-mass-gift-count=20 :tmi.twitch.tv USERNOTICE #xqcow",
+                     HypeEvent("e1", 1568505600.0, "submysterygift", 20.0, "keifele"), id="gift-bomb-counts-its-size"),
+        pytest.param(f"@{SUB_TAGS};msg-id=subgift;msg-param-community-gift-id=123 :tmi.twitch.tv USERNOTICE #xqcow",
+                     None, id="gift-bomb-parts-not-counted-twice"),
+        pytest.param(f"@{SUB_TAGS};msg-id=raid;msg-param-viewerCount=1234 :tmi.twitch.tv USERNOTICE #xqcow",
+                     HypeEvent("e1", 1568505600.0, "raid", 1234.0, "keifele"), id="raid-with-viewers"),
+        pytest.param(f"@{SUB_TAGS};msg-id=raid;msg-param-viewerCount=x :tmi.twitch.tv USERNOTICE #xqcow",
+                     HypeEvent("e1", 1568505600.0, "raid", 0.0, "keifele"), id="raid-bad-count-is-zero"),
+        pytest.param(f"@{SUB_TAGS};bits=70 :tizzit!tizzit@t PRIVMSG #xqcow :Cheer70 ManChicken",
+                     HypeEvent("e1", 1568505600.0, "bits", 70.0, "keifele"), id="cheer"),
+        pytest.param(f"@{SUB_TAGS};bits=-5 :t!t@t PRIVMSG #xqcow :Cheer70", None, id="negative-bits-ignored"),
+        pytest.param(f"@{SUB_TAGS} :t!t@t PRIVMSG #xqcow :no bits", None, id="plain-message"),
+        pytest.param(f"@{SUB_TAGS};msg-id=announcement :tmi.twitch.tv USERNOTICE #xqcow :hi",
+                     None, id="announcement-is-not-hype"),
+        pytest.param(":tmi.twitch.tv CLEARCHAT #xqcow :user", None, id="other-command"),
+    ],
+)  # fmt: skip
+def test_it_turns_subs_gifts_raids_and_bits_into_hype_events(line: str, expected: HypeEvent | None) -> None:
+    assert hype_event_from(parse_line(line)) == expected
+
+
+def test_the_real_log_has_subs_and_a_cheer(real_log_lines: list[str]) -> None:
+    events = [e for e in (hype_event_from(parse_line(line)) for line in real_log_lines) if e]
+    kinds = [e.kind for e in events]
+    assert kinds.count("resub") + kinds.count("sub") == 9
+    assert [e.amount for e in events if e.kind == "bits"] == [70.0]
