@@ -9,8 +9,11 @@ Never pickle: a JSON file of numbers loads safely whoever wrote it.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -51,6 +54,10 @@ class Metamodel:
         threshold = _number(data.get("threshold"), "threshold")
         if not 0 < threshold < 1:
             raise MetamodelError("threshold must be between 0 and 1")
+        # Last: a wrong version or a missing feature deserves its own message, not just "edited".
+        if "checksum" in data and data["checksum"] != _checksum_or_none(data):
+            raise MetamodelError("checksum does not match the contents: the file was edited or damaged "
+                                 "(retrain, or delete the checksum field to accept a deliberate hand edit)")
         return cls(
             features=features,
             mean=columns["scaler_mean"],
@@ -63,17 +70,21 @@ class Metamodel:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The artifact's JSON object, with a checksum over everything else in it."""
+        data = {
             "schema_version": SCHEMA_VERSION,
-            "features": self.features,
-            "scaler_mean": self.mean,
-            "scaler_scale": self.scale,
-            "coef": self.coef,
+            # Copies: editing the returned object must never change this (frozen) model.
+            "features": list(self.features),
+            "scaler_mean": list(self.mean),
+            "scaler_scale": list(self.scale),
+            "coef": list(self.coef),
             "intercept": self.intercept,
             "threshold": self.threshold,
-            "provenance": self.provenance,
-            "metrics": self.metrics,
+            "provenance": copy.deepcopy(self.provenance),
+            "metrics": copy.deepcopy(self.metrics),
         }
+        data["checksum"] = checksum_of(data)
+        return data
 
     def contributions(self, values: Mapping[str, float | None]) -> dict[str, float]:
         """Each feature's term in the logit; missing or non-finite values contribute 0."""
@@ -102,6 +113,28 @@ def load_metamodel(path: str | Path | None = None) -> Metamodel:
     except json.JSONDecodeError as exc:
         raise MetamodelError(f"model {path} is not valid JSON: {exc}") from exc
     return Metamodel.from_dict(data)
+
+
+def checksum_of(data: Mapping[str, Any]) -> str:
+    """sha256 of the artifact's canonical JSON without its checksum field."""
+    body = {k: v for k, v in data.items() if k != "checksum"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _checksum_or_none(data: Mapping[str, Any]) -> str | None:
+    try:
+        return checksum_of(data)
+    except (TypeError, ValueError):  # NaN or a non-JSON value: cannot match any checksum
+        return None
+
+
+def save_metamodel(model: Metamodel, path: str | Path) -> None:
+    """Write the artifact atomically: a server polling the file never reads half of it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _sigmoid(x: float) -> float:

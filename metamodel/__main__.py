@@ -1,0 +1,108 @@
+"""`python -m metamodel {train,evaluate,dataset}`: train, measure and build data for the metamodel.
+
+  train DATA.csv --out MODEL.json [--per-hour N] [--plots DIR]
+  evaluate MODEL.json DATA.csv [--plots DIR]
+  dataset --analysis ANALYSIS.jsonl --labels LABELS.csv --stream NAME --out DATA.csv [--append]
+See docs/training.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from metamodel.artifact import MetamodelError, load_metamodel, save_metamodel
+from metamodel.dataset import (DatasetError, join_labels, read_analysis, read_labels, read_training_csv,
+                               write_training_csv)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from metamodel.report import format_report
+    from metamodel.train import Objective, train
+
+    data = read_training_csv(args.data)
+    model, report = train(data, Objective(args.per_hour), source=args.data, segment_seconds=args.segment_seconds)
+    save_metamodel(model, args.out)
+    print(format_report(report, f"cross-validation on {args.data} ({len(data)} rows, "
+                                f"{len(set(data.streams.tolist()))} streams)"))
+    plots = args.plots or args.out.parent
+    _plots(model, data, report, "oof_scores", plots, args.out.stem, "out-of-fold")
+    print(f"wrote {args.out} (threshold {model.threshold:.3f}) and plots in {plots}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from metamodel.evaluate import evaluate
+    from metamodel.report import format_report
+
+    model = load_metamodel(args.model)
+    data = read_training_csv(args.data)
+    report = evaluate(model, data, args.segment_seconds)
+    print(format_report(report, f"held-out evaluation of {args.model} on {args.data} (one line per stream)"))
+    if args.plots:
+        _plots(model, data, report, "scores", args.plots, args.model.stem + "-heldout", "held-out")
+        print(f"plots in {args.plots}")
+    return 0
+
+
+def cmd_dataset(args: argparse.Namespace) -> int:
+    rows = list(join_labels(read_analysis(args.analysis), read_labels(args.labels), args.stream))
+    count = write_training_csv(args.out, rows, append=args.append)
+    positives = sum(int(r["label"]) for r in rows)
+    print(f"{'appended' if args.append else 'wrote'} {count} segments of {args.stream} to {args.out}: "
+          f"{positives} labelled highlight")
+    return 0
+
+
+def _plots(model, data, report, key: str, folder: Path, stem: str, what: str) -> None:
+    from metamodel.report import operating_point, plot_importance, plot_pr_curves
+
+    folder.mkdir(parents=True, exist_ok=True)
+    plot_importance(model, folder / f"{stem}-importance.png")
+    curves = {name: (data.labels, result[key]) for name, result in report["models"].items()}
+    point = operating_point(data.labels, report["models"]["metamodel"][key], report["threshold"])
+    plot_pr_curves(curves, {"metamodel": point}, float(data.labels.mean()),
+                   folder / f"{stem}-pr.png", f"Precision-recall ({what})")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m metamodel", description="Train and measure the highlight metamodel.")
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="cross-validate by stream, fit, write the JSON artifact and plots")
+    t.add_argument("data", type=Path, help="training CSV (docs/training.md)")
+    t.add_argument("--out", type=Path, required=True, help="where to write the model JSON")
+    t.add_argument("--per-hour", type=float, help="threshold objective: at most N highlights per hour (default: max F1)")
+    t.add_argument("--plots", type=Path, help="folder for the PNGs (default: next to --out)")
+    t.set_defaults(run=cmd_train)
+    e = sub.add_parser("evaluate", help="the same report on a held-out CSV")
+    e.add_argument("model", type=Path)
+    e.add_argument("data", type=Path)
+    e.add_argument("--plots", type=Path, help="folder for the PNGs (default: none)")
+    e.set_defaults(run=cmd_evaluate)
+    d = sub.add_parser("dataset", help="join `python -m server.analyze --json` output with labels")
+    d.add_argument("--analysis", type=Path, required=True, help="output of python -m server.analyze VIDEO --json")
+    d.add_argument("--labels", type=Path, required=True, help="CSV with start,end (clip ranges) or time (moments)")
+    d.add_argument("--stream", required=True, help="a name for this VOD (cross-validation groups by it)")
+    d.add_argument("--out", type=Path, required=True)
+    d.add_argument("--append", action="store_true", help="add to an existing training CSV")
+    d.set_defaults(run=cmd_dataset)
+    for sp in (t, e):
+        sp.add_argument("--segment-seconds", type=float, default=10.0, help="segment length, for highlights per hour")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "per_hour", None) is not None and args.per_hour <= 0:
+        print("error: --per-hour must be positive", file=sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except (DatasetError, MetamodelError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
