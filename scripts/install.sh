@@ -24,4 +24,4 @@ fi
 echo "== pip: installing requirements (torch is large: a few minutes the first time)"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements-dev.txt
-echo "== installed: $(.venv/bin/python -c 'import django, flask, torch, streamlink; print("django", django.__version__, "| flask", flask.__version__, "| torch", torch.__version__, "| streamlink", streamlink.__version__)')"
+echo "== installed: $(.venv/bin/python -c 'import django, flask, torch, streamlink; from importlib.metadata import version as v; print(*(f"{p} {v(p)}" for p in ("django", "flask", "torch", "streamlink")))')"
