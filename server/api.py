@@ -48,6 +48,7 @@ def create_job():
         job, created = current_app.extensions["jobs"].start(job_request)
     except OverflowError as exc:
         return error(str(exc), 503)
+    current_app.extensions["janitor"].cancel(job_request.stream_id)  # tracked again: keep its clips
     return jsonify(job.to_dict()), 201 if created else 200
 
 
@@ -69,5 +70,6 @@ def get_job(stream_id: int):
 @bp.delete("/jobs/<int:stream_id>")
 @authorize
 def delete_job(stream_id: int):
-    current_app.extensions["jobs"].stop(stream_id)
+    current_app.extensions["jobs"].stop(stream_id)  # its threads, ffmpeg and ring buffer are gone
+    current_app.extensions["stream_deleted"](stream_id)  # its clips go after STORAGE_DELETE_GRACE_S
     return "", 204

@@ -10,10 +10,12 @@ from flask import Flask, abort, jsonify, send_from_directory
 from appconfig import ROOT, as_bool, as_list, setting
 from metamodel import load_metamodel
 from server import api
+from server.cleanup import StorageJanitor, remove_stale_ring_buffers
 from server.jobs import JobContext
 from server.manager import JobManager
 from server.reporter import Reporter
-from server.storage import LocalStorage
+from server.spool import Spool, Uploader
+from server.storage import make_storage
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,22 @@ def default_config() -> dict:
         "RETRY_MAX_S": setting("RETRY_MAX_S", 60.0, float),
         "REPORT_RETRY_MAX_S": setting("REPORT_RETRY_MAX_S", 60.0, float),
         "MAX_JOBS": setting("MAX_JOBS", 20, int),
+        # Where clips go (docs/storage.md)
+        "STORAGE_BACKEND": setting("STORAGE_BACKEND", "local"),
+        "GCS_BUCKET": setting("GCS_BUCKET", None),
+        "GCS_PROJECT": setting("GCS_PROJECT", None),
+        "GCS_PUBLIC_BASE_URL": setting("GCS_PUBLIC_BASE_URL", None),
+        "GCS_SIGNED_URLS": setting("GCS_SIGNED_URLS", False, as_bool),
+        "GCS_SIGNED_URL_EXPIRY_S": setting("GCS_SIGNED_URL_EXPIRY_S", 7 * 24 * 3600, int),
+        "GCS_VERIFY_URLS": setting("GCS_VERIFY_URLS", True, as_bool),
+        "GCS_RETRY_DEADLINE_S": setting("GCS_RETRY_DEADLINE_S", 60.0, float),
+        "STORAGE_EMULATOR_HOST": setting("STORAGE_EMULATOR_HOST", None),
+        "STORAGE_CACHE_CONTROL": setting("STORAGE_CACHE_CONTROL", "public, max-age=86400"),
+        "STORAGE_SPOOL_DIR": setting("STORAGE_SPOOL_DIR", None, Path),
+        "STORAGE_SPOOL_MAX_ITEMS": setting("STORAGE_SPOOL_MAX_ITEMS", 1000, int),
+        "STORAGE_RETRY_MAX_S": setting("STORAGE_RETRY_MAX_S", 300.0, float),
+        "STORAGE_DELETE_GRACE_S": setting("STORAGE_DELETE_GRACE_S", 600.0, float),
+        "STORAGE_RETENTION_DAYS": setting("STORAGE_RETENTION_DAYS", None, float),
     }
 
 
@@ -57,9 +75,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     config = app.config
     model = load_metamodel(config["METAMODEL_PATH"])  # a bad model file stops start-up, loudly
     reporter = Reporter(config["INGEST_API_TOKEN"], max_backoff=config["REPORT_RETRY_MAX_S"])
+    data_dir = Path(config["DATA_DIR"])
+    storage = make_storage(config)  # a bad backend setting stops start-up, loudly
+    spool = Spool(Path(config["STORAGE_SPOOL_DIR"] or data_dir / "spool"), config["STORAGE_SPOOL_MAX_ITEMS"])
+    uploader = Uploader(spool, storage, reporter, max_backoff=config["STORAGE_RETRY_MAX_S"])
+    janitor = StorageJanitor(storage, data_dir / "storage-deletes.json", config["STORAGE_DELETE_GRACE_S"],
+                             config["STORAGE_RETENTION_DAYS"])
+    remove_stale_ring_buffers(data_dir)  # no job runs yet
     ctx = JobContext(
         data_dir=Path(config["DATA_DIR"]),
-        storage=LocalStorage(Path(config["MEDIA_ROOT"]), config["MEDIA_BASE_URL"]),
+        storage=storage,
+        uploader=uploader,
         reporter=reporter,
         model=lambda: model,
         segment_seconds=config["SEGMENT_SECONDS"],
@@ -75,10 +101,25 @@ def create_app(test_config: dict | None = None) -> Flask:
         irc_token=config["TWITCH_OAUTH_TOKEN"],
     )
     jobs = JobManager(ctx, config["MAX_JOBS"])
-    reporter.on_gone = lambda stream_id: _stop_later(jobs, stream_id)
+
+    def stream_deleted(stream_id: int) -> None:
+        """The webapp deleted the stream: drop its spooled uploads, delete its clips after the grace period."""
+        uploader.forget(stream_id)
+        janitor.schedule(stream_id)
+
+    def stream_gone(stream_id: int) -> None:  # the webapp answered 404: it missed telling us
+        _stop_later(jobs, stream_id)
+        stream_deleted(stream_id)
+
+    reporter.on_gone = stream_gone
     reporter.start()
+    uploader.start()
+    janitor.start()
     app.extensions["jobs"] = jobs
     app.extensions["reporter"] = reporter
+    app.extensions["uploader"] = uploader
+    app.extensions["janitor"] = janitor
+    app.extensions["stream_deleted"] = stream_deleted
     app.register_blueprint(api.bp)
     _register_plain_routes(app)
     return app
@@ -87,6 +128,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 def shutdown(app: Flask) -> None:
     """Stop every job and the outbox (server exit, test teardown)."""
     app.extensions["jobs"].stop_all()
+    app.extensions["uploader"].stop()
+    app.extensions["janitor"].stop()
     app.extensions["reporter"].stop()
 
 
@@ -100,8 +143,11 @@ def _register_plain_routes(app: Flask) -> None:
     @app.get("/healthz")
     def health():
         reporter = app.extensions["reporter"]
+        uploader, janitor = app.extensions["uploader"], app.extensions["janitor"]
         return jsonify({"ok": True, "jobs": len(app.extensions["jobs"].all()), "outbox_pending": reporter.pending,
-                        "outbox_error": reporter.last_error})
+                        "outbox_error": reporter.last_error, "spool_pending": uploader.pending,
+                        "storage_error": uploader.last_error or janitor.last_error,
+                        "deletions_scheduled": len(janitor.scheduled)})
 
     @app.get("/media/<path:name>")
     def media(name: str):

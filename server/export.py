@@ -1,4 +1,4 @@
-"""Turn a selected highlight into a browser-playable mp4 and a jpg thumbnail in storage."""
+"""Turn a selected highlight into a browser-playable mp4 and a jpg thumbnail."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ from server.storage import Storage
 log = logging.getLogger(__name__)
 
 
-def export_highlight(highlight: Highlight, segments: dict[int, Segment], storage: Storage,
-                     stream_id: int) -> tuple[str, str]:
-    """Store the clip and thumbnail of `highlight`; return (clip_url, thumbnail_url).
+def render_highlight(highlight: Highlight, segments: dict[int, Segment], folder: Path) -> tuple[Path, Path]:
+    """Write the clip (`clip.mp4`) and thumbnail (`thumb.jpg`) of `highlight` into `folder`.
 
     Segments already evicted from the ring buffer (a lead-in from long ago) are left out.
     """
@@ -25,12 +24,20 @@ def export_highlight(highlight: Highlight, segments: dict[int, Segment], storage
     if not parts:
         raise media.MediaError(f"no segments left on disk for highlight {highlight.key}")
     peak = segments.get(highlight.peak_seq, parts[-1])
+    clip, thumb = Path(folder) / "clip.mp4", Path(folder) / "thumb.jpg"
+    media.export_clip([p.path for p in parts], clip)
+    media.export_thumbnail(peak.path, peak.duration / 2, thumb)
+    log.info("exported highlight %s (%d segments)", highlight.key, len(parts))
+    return clip, thumb
+
+
+def export_highlight(highlight: Highlight, segments: dict[int, Segment], storage: Storage,
+                     stream_id: int) -> tuple[str, str]:
+    """Render and store the highlight synchronously; return (clip_url, thumbnail_url).
+
+    The server itself goes through the upload spool (server/spool.py) instead; this is for tools.
+    """
     with tempfile.TemporaryDirectory(prefix="highlight-") as tmp:
-        clip, thumb = Path(tmp) / "clip.mp4", Path(tmp) / "thumb.jpg"
-        media.export_clip([p.path for p in parts], clip)
-        media.export_thumbnail(peak.path, peak.duration / 2, thumb)
+        clip, thumb = render_highlight(highlight, segments, Path(tmp))
         name = f"{stream_id}/{highlight.key}"
-        clip_url = storage.put(clip, name + ".mp4", "video/mp4")
-        thumb_url = storage.put(thumb, name + ".jpg", "image/jpeg")
-    log.info("stream %s: exported highlight %s (%d segments)", stream_id, highlight.key, len(parts))
-    return clip_url, thumb_url
+        return storage.put(clip, name + ".mp4", "video/mp4"), storage.put(thumb, name + ".jpg", "image/jpeg")

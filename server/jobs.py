@@ -20,13 +20,14 @@ from typing import Callable
 from metamodel import Metamodel
 from server.chat.buffer import ChatBuffer
 from server.chat.client import TwitchChatClient
-from server.export import export_highlight
+from server.export import export_highlight, render_highlight
 from server.features import SegmentFeaturizer
 from server.ingest import IngestError, LiveSegmenter, Segment, StreamOffline
 from server.media import MediaError
 from server.reporter import Reporter
 from server.scoring import score_segment
 from server.selection import Highlight, HighlightSelector
+from server.spool import Upload, Uploader
 from server.storage import Storage, StorageError
 from server.validation import JobRequest
 
@@ -53,6 +54,7 @@ class JobContext:
     irc_nick: str | None = None
     irc_token: str | None = None
     degraded: tuple[str, ...] = ()  # server-wide notices, e.g. "audio tagging off: no checkpoint"
+    uploader: Uploader | None = None  # the upload spool; None = store synchronously (tools)
 
 
 class StreamJob:
@@ -208,16 +210,29 @@ class StreamJob:
             self._reasons.pop(old, None)
 
     def _publish(self, highlight: Highlight) -> None:
-        clip_url, thumb_url = export_highlight(highlight, self._recent, self.ctx.storage, self.stream_id)
         kept = [seq for seq in range(highlight.first_seq, highlight.last_seq + 1) if seq in self._recent]
+        if not kept:
+            raise MediaError(f"no segments left for highlight {highlight.key}")
         first, last = self._recent[kept[0]], self._recent[kept[-1]]
         reasons = self._reasons.get(highlight.peak_seq, [])
-        self.highlights += 1
-        self._post("highlights", {
+        report = {
             "key": f"{self.stream_id}-{highlight.key}", "start_utc": _iso(first.start_utc), "end_utc": _iso(last.end_utc),
             "start_offset_s": round(first.offset_s, 3), "end_offset_s": round(last.offset_s + last.duration, 3),
-            "score": round(highlight.score, 6), "clip_url": clip_url, "thumbnail_url": thumb_url,
-            "reasons": [r.to_dict() for r in reasons]})
+            "score": round(highlight.score, 6), "reasons": [r.to_dict() for r in reasons]}
+        uploader = self.ctx.uploader
+        if uploader is None:
+            clip_url, thumb_url = export_highlight(highlight, self._recent, self.ctx.storage, self.stream_id)
+            self._post("highlights", {**report, "clip_url": clip_url, "thumbnail_url": thumb_url})
+        else:
+            # Rendering stays here; storing happens on the uploader thread, which reports the
+            # highlight only once both files are stored and their URLs answer.
+            name = f"{self.stream_id}/{highlight.key}"
+            with uploader.staging() as folder:
+                clip, thumb = render_highlight(highlight, self._recent, folder)
+                uploader.submit(self.stream_id, self._callback("highlights"), report, [
+                    Upload(clip, name + ".mp4", "video/mp4", "clip_url"),
+                    Upload(thumb, name + ".jpg", "image/jpeg", "thumbnail_url")])
+        self.highlights += 1
 
     # --- reporting ---------------------------------------------------------------------------
 
@@ -232,8 +247,10 @@ class StreamJob:
         self._post("status", {k: job[k] for k in ("state", "segments_done", "last_error", "degraded")})
 
     def _post(self, kind: str, payload: dict) -> None:
-        url = f"{self.request.callback_base}/api/v1/streams/{self.stream_id}/{kind}"
-        self.ctx.reporter.post(self.stream_id, url, payload)
+        self.ctx.reporter.post(self.stream_id, self._callback(kind), payload)
+
+    def _callback(self, kind: str) -> str:
+        return f"{self.request.callback_base}/api/v1/streams/{self.stream_id}/{kind}"
 
 
 def _iso(epoch: float) -> str:

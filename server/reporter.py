@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import requests
@@ -23,6 +23,7 @@ class Message:
     stream_id: int
     url: str
     payload: dict
+    on_done: Callable[[], None] | None = field(default=None, compare=False)  # once sent or refused for good
 
 
 class Reporter:
@@ -55,12 +56,12 @@ class Reporter:
     def pending(self) -> int:
         return len(self._queue)
 
-    def post(self, stream_id: int, url: str, payload: dict) -> None:
-        """Queue a JSON POST to `url`; it is sent as soon as the webapp takes it."""
+    def post(self, stream_id: int, url: str, payload: dict, on_done: Callable[[], None] | None = None) -> None:
+        """Queue a JSON POST to `url`; it is sent as soon as the webapp takes it, then `on_done` runs."""
         with self._wake:
             if len(self._queue) == self._queue.maxlen:
                 log.error("outbox full: dropping the oldest message (%s)", self._queue[0].url)
-            self._queue.append(Message(stream_id, url, payload))
+            self._queue.append(Message(stream_id, url, payload, on_done))
             self._wake.notify_all()
 
     def _run(self) -> None:
@@ -109,12 +110,25 @@ class Reporter:
         with self._wake:
             if self._queue and self._queue[0] is message:
                 self._queue.popleft()
+        _done(message)
 
     def _forget(self, stream_id: int) -> None:
         with self._wake:
             kept = [m for m in self._queue if m.stream_id != stream_id]
+            dropped = [m for m in self._queue if m.stream_id == stream_id]
             self._queue.clear()
             self._queue.extend(kept)
+        for message in dropped:
+            _done(message)
         log.info("stream %s is gone from the webapp; dropped its pending reports", stream_id)
         if self.on_gone:
             self.on_gone(stream_id)
+
+
+def _done(message: Message) -> None:
+    if message.on_done is None:
+        return
+    try:
+        message.on_done()
+    except Exception:  # a callback's bug must not stop the outbox
+        log.exception("outbox: on_done of %s failed", message.url)

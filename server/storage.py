@@ -1,7 +1,9 @@
 """Where highlight clips and thumbnails are kept, behind one small interface.
 
-The default backend is a local folder that the server itself serves under /media/; a Google
-Cloud Storage backend for production plugs in behind the same two methods.
+Two backends: a local folder that the server itself serves under /media/ (the default, and the
+demo's), and a Google Cloud Storage bucket for production (`server/storage_gcs.py`), chosen by
+STORAGE_BACKEND. Uploads never run on a scoring thread: `server/spool.py` keeps each highlight's
+files in a local spool until the backend has stored them and their URLs answer.
 """
 
 from __future__ import annotations
@@ -9,28 +11,40 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Any, Mapping, Protocol
 
 log = logging.getLogger(__name__)
 
 
 class StorageError(Exception):
-    """Raised by a storage backend when a file cannot be stored or removed."""
+    """Raised by a storage backend when a file cannot be stored, checked or removed."""
 
 
 class Storage(Protocol):
     def put(self, local_path: Path, key: str, content_type: str) -> str:
-        """Store a file under `key` ("<stream_id>/<name>") and return its public URL."""
+        """Store a file under `key` ("<stream_id>/<name>") and return the URL viewers will use."""
+
+    def check(self, key: str, url: str, size: int, content_type: str) -> None:
+        """Raise StorageError unless the object at `key` is complete and `url` serves it."""
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object whose key starts with `prefix`; return how many."""
 
+    def delete_older_than(self, cutoff_epoch: float) -> int:
+        """Delete every object stored before `cutoff_epoch` (retention); return how many."""
 
-def _safe_key(key: str) -> PurePosixPath:
+
+def safe_key(key: str) -> str:
+    """Return `key` normalised ("12//a.mp4" -> "12/a.mp4"), or raise if it could escape its prefix."""
     path = PurePosixPath(key)
-    if path.is_absolute() or ".." in path.parts or not path.parts:
+    if path.is_absolute() or ".." in path.parts or not path.parts or "\\" in key or "\x00" in key:
         raise StorageError(f"unsafe storage key {key!r}")
-    return path
+    return str(path)
+
+
+def safe_prefix(prefix: str) -> str:
+    """A delete prefix is a folder: "12" and "12/" both mean "12/" and never match "123/"."""
+    return safe_key(prefix.rstrip("/")) + "/"
 
 
 class LocalStorage:
@@ -41,7 +55,8 @@ class LocalStorage:
         self.base_url = base_url.rstrip("/")
 
     def put(self, local_path: Path, key: str, content_type: str) -> str:
-        target = self.root / _safe_key(key)
+        name = safe_key(key)
+        target = self.root / name
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(target.name + ".part")
@@ -49,12 +64,53 @@ class LocalStorage:
             partial.replace(target)  # readers never see half a clip
         except OSError as exc:
             raise StorageError(f"cannot store {key}: {exc.strerror or exc}") from exc
-        return f"{self.base_url}/{_safe_key(key)}"
+        return f"{self.base_url}/{name}"
+
+    def check(self, key: str, url: str, size: int, content_type: str) -> None:
+        # The /media/ route serves whatever is in the folder: a complete file means a working URL.
+        target = self.root / safe_key(key)
+        try:
+            stored = target.stat().st_size
+        except OSError as exc:
+            raise StorageError(f"{key} is not in {self.root}: {exc.strerror or exc}") from exc
+        if stored != size:
+            raise StorageError(f"{key} has {stored} bytes in storage, expected {size}")
 
     def delete_prefix(self, prefix: str) -> int:
-        folder = self.root / _safe_key(prefix.rstrip("/"))
+        folder = self.root / safe_prefix(prefix)
         if not folder.is_dir():
             return 0
         count = sum(1 for p in folder.rglob("*") if p.is_file())
-        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            shutil.rmtree(folder)
+        except OSError as exc:
+            raise StorageError(f"cannot delete {prefix}: {exc.strerror or exc}") from exc
         return count
+
+    def delete_older_than(self, cutoff_epoch: float) -> int:
+        count = 0
+        if not self.root.is_dir():
+            return 0
+        for path in self.root.rglob("*"):
+            try:
+                if path.is_file() and path.stat().st_mtime < cutoff_epoch:
+                    path.unlink()
+                    count += 1
+            except OSError as exc:  # one stubborn file must not stop the sweep
+                log.warning("retention: cannot delete %s: %s", path, exc.strerror or exc)
+        for folder in sorted((p for p in self.root.iterdir() if p.is_dir()), reverse=True):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        return count
+
+
+def make_storage(config: Mapping[str, Any]) -> Storage:
+    """Build the backend named by STORAGE_BACKEND from the server's settings (see config.example.py)."""
+    backend = str(config.get("STORAGE_BACKEND") or "local").lower()
+    if backend == "local":
+        return LocalStorage(Path(config["MEDIA_ROOT"]), config["MEDIA_BASE_URL"])
+    if backend == "gcs":
+        from server.storage_gcs import GCSStorage  # google-cloud-storage is only imported when used
+
+        return GCSStorage.from_config(config)
+    raise StorageError(f"STORAGE_BACKEND={backend!r}: expected 'local' or 'gcs'")

@@ -1,0 +1,275 @@
+"""The upload spool: a highlight's files wait on local disk until storage has them.
+
+A scoring thread renders the clip and thumbnail into the spool and returns at once; one uploader
+thread per server stores them, checks that their URLs answer, and only then queues the highlight
+report to the webapp. The spooled item is removed when the outbox has delivered that report.
+
+    STORAGE_SPOOL_DIR/
+        tmp/                    renders in progress (wiped at start)
+        items/<id>/item.json    the manifest: keys, content types, the report, URLs stored so far
+        items/<id>/clip.mp4 ...
+
+Manifests are written atomically (temp file, fsync, rename), so a crash leaves either the old or
+the new one. On start the uploader picks up every item left by the previous run. A failed upload
+is retried with exponential backoff, without limit in time: nothing is lost while storage is down.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from server.reporter import Reporter
+from server.storage import Storage, StorageError
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "item.json"
+
+
+@dataclass
+class SpoolFile:
+    name: str  # file name inside the item folder
+    key: str  # storage key, "<stream_id>/<name>"
+    content_type: str
+    field: str  # the report field that gets this file's URL, e.g. "clip_url"
+    url: str | None = None  # set once stored and checked
+
+
+@dataclass
+class SpoolItem:
+    id: str
+    stream_id: int
+    report_url: str
+    payload: dict
+    files: list[SpoolFile]
+    created: float = field(default_factory=time.time)
+    attempts: int = 0
+    last_error: str | None = None
+
+    @property
+    def stored(self) -> bool:
+        return all(f.url for f in self.files)
+
+    def report(self) -> dict:
+        return {**self.payload, **{f.field: f.url for f in self.files}}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SpoolItem":
+        files = [SpoolFile(**f) for f in data.pop("files")]
+        return cls(files=files, **data)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file a job hands to the spool."""
+
+    path: Path
+    key: str
+    content_type: str
+    field: str
+
+
+class Spool:
+    """The folder of pending items; every method is safe to call from any thread."""
+
+    def __init__(self, root: Path, max_items: int = 1000):
+        self.root = Path(root)
+        self.items_dir = self.root / "items"
+        self.tmp_dir = self.root / "tmp"
+        self.max_items = max_items
+        self.items_dir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)  # renders cut short by the last exit
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A scratch folder on the spool's filesystem, so adding its files is a rename."""
+        folder = Path(tempfile.mkdtemp(prefix="render-", dir=self.tmp_dir))
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def add(self, stream_id: int, report_url: str, payload: dict, uploads: list[Upload]) -> SpoolItem:
+        item_id = f"{time.time():.6f}-{stream_id}-{uuid.uuid4().hex[:8]}"  # sorts by creation time
+        folder = self.items_dir / item_id
+        folder.mkdir()
+        files = []
+        for upload in uploads:
+            name = Path(upload.key).name
+            os.replace(upload.path, folder / name)
+            files.append(SpoolFile(name, upload.key, upload.content_type, upload.field))
+        item = SpoolItem(item_id, stream_id, report_url, payload, files)
+        self.save(item)  # written last: a folder without a manifest is an unfinished add
+        return item
+
+    def save(self, item: SpoolItem) -> None:
+        folder = self.items_dir / item.id
+        fd, tmp = tempfile.mkstemp(prefix=".item-", dir=folder)
+        with os.fdopen(fd, "w") as out:
+            json.dump(asdict(item), out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, folder / MANIFEST)
+
+    def load(self) -> list[SpoolItem]:
+        """Every complete item on disk, oldest first; unfinished or unreadable ones are removed."""
+        items = []
+        for folder in sorted(self.items_dir.iterdir()):
+            try:
+                items.append(SpoolItem.from_json(json.loads((folder / MANIFEST).read_text())))
+            except (OSError, ValueError, TypeError, KeyError) as exc:
+                log.warning("spool: discarding %s (%s)", folder.name, exc.__class__.__name__)
+                shutil.rmtree(folder, ignore_errors=True)
+        return items
+
+    def path(self, item: SpoolItem, spool_file: SpoolFile) -> Path:
+        return self.items_dir / item.id / spool_file.name
+
+    def remove(self, item: SpoolItem) -> None:
+        shutil.rmtree(self.items_dir / item.id, ignore_errors=True)
+
+
+class Uploader:
+    """The thread that moves spooled items into storage, then reports them, oldest first."""
+
+    def __init__(self, spool: Spool, storage: Storage, reporter: Reporter, min_backoff: float = 1.0,
+                 max_backoff: float = 300.0):
+        self.spool = spool
+        self.storage = storage
+        self.reporter = reporter
+        self.min_backoff = min_backoff
+        self.max_backoff = max_backoff
+        self.last_error: str | None = None
+        self.uploaded = 0
+        self._items: dict[str, SpoolItem] = {}
+        self._reported: set[str] = set()  # handed to the outbox, waiting for its delivery
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="uploader", daemon=True)
+
+    def start(self) -> None:
+        for item in self.spool.load():
+            self._items[item.id] = item
+        if self._items:
+            log.info("spool: %d highlight(s) left by the last run, uploading them", len(self._items))
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    @property
+    def pending(self) -> int:
+        return len(self._items)
+
+    def staging(self):
+        return self.spool.staging()
+
+    def submit(self, stream_id: int, report_url: str, payload: dict, uploads: list[Upload]) -> None:
+        """Spool the files (a rename) and return; the report follows once they are stored."""
+        with self._wake:
+            item = self.spool.add(stream_id, report_url, payload, uploads)
+            self._items[item.id] = item
+            self._drop_oldest_over_limit()
+            self._wake.notify_all()
+
+    def forget(self, stream_id: int) -> int:
+        """Drop everything spooled for a deleted stream; return how many highlights."""
+        with self._wake:
+            gone = [item for item in self._items.values() if item.stream_id == stream_id]
+            for item in gone:
+                self._discard(item)
+        return len(gone)
+
+    def _drop_oldest_over_limit(self) -> None:
+        while len(self._items) > self.spool.max_items:
+            oldest = self._items[min(self._items)]
+            log.error("spool full (%d items): dropping highlight %s of stream %s", self.spool.max_items,
+                      oldest.payload.get("key"), oldest.stream_id)
+            self._discard(oldest)
+
+    def _discard(self, item: SpoolItem) -> None:
+        self._items.pop(item.id, None)
+        self._reported.discard(item.id)
+        self.spool.remove(item)
+
+    # --- the thread --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = self.min_backoff
+        while True:
+            with self._wake:
+                while not self._next() and not self._stopping:
+                    self._wake.wait()
+                if self._stopping:
+                    return
+                item = self._next()
+            if self._store(item):
+                backoff = self.min_backoff
+                continue
+            with self._wake:
+                self._wake.wait(backoff)  # stop() and submit() interrupt the wait
+            backoff = min(backoff * 2, self.max_backoff)
+
+    def _next(self) -> SpoolItem | None:
+        waiting = [self._items[i] for i in sorted(self._items) if i not in self._reported]
+        return waiting[0] if waiting else None
+
+    def _store(self, item: SpoolItem) -> bool:
+        """Upload what is missing, check the URLs, queue the report; False to retry later."""
+        try:
+            for spool_file in item.files:
+                if spool_file.url is None:
+                    spool_file.url = self._put(item, spool_file)
+                    if item.id in self._items:
+                        self.spool.save(item)  # a restart does not upload it again
+        except StorageError as exc:
+            item.attempts += 1
+            item.last_error = str(exc)
+            if str(exc) != self.last_error:
+                log.warning("upload failed, kept in the spool for retry (%d pending): %s", self.pending, exc)
+            self.last_error = str(exc)
+            return False
+        except FileNotFoundError as exc:  # the spooled file itself is gone: nothing left to retry
+            log.error("spool: %s lost its file (%s); dropping it", item.id, exc.filename)
+            with self._wake:
+                self._discard(item)
+            return True
+        except Exception as exc:  # the uploader must never die silently
+            log.exception("spool: uploading %s failed", item.id)
+            self.last_error = f"upload failed: {exc.__class__.__name__}"
+            return False
+        with self._wake:
+            if item.id not in self._items:  # the stream was deleted meanwhile
+                return True
+            self._reported.add(item.id)
+        self.uploaded += 1
+        self.last_error = None
+        self.reporter.post(item.stream_id, item.report_url, item.report(), on_done=lambda: self._delivered(item))
+        return True
+
+    def _put(self, item: SpoolItem, spool_file: SpoolFile) -> str:
+        local = self.spool.path(item, spool_file)
+        size = local.stat().st_size  # FileNotFoundError if the spool lost it
+        url = self.storage.put(local, spool_file.key, spool_file.content_type)
+        self.storage.check(spool_file.key, url, size, spool_file.content_type)
+        return url
+
+    def _delivered(self, item: SpoolItem) -> None:
+        with self._wake:
+            self._discard(item)
