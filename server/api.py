@@ -7,7 +7,7 @@ from functools import wraps
 
 from flask import Blueprint, current_app, jsonify, request
 
-from server.validation import ValidationError, validate_job
+from server.validation import ValidationError, validate_job, validate_threshold
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -65,6 +65,33 @@ def get_job(stream_id: int):
     if job is None:
         return error("no such job", 404)
     return jsonify(job.to_dict())
+
+
+@bp.patch("/jobs/<int:stream_id>")
+@authorize
+def update_job(stream_id: int):
+    """Change a running job's settings; today only its highlight threshold (the user's sensitivity)."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or set(data) != {"threshold"}:
+        return error('body must be {"threshold": <number between 0 and 1, or null>}', 400)
+    try:
+        threshold = validate_threshold(data["threshold"])
+    except ValidationError as exc:
+        return error(str(exc), 400)
+    job = current_app.extensions["jobs"].get(stream_id)
+    if job is None:
+        return error("no such job", 404)
+    job.set_threshold(threshold)
+    return jsonify(job.to_dict())
+
+
+@bp.get("/model")
+@authorize
+def model_status():
+    """Which metamodel is in use, and whether a newer file was refused."""
+    store = current_app.extensions["model"]
+    store.check_now()
+    return jsonify(store.status())
 
 
 @bp.delete("/jobs/<int:stream_id>")

@@ -8,11 +8,11 @@ from pathlib import Path
 from flask import Flask, abort, jsonify, send_from_directory
 
 from appconfig import ROOT, as_bool, as_list, setting
-from metamodel import load_metamodel
 from server import api
 from server.cleanup import StorageJanitor, remove_stale_ring_buffers
 from server.jobs import JobContext
 from server.manager import JobManager
+from server.model_store import ModelStore
 from server.reporter import Reporter
 from server.spool import Spool, Uploader
 from server.storage import make_storage
@@ -32,6 +32,7 @@ def default_config() -> dict:
         "MEDIA_ROOT": setting("MEDIA_ROOT", ROOT / "var" / "media", Path),
         "MEDIA_BASE_URL": setting("MEDIA_BASE_URL", f"http://127.0.0.1:{port}/media"),
         "METAMODEL_PATH": setting("METAMODEL_PATH", None, Path),
+        "METAMODEL_CHECK_S": setting("METAMODEL_CHECK_S", 5.0, float),
         "ALLOWED_SOURCE_HOSTS": setting("ALLOWED_SOURCE_HOSTS", [], as_list),
         "ALLOWED_CALLBACK_HOSTS": setting("ALLOWED_CALLBACK_HOSTS", ["127.0.0.1", "localhost"], as_list),
         "TWITCH_URL_TEMPLATE": setting("TWITCH_URL_TEMPLATE", "https://twitch.tv/{login}"),
@@ -73,7 +74,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     config = app.config
-    model = load_metamodel(config["METAMODEL_PATH"])  # a bad model file stops start-up, loudly
+    # A bad model file stops start-up, loudly; later a bad file is refused and the old model stays.
+    model = ModelStore(config["METAMODEL_PATH"], config["METAMODEL_CHECK_S"])
     reporter = Reporter(config["INGEST_API_TOKEN"], max_backoff=config["REPORT_RETRY_MAX_S"])
     data_dir = Path(config["DATA_DIR"])
     storage = make_storage(config)  # a bad backend setting stops start-up, loudly
@@ -87,7 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         storage=storage,
         uploader=uploader,
         reporter=reporter,
-        model=lambda: model,
+        model=model,
         segment_seconds=config["SEGMENT_SECONDS"],
         ring_size=config["RING_SEGMENTS"],
         chat_lag_s=config["CHAT_LAG_S"],
@@ -117,6 +119,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     janitor.start()
     app.extensions["jobs"] = jobs
     app.extensions["reporter"] = reporter
+    app.extensions["model"] = model
     app.extensions["uploader"] = uploader
     app.extensions["janitor"] = janitor
     app.extensions["stream_deleted"] = stream_deleted

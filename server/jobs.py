@@ -74,7 +74,8 @@ class StreamJob:
         self._reasons: dict[int, list] = {}  # each recent segment's reasons, for its highlight
         self._next_seq, self._offset = 0, 0.0
         self._featurizer = SegmentFeaturizer()
-        self._selector = HighlightSelector(ctx.model().threshold)
+        self.threshold_override = request.threshold  # the user's sensitivity (PATCH /api/v1/jobs/<id>)
+        self._selector = HighlightSelector(self._threshold(ctx.model()))
         self.chat: TwitchChatClient | None = None
         self._chat_buffer = ChatBuffer()
         if request.chat_channel:
@@ -108,6 +109,14 @@ class StreamJob:
         shutil.rmtree(self.folder, ignore_errors=True)
         self.state = "stopped"
 
+    def set_threshold(self, threshold: float | None) -> None:
+        """Move this stream's threshold (None: back to the model's); applies from the next segment."""
+        self.threshold_override = threshold
+        self._selector.threshold = self._threshold(self.ctx.model())
+
+    def _threshold(self, model: Metamodel) -> float:
+        return self.threshold_override if self.threshold_override is not None else model.threshold
+
     @property
     def alive(self) -> bool:
         return any(thread.is_alive() for thread in self._threads)
@@ -122,6 +131,7 @@ class StreamJob:
             "last_error": self.last_error,
             "lag_s": None if self.lag_s is None else round(self.lag_s, 2),
             "degraded": self.degraded(),
+            "threshold": self._selector.threshold,
         }
 
     def degraded(self) -> list[str]:
@@ -189,12 +199,13 @@ class StreamJob:
         chat = self._chat_buffer.window(segment.start_utc + lag, segment.end_utc + lag) if self.chat else None
         self._chat_buffer.prune(segment.start_utc - 60)
         values = self._featurizer.featurize(segment.path, chat)
-        model = self.ctx.model()
+        model = self.ctx.model()  # reloaded by the ModelStore when its file changes
+        self._selector.threshold = self._threshold(model)
         score, reasons = score_segment(model, values)
         self._remember(segment)
         self.segments_done += 1
         self.lag_s = time.time() - segment.end_utc
-        self._post("segments", {"threshold": model.threshold, "segments": [{
+        self._post("segments", {"threshold": self._selector.threshold, "segments": [{
             "seq": segment.seq, "start_utc": _iso(segment.start_utc), "end_utc": _iso(segment.end_utc),
             "offset_s": round(segment.offset_s, 3), "duration_s": round(segment.duration, 3),
             "score": round(score, 6), "features": values, "reasons": [r.to_dict() for r in reasons]}]})

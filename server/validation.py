@@ -21,6 +21,7 @@ class JobRequest:
     stream_url: str  # what streamlink opens
     chat_channel: str | None
     callback_base: str
+    threshold: float | None = None  # the user's sensitivity for this stream; None = the model's
 
 
 def source_host(url: str) -> str:
@@ -37,6 +38,15 @@ def source_host(url: str) -> str:
     if not parts.hostname:
         raise ValidationError("source URL has no host")
     return parts.hostname.lower()
+
+
+def validate_threshold(raw: Any) -> float | None:
+    """A highlight threshold strictly between 0 and 1, or None (use the model's own)."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 < raw < 1:
+        raise ValidationError("threshold must be a number strictly between 0 and 1, or null")
+    return float(raw)
 
 
 def validate_job(data: Any, allowed_source_hosts: list[str], allowed_callback_hosts: list[str],
@@ -66,4 +76,5 @@ def validate_job(data: Any, allowed_source_hosts: list[str], allowed_callback_ho
         raise ValidationError("callback_base must be an http(s) URL")
     if source_host(callback) not in allowed_callback_hosts:
         raise ValidationError(f"callback host {source_host(callback)!r} is not allowed")
-    return JobRequest(stream_id, source, stream_url, chat.lower() if chat else None, callback.rstrip("/"))
+    return JobRequest(stream_id, source, stream_url, chat.lower() if chat else None, callback.rstrip("/"),
+                      validate_threshold(data.get("threshold")))

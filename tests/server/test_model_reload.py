@@ -1,0 +1,149 @@
+"""The live model: a new file is picked up without a restart, a bad one is refused and the old
+model stays; a job's threshold moves with PATCH /api/v1/jobs/<id>."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+
+from metamodel import MetamodelError, load_metamodel, save_metamodel
+from server.app import create_app, shutdown
+from server.model_store import ModelStore
+
+TOKEN = "test-server-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def model_with(threshold: float):
+    return dataclasses.replace(load_metamodel(), threshold=threshold, provenance={"trained_at": f"t={threshold}"})
+
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    path = tmp_path / "model.json"
+    save_metamodel(model_with(0.3), path)
+    return path
+
+
+def test_a_new_model_file_is_loaded_on_the_next_check(model_file):
+    store = ModelStore(model_file, check_s=0)
+    assert store().threshold == 0.3
+    save_metamodel(model_with(0.42), model_file)
+    assert store().threshold == 0.42
+    assert store.status()["reloads"] == 1 and store.status()["error"] is None
+
+
+def test_a_bad_model_file_is_refused_and_the_old_model_stays_until_a_good_one_arrives(model_file):
+    store = ModelStore(model_file, check_s=0)
+    data = model_with(0.5).to_dict()
+    data["coef"][0] += 1  # tampered: the checksum no longer matches
+    model_file.write_text(__import__("json").dumps(data))
+    assert store().threshold == 0.3
+    assert "new model refused" in store.status()["error"] and "checksum" in store.status()["error"]
+    model_file.write_text("{half a file")
+    assert store().threshold == 0.3 and "not valid JSON" in store.status()["error"]
+    save_metamodel(model_with(0.6), model_file)
+    assert store().threshold == 0.6 and store.status()["error"] is None
+
+
+def test_the_file_is_looked_at_no_more_often_than_the_check_interval(model_file):
+    now = [100.0]
+    store = ModelStore(model_file, check_s=5, clock=lambda: now[0])
+    save_metamodel(model_with(0.42), model_file)
+    now[0] += 4
+    assert store().threshold == 0.3
+    now[0] += 1
+    assert store().threshold == 0.42
+
+
+def test_a_bad_model_file_at_start_up_stops_the_server(tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text('{"schema_version": 7}')
+    with pytest.raises(MetamodelError, match="schema_version"):
+        ModelStore(path)
+
+
+@pytest.fixture
+def app(tmp_path, hls_server, model_file):
+    app = create_app({
+        "SERVER_API_TOKEN": TOKEN, "INGEST_API_TOKEN": "test-ingest-token",
+        "DATA_DIR": tmp_path / "data", "MEDIA_ROOT": tmp_path / "media",
+        "ALLOWED_SOURCE_HOSTS": ["127.0.0.1"], "TWITCH_URL_TEMPLATE": hls_server.url("{login}"),
+        "SEGMENT_SECONDS": 2.0, "CHAT_LAG_S": 0.2, "STREAM_READ_TIMEOUT_S": 4.0,
+        "RETRY_MIN_S": 0.5, "RETRY_MAX_S": 2.0, "REPORT_RETRY_MAX_S": 0.5,
+        "METAMODEL_PATH": model_file, "METAMODEL_CHECK_S": 0.0,
+    })
+    yield app
+    shutdown(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def job_body(webapp_stub, **overrides):
+    return {"stream_id": 1, "source": "demo_channel", "chat_channel": None, "callback_base": webapp_stub.url,
+            **overrides}
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param({"threshold": 0}, id="zero"),
+    pytest.param({"threshold": 1}, id="one"),
+    pytest.param({"threshold": "0.3"}, id="text"),
+    pytest.param({"threshold": True}, id="boolean"),
+    pytest.param({}, id="missing"),
+    pytest.param({"threshold": 0.3, "source": "x"}, id="other-fields"),
+])
+def test_a_bad_threshold_is_a_400(client, body):
+    response = client.patch("/api/v1/jobs/1", json=body, headers=AUTH)
+    assert response.status_code == 400 and "threshold" in response.get_json()["error"]
+
+
+def test_patching_needs_the_token_and_an_existing_job(client):
+    assert client.patch("/api/v1/jobs/1", json={"threshold": 0.3}).status_code == 401
+    assert client.patch("/api/v1/jobs/1", json={"threshold": 0.3}, headers=AUTH).status_code == 404
+
+
+def test_a_job_started_with_a_threshold_uses_it_instead_of_the_models(client, webapp_stub):
+    job = client.post("/api/v1/jobs", json=job_body(webapp_stub, threshold=0.77), headers=AUTH).get_json()
+    assert job["threshold"] == 0.77
+    refused = client.post("/api/v1/jobs", json=job_body(webapp_stub, stream_id=2, threshold=2), headers=AUTH)
+    assert refused.status_code == 400
+
+
+def wait_for(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.timeout(120)
+def test_a_running_job_follows_a_new_model_and_the_users_threshold_without_a_restart(client, webapp_stub,
+                                                                                     model_file):
+    client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH)
+    thresholds = lambda: [p["threshold"] for p in webapp_stub.posted("segments")]  # noqa: E731
+    assert wait_for(lambda: 0.3 in thresholds())
+
+    save_metamodel(model_with(0.55), model_file)  # retrained: the job takes the new model's threshold
+    assert wait_for(lambda: thresholds()[-1] == 0.55)
+    assert client.get("/api/v1/model", headers=AUTH).get_json()["trained_at"] == "t=0.55"
+
+    model_file.write_text('{"schema_version": 1, "features": ["banana"]}')  # a bad file: refused
+    status = client.get("/api/v1/model", headers=AUTH).get_json()
+    assert "unknown feature" in status["error"] and status["threshold"] == 0.55
+    count = len(thresholds())
+    assert wait_for(lambda: len(thresholds()) > count)
+    assert thresholds()[-1] == 0.55, "the old model keeps scoring"
+
+    patched = client.patch("/api/v1/jobs/1", json={"threshold": 0.2}, headers=AUTH)
+    assert patched.status_code == 200 and patched.get_json()["threshold"] == 0.2
+    assert wait_for(lambda: thresholds()[-1] == 0.2)
+    client.patch("/api/v1/jobs/1", json={"threshold": None}, headers=AUTH)  # back to the model's
+    assert client.get("/api/v1/jobs/1", headers=AUTH).get_json()["threshold"] == 0.55
