@@ -152,7 +152,7 @@ class Uploader:
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.last_error: str | None = None
-        self.uploaded = 0
+        self.uploaded = 0  # files stored and checked by this process
         self._items: dict[str, SpoolItem] = {}
         self._reported: set[str] = set()  # handed to the outbox, waiting for its delivery
         self._wake = threading.Condition()
@@ -258,7 +258,6 @@ class Uploader:
             if item.id not in self._items:  # the stream was deleted meanwhile
                 return True
             self._reported.add(item.id)
-        self.uploaded += 1
         self.last_error = None
         self.reporter.post(item.stream_id, item.report_url, item.report(), on_done=lambda: self._delivered(item))
         return True
@@ -268,6 +267,7 @@ class Uploader:
         size = local.stat().st_size  # FileNotFoundError if the spool lost it
         url = self.storage.put(local, spool_file.key, spool_file.content_type)
         self.storage.check(spool_file.key, url, size, spool_file.content_type)
+        self.uploaded += 1
         return url
 
     def _delivered(self, item: SpoolItem) -> None:

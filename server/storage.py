@@ -78,6 +78,7 @@ class LocalStorage:
 
     def delete_prefix(self, prefix: str) -> int:
         folder = self.root / safe_prefix(prefix)
+        self._check_root()
         if not folder.is_dir():
             return 0
         count = sum(1 for p in folder.rglob("*") if p.is_file())
@@ -89,6 +90,7 @@ class LocalStorage:
 
     def delete_older_than(self, cutoff_epoch: float) -> int:
         count = 0
+        self._check_root()
         if not self.root.is_dir():
             return 0
         for path in self.root.rglob("*"):
@@ -102,6 +104,11 @@ class LocalStorage:
             if not any(folder.iterdir()):
                 folder.rmdir()
         return count
+
+    def _check_root(self) -> None:
+        # No folder yet = nothing stored yet; something else in its place = a broken disk or mount.
+        if self.root.exists() and not self.root.is_dir():
+            raise StorageError(f"the media folder {self.root} is not a folder")
 
 
 def make_storage(config: Mapping[str, Any]) -> Storage:
