@@ -35,6 +35,8 @@ WEBAPP_PUBLIC_URL = setting("WEBAPP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip
 # Which stream URL hosts a user may submit; Twitch channel names are always accepted.
 ALLOWED_SOURCE_HOSTS = [h.lower() for h in setting("ALLOWED_SOURCE_HOSTS", [], as_list)]
 MAX_STREAMS_PER_USER = setting("MAX_STREAMS_PER_USER", 10, int)
+# The processing server's model file: staff retraining writes here and the server reloads it.
+METAMODEL_PATH = setting("METAMODEL_PATH", None, Path)
 if MAX_STREAMS_PER_USER < 1:
     raise ImproperlyConfigured("MAX_STREAMS_PER_USER must be at least 1")
 
@@ -50,6 +52,7 @@ INSTALLED_APPS = [
     "webapp.accounts",
     "webapp.streams",
     "webapp.api",
+    "webapp.feedback",
 ]
 
 MIDDLEWARE = [

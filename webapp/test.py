@@ -36,6 +36,7 @@ class FakeProcessingServer:
 
     reject_with: str | None = None
     reject_status: int = 400
+    patch_status: int = 200  # PATCH /api/v1/jobs/<id>: 404 plays "no job running for this stream"
     requests: list[Recorded] = field(default_factory=list)
 
     def __enter__(self) -> FakeProcessingServer:
@@ -52,6 +53,15 @@ class FakeProcessingServer:
                        "segments_done": 0, "highlights": 0, "last_error": None, "lag_s": None,
                        "degraded": ["audio tagging off: no checkpoint"]}
                 self._answer(201, job)
+
+            def do_PATCH(self) -> None:
+                body = self._record()
+                match = re.fullmatch(r"/api/v1/jobs/(\d+)", self.path)
+                if not match or fake.patch_status == 404:
+                    return self._answer(404, {"error": "no such job"})
+                if fake.patch_status != 200:
+                    return self._answer(fake.patch_status, {"error": "server trouble"})
+                self._answer(200, {"stream_id": int(match[1]), "state": "live", "threshold": body["threshold"]})
 
             def do_DELETE(self) -> None:
                 self._record()

@@ -6,4 +6,5 @@ urlpatterns = [
     path("accounts/", include("webapp.accounts.urls")),
     path("api/v1/", include("webapp.api.urls")),
     path("", include("webapp.streams.urls")),
+    path("", include("webapp.feedback.urls")),
 ]

@@ -1,0 +1,113 @@
+"""From stored segments and feedback to a training CSV, and staff retraining the server's model."""
+
+import csv
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from metamodel import load_metamodel
+from metamodel.dataset import read_training_csv
+from webapp.feedback.models import MissedMoment, Vote
+from webapp.streams.models import Highlight, Segment, Stream
+from webapp.test import BaseTestCase
+
+T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
+
+
+def add_segments(stream, chat_counts):
+    for seq, count in enumerate(chat_counts):
+        Segment.objects.create(stream=stream, seq=seq, start_utc=T0, end_utc=T0, offset_s=seq * 10.0,
+                               duration_s=10.0, score=0.5,
+                               features={"chat_messages": count, "audio_peak": 0.3, "motion_mean": None,
+                                         "not_a_feature": 7})
+
+
+def add_highlight(stream, first_seq, last_seq):
+    return Highlight.objects.create(stream=stream, key=f"{first_seq}-{last_seq}", start_utc=T0, end_utc=T0,
+                                    start_offset_s=first_seq * 10.0, end_offset_s=(last_seq + 1) * 10.0, score=0.9,
+                                    clip_url="http://127.0.0.1:5000/media/x.mp4")
+
+
+class ExportTestCase(BaseTestCase):
+    def setUp(self):
+        add_segments(self.stream, range(10))
+        liked, disliked = add_highlight(self.stream, 1, 2), add_highlight(self.stream, 4, 4)
+        add_highlight(self.stream, 6, 6)  # nobody voted: left out
+        Vote.objects.create(user=self.alice, highlight=liked, value=Vote.UP)
+        Vote.objects.create(user=self.alice, highlight=disliked, value=Vote.DOWN)
+        MissedMoment.objects.create(user=self.alice, stream=self.stream, offset_s=85.0)
+        silent = Stream.objects.create(owner=self.bob, source="no_feedback")
+        add_segments(silent, range(5))
+        self.out = Path(tempfile.mkdtemp()) / "data.csv"
+
+    def test_votes_and_missed_moments_become_labels(self):
+        call_command("export_training_data", "--out", str(self.out), stdout=open("/dev/null", "w"))
+        rows = list(csv.DictReader(self.out.open()))
+        labels = {int(r["seq"]): int(r["label"]) for r in rows}
+        self.assertEqual(labels, {0: 0, 1: 1, 2: 1, 3: 0, 4: 0, 5: 0, 7: 0, 8: 1, 9: 0})
+        self.assertEqual({r["stream"] for r in rows}, {f"{self.stream.id}-xqcow"})
+
+    def test_the_csv_has_schema_features_only_and_empty_cells_for_missing_values(self):
+        call_command("export_training_data", "--out", str(self.out), stdout=open("/dev/null", "w"))
+        data = read_training_csv(self.out)
+        self.assertEqual(data.features, ["chat_messages", "audio_peak", "motion_mean"])
+        self.assertEqual(data.columns(["chat_messages"]).ravel().tolist()[:3], [0.0, 1.0, 2.0])
+        self.assertTrue(all(v != v for v in data.columns(["motion_mean"]).ravel()))  # NaN: missing
+
+    def test_without_feedback_there_is_nothing_to_export(self):
+        Vote.objects.all().delete()
+        MissedMoment.objects.all().delete()
+        with self.assertRaisesMessage(CommandError, "no feedback yet"):
+            call_command("export_training_data", "--out", str(self.out))
+
+
+class RetrainTestCase(BaseTestCase):
+    def setUp(self):
+        # Two streams where liked highlights are exactly the chat spikes: a model can learn that.
+        second = Stream.objects.create(owner=self.bob, source="shroud")
+        for stream in (self.stream, second):
+            counts = [5, 6, 40, 42, 5, 4, 6, 38, 5, 5, 6, 4, 44, 5, 6, 5, 39, 41, 5, 6]
+            add_segments(stream, counts)
+            for seq in (2, 7, 12, 16):
+                Vote.objects.create(user=stream.owner, highlight=add_highlight(stream, seq, seq + (seq == 2 or seq == 16)),
+                                    value=Vote.UP)
+            Vote.objects.create(user=stream.owner, highlight=add_highlight(stream, 9, 9), value=Vote.DOWN)
+        self.model_path = Path(tempfile.mkdtemp()) / "model.json"
+
+    def test_retraining_from_the_command_line_writes_a_valid_model_where_the_server_looks(self):
+        with override_settings(METAMODEL_PATH=self.model_path):
+            call_command("retrain_metamodel", stdout=open("/dev/null", "w"))
+        model = load_metamodel(self.model_path)
+        self.assertEqual(model.provenance["trained_by"], "python -m metamodel train")
+        self.assertGreater(model.coef[model.features.index("chat_messages")], 0)
+
+    @override_settings(METAMODEL_PATH=None)
+    def test_retraining_without_a_model_path_says_what_to_set(self):
+        with self.assertRaisesMessage(CommandError, "METAMODEL_PATH"):
+            call_command("retrain_metamodel")
+
+    def test_staff_retrain_from_the_web_page_and_others_cannot(self):
+        self.login(self.bob)
+        self.assertEqual(self.client.get("/feedback/retrain/").status_code, 302)  # to the admin login
+        self.alice.is_staff = True
+        self.alice.save()
+        self.login()
+        with override_settings(METAMODEL_PATH=self.model_path):
+            self.assertContains(self.client.get("/feedback/retrain/"), "Retrain now")
+            r = self.client.post("/feedback/retrain/")
+        self.assertContains(r, "New model written")
+        self.assertContains(r, "chat only")
+        self.assertEqual(load_metamodel(self.model_path).provenance["rows"], 40)
+
+    def test_too_little_feedback_is_explained_on_the_page(self):
+        Stream.objects.filter(source="shroud").delete()
+        self.alice.is_staff = True
+        self.alice.save()
+        self.login()
+        with override_settings(METAMODEL_PATH=self.model_path):
+            r = self.client.post("/feedback/retrain/")
+        self.assertContains(r, "Not retrained: cross-validation needs at least 2 streams")
+        self.assertFalse(self.model_path.exists())

@@ -1,0 +1,22 @@
+from django.contrib import admin
+
+from webapp.feedback.models import MissedMoment, Sensitivity, Vote
+
+
+@admin.register(Vote)
+class VoteAdmin(admin.ModelAdmin):
+    list_display = ("highlight", "user", "value", "updated")
+    list_filter = ("value",)
+    raw_id_fields = ("user", "highlight")
+
+
+@admin.register(MissedMoment)
+class MissedMomentAdmin(admin.ModelAdmin):
+    list_display = ("stream", "offset_s", "user", "created")
+    raw_id_fields = ("user", "stream")
+
+
+@admin.register(Sensitivity)
+class SensitivityAdmin(admin.ModelAdmin):
+    list_display = ("stream", "threshold", "updated")
+    raw_id_fields = ("stream",)

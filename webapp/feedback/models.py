@@ -1,0 +1,68 @@
+"""What a user says about a stream's highlights: thumbs up/down, missed moments, sensitivity.
+
+`export_training_data` turns votes and missed moments into training labels for the metamodel.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from webapp.streams.models import Highlight, Stream
+
+
+class Vote(models.Model):
+    UP, DOWN = 1, -1
+    VALUES = [(UP, "Thumbs up"), (DOWN, "Thumbs down")]
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="highlight_votes")
+    highlight = models.ForeignKey(Highlight, models.CASCADE, related_name="votes")
+    value = models.SmallIntegerField(choices=VALUES)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "highlight"], name="one_vote_per_user_and_highlight")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {'+' if self.value == self.UP else '-'} {self.highlight}"
+
+    @property
+    def label(self) -> str:
+        return "up" if self.value == self.UP else "down"
+
+
+class MissedMoment(models.Model):
+    """'This was a highlight' at a moment the model did not pick (seconds from the stream's start)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="missed_moments")
+    stream = models.ForeignKey(Stream, models.CASCADE, related_name="missed_moments")
+    offset_s = models.FloatField(validators=[MinValueValidator(0.0)])
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["offset_s"]
+        constraints = [models.UniqueConstraint(fields=["user", "stream", "offset_s"], name="one_mark_per_moment")]
+
+    def __str__(self) -> str:
+        return f"{self.stream} @ {self.offset_s:.0f} s"
+
+
+class Sensitivity(models.Model):
+    """The threshold the stream's owner chose; the server applies it to that stream's job."""
+
+    stream = models.OneToOneField(Stream, models.CASCADE, primary_key=True, related_name="sensitivity")
+    threshold = models.FloatField(validators=[MinValueValidator(0.01), MaxValueValidator(0.99)])
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "sensitivities"
+
+    def __str__(self) -> str:
+        return f"{self.stream}: {self.threshold:.2f}"
+
+
+def threshold_for(stream: Stream) -> float | None:
+    """The user's threshold for a stream, or None (the model's own)."""
+    return Sensitivity.objects.filter(stream=stream).values_list("threshold", flat=True).first()

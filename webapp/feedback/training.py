@@ -1,0 +1,90 @@
+"""Viewers' feedback as training data, and retraining the metamodel from it.
+
+Labels per stored segment (a stream with any feedback; other streams are left out):
+  1  the segment is in a highlight someone gave a thumbs up, or holds a "missed" moment
+  0  the segment is in a highlight someone gave a thumbs down (a 1 from anyone wins)
+  -  the segment is in a highlight nobody voted on: left out (the model thought it was a
+     highlight and nobody said yes or no, so it is neither a known positive nor a known negative)
+  0  every other segment: the viewer saw the stream and did not mark it
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterator
+
+from metamodel.dataset import is_positive, write_training_csv
+from metamodel.schema import group_of
+from webapp.feedback.models import MissedMoment, Vote
+from webapp.streams.models import Highlight, Segment, Stream
+
+
+def labelled_streams() -> list[Stream]:
+    """Streams with at least one vote or missed moment."""
+    voted = Vote.objects.values_list("highlight__stream_id", flat=True)
+    missed = MissedMoment.objects.values_list("stream_id", flat=True)
+    return list(Stream.objects.filter(pk__in=set(voted) | set(missed)).order_by("pk"))
+
+
+def stream_rows(stream: Stream) -> Iterator[dict]:
+    """Training rows (metamodel CSV format) for one stream's stored segments."""
+    up, down, unvoted = [], [], []
+    votes: dict[int, set[int]] = defaultdict(set)
+    for highlight_id, value in Vote.objects.filter(highlight__stream=stream).values_list("highlight_id", "value"):
+        votes[highlight_id].add(value)
+    for h in Highlight.objects.filter(stream=stream):
+        span = (h.start_offset_s, h.end_offset_s)
+        (up if Vote.UP in votes[h.id] else down if votes[h.id] else unvoted).append(span)
+    moments = [(m, None) for m in MissedMoment.objects.filter(stream=stream).values_list("offset_s", flat=True)]
+    for segment in Segment.objects.filter(stream=stream).order_by("seq"):
+        start, end = segment.offset_s, segment.offset_s + segment.duration_s
+        if is_positive(start, end, up) or is_positive(start, end, moments):
+            label = 1
+        elif is_positive(start, end, down):
+            label = 0
+        elif is_positive(start, end, unvoted):
+            continue
+        else:
+            label = 0
+        yield {"stream": f"{stream.pk}-{stream.source}"[:80], "seq": segment.seq, "start": start, "label": label,
+               **_schema_features(segment.features)}
+
+
+def _schema_features(features: object) -> dict:
+    if not isinstance(features, dict):
+        return {}
+    kept = {}
+    for name, value in features.items():
+        try:
+            group_of(name)
+        except KeyError:
+            continue
+        kept[name] = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return kept
+
+
+def export_training_data(out: Path) -> dict[str, int]:
+    """Write the training CSV; return counts of streams, rows and positives."""
+    rows = [row for stream in labelled_streams() for row in stream_rows(stream)]
+    if not rows:
+        raise ValueError("no feedback yet: nothing to export (vote on highlights or mark missed moments first)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_training_csv(out, rows)
+    return {"streams": len({r["stream"] for r in rows}), "rows": len(rows),
+            "positives": sum(int(r["label"]) for r in rows)}
+
+
+def retrain(data: Path, model_path: Path) -> tuple[str, float]:
+    """Train on an exported CSV and write the model where the server watches; return the report."""
+    from metamodel.artifact import save_metamodel
+    from metamodel.dataset import read_training_csv
+    from metamodel.report import format_report
+    from metamodel.train import train
+
+    training = read_training_csv(data)
+    model, report = train(training, source=data)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    save_metamodel(model, model_path)
+    text = format_report(report, f"cross-validation on viewers' feedback ({len(training)} segments)")
+    return text, model.threshold
