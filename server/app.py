@@ -8,8 +8,11 @@ from pathlib import Path
 from flask import Flask, abort, jsonify, send_from_directory
 
 from appconfig import ROOT, as_bool, as_list, setting
+from panns.download import cache_path
 from server import api
 from server.cleanup import StorageJanitor, remove_stale_ring_buffers
+from server.features.audio_tags import DEFAULT_CLASSES, AudioTagger, parse_classes
+from server.inference import ModelWorker
 from server.jobs import JobContext
 from server.manager import JobManager
 from server.model_store import ModelStore
@@ -65,6 +68,14 @@ def default_config() -> dict:
         "STORAGE_RETRY_MAX_S": setting("STORAGE_RETRY_MAX_S", 300.0, float),
         "STORAGE_DELETE_GRACE_S": setting("STORAGE_DELETE_GRACE_S", 600.0, float),
         "STORAGE_RETENTION_DAYS": setting("STORAGE_RETENTION_DAYS", None, float),
+        # PANNs audio tagging (docs/audio-tagging.md)
+        "PANNS_MODEL": setting("PANNS_MODEL", "Cnn14"),
+        "PANNS_CHECKPOINT": setting("PANNS_CHECKPOINT", None, Path),
+        "AUDIO_TAG_CLASSES": setting("AUDIO_TAG_CLASSES", DEFAULT_CLASSES, parse_classes),
+        "AUDIO_TAG_CANDIDATES_ONLY": setting("AUDIO_TAG_CANDIDATES_ONLY", False, as_bool),
+        "AUDIO_TAG_CANDIDATE_RATIO": setting("AUDIO_TAG_CANDIDATE_RATIO", 0.5, float),
+        "MODEL_BATCH_WINDOW_S": setting("MODEL_BATCH_WINDOW_S", 0.05, float),
+        "MODEL_MAX_BATCH": setting("MODEL_MAX_BATCH", 8, int),
     }
 
 
@@ -84,6 +95,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     janitor = StorageJanitor(storage, data_dir / "storage-deletes.json", config["STORAGE_DELETE_GRACE_S"],
                              config["STORAGE_RETENTION_DAYS"])
     remove_stale_ring_buffers(data_dir)  # no job runs yet
+    worker = ModelWorker(config["MODEL_BATCH_WINDOW_S"], config["MODEL_MAX_BATCH"])
+    tagger = make_audio_tagger(config, worker)  # no weights: tagging off, the server runs on
     ctx = JobContext(
         data_dir=Path(config["DATA_DIR"]),
         storage=storage,
@@ -101,6 +114,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         irc_tls=config["TWITCH_IRC_TLS"],
         irc_nick=config["TWITCH_IRC_NICK"],
         irc_token=config["TWITCH_OAUTH_TOKEN"],
+        model_worker=worker,
+        audio_tagger=tagger,
+        degraded=(tagger.notice,) if tagger.notice else (),
     )
     jobs = JobManager(ctx, config["MAX_JOBS"])
 
@@ -122,6 +138,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["model"] = model
     app.extensions["uploader"] = uploader
     app.extensions["janitor"] = janitor
+    app.extensions["model_worker"] = worker
+    app.extensions["audio_tagger"] = tagger
     app.extensions["stream_deleted"] = stream_deleted
     app.register_blueprint(api.bp)
     _register_plain_routes(app)
@@ -134,6 +152,16 @@ def shutdown(app: Flask) -> None:
     app.extensions["uploader"].stop()
     app.extensions["janitor"].stop()
     app.extensions["reporter"].stop()
+    app.extensions["model_worker"].stop()
+
+
+def make_audio_tagger(config, worker: ModelWorker) -> AudioTagger:
+    """The shared PANNs tagger: PANNS_CHECKPOINT, else the cached download of PANNS_MODEL."""
+    name = config["PANNS_MODEL"]
+    checkpoint = config["PANNS_CHECKPOINT"] or cache_path(name)  # ValueError names a bad PANNS_MODEL
+    return AudioTagger.from_checkpoint(worker, Path(checkpoint), name, classes=config["AUDIO_TAG_CLASSES"],
+                                       candidates_only=config["AUDIO_TAG_CANDIDATES_ONLY"],
+                                       candidate_ratio=config["AUDIO_TAG_CANDIDATE_RATIO"])
 
 
 def _stop_later(jobs: JobManager, stream_id: int) -> None:

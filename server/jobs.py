@@ -22,6 +22,8 @@ from server.chat.buffer import ChatBuffer
 from server.chat.client import TwitchChatClient
 from server.export import export_highlight, render_highlight
 from server.features import SegmentFeaturizer
+from server.features.audio_tags import AudioTagger
+from server.inference import ModelWorker
 from server.ingest import IngestError, LiveSegmenter, Segment, StreamOffline
 from server.media import MediaError
 from server.reporter import Reporter
@@ -55,6 +57,8 @@ class JobContext:
     irc_token: str | None = None
     degraded: tuple[str, ...] = ()  # server-wide notices, e.g. "audio tagging off: no checkpoint"
     uploader: Uploader | None = None  # the upload spool; None = store synchronously (tools)
+    model_worker: ModelWorker | None = None  # the one thread that runs model work for every job (inference.py)
+    audio_tagger: AudioTagger | None = None  # PANNs audio_tag:* features; None = not configured
 
 
 class StreamJob:
@@ -74,6 +78,9 @@ class StreamJob:
         self._reasons: dict[int, list] = {}  # each recent segment's reasons, for its highlight
         self._next_seq, self._offset = 0, 0.0
         self._featurizer = SegmentFeaturizer()
+        if ctx.audio_tagger is not None:
+            tagger = ctx.audio_tagger  # gated on this job's cheap features and the current metamodel
+            self._featurizer.audio_tags = lambda samples, rate, cheap: tagger.features(samples, rate, cheap, ctx.model())
         self.threshold_override = request.threshold  # the user's sensitivity (PATCH /api/v1/jobs/<id>)
         self._selector = HighlightSelector(self._threshold(ctx.model()))
         self.chat: TwitchChatClient | None = None

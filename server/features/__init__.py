@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from server import media
 from server.features.audio import audio_features
@@ -24,6 +24,8 @@ class SegmentFeaturizer:
 
     chat_baseline: RollingBaseline = field(default_factory=lambda: RollingBaseline(BASELINE_SEGMENTS, floor=1.0))
     motion_baseline: RollingBaseline = field(default_factory=lambda: RollingBaseline(BASELINE_SEGMENTS, floor=0.002))
+    # (samples, rate, the other features) -> audio_tag:* features; None: no tagger (see audio_tags.py).
+    audio_tags: Callable[..., dict] | None = None
 
     def featurize(self, path: Path, chat: Sequence | None, start: float = 0.0, duration: float | None = None) -> dict[str, float | None]:
         """Features of the media in `path` (optionally a window of it) and its chat window.
@@ -36,6 +38,8 @@ class SegmentFeaturizer:
         values.update(audio_features(samples, media.AUDIO_RATE))
         values.update(self.motion(frames))
         values.update(self.chat(chat))
+        if self.audio_tags is not None:  # last: it may gate on the cheap features above
+            values.update(self.audio_tags(samples, media.AUDIO_RATE, dict(values)))
         return values
 
     def motion(self, frames) -> dict[str, float]:

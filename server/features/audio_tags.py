@@ -1,0 +1,128 @@
+"""`audio_tag:<AudioSet class>` features from the PANNs tagger, run on the shared model worker.
+
+One loaded network serves every stream job: each job's scoring thread submits its segment's
+audio to the ModelWorker (server/inference.py), which batches segments of different streams
+into one forward pass on its own thread. Without a checkpoint the tagger is "off": its features
+are None, so the metamodel imputes the group at its mean and it neither helps nor hurts.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+import torchaudio
+
+from panns.audio import SAMPLE_RATE
+from panns.checkpoint import CheckpointError, load_model
+from panns.labels import index_of
+from panns.model import PannsTagger
+from panns.tagging import tag
+from server.inference import ModelWorker
+
+log = logging.getLogger(__name__)
+
+WORKER_KEY = "audio_tag"
+PREFIX = "audio_tag:"
+# The original prototype's 16 classes (seed-metamodel.json), then the crowd and action sounds
+# the issue adds. Exact AudioSet display names (panns/class_labels_indices.csv).
+DEFAULT_CLASSES: tuple[str, ...] = (
+    "Music", "Walk, footsteps", "Speech", "Male speech, man speaking", "Female speech, woman speaking",
+    "Child speech, kid speaking", "Fusillade", "Gunshot, gunfire", "Machine gun", "Thunder", "Thunderstorm",
+    "Artillery fire", "Boom", "Laughter", "Baby laughter", "Belly laugh",
+    "Cheering", "Applause", "Screaming", "Shout", "Explosion", "Crowd",
+)
+NO_CHECKPOINT = "audio tagging off: no checkpoint"
+RESULT_TIMEOUT_S = 120.0  # a batch of 16 Cnn14 segments on 2 busy cores; beyond that something is stuck
+
+
+def parse_classes(raw) -> tuple[str, ...]:
+    """AUDIO_TAG_CLASSES: a list (config.py) or a ";"-separated string (env; the names hold commas)."""
+    names = [str(n).strip() for n in (raw if isinstance(raw, (list, tuple)) else str(raw).split(";")) if str(n).strip()]
+    for name in names:
+        index_of(name)  # KeyError names a class that is not an AudioSet display name
+    return tuple(names)
+
+
+def feature_names(classes: Sequence[str]) -> list[str]:
+    return [PREFIX + name for name in classes]
+
+
+class AudioTagger:
+    """Tags segments with `model` on `worker`; `model` None means tagging is off (see `notice`)."""
+
+    def __init__(self, worker: ModelWorker, model: PannsTagger | None, classes: Sequence[str] = DEFAULT_CLASSES,
+                 notice: str | None = None, candidates_only: bool = False, candidate_ratio: float = 0.5):
+        self.classes = tuple(classes)
+        self.indices = [index_of(name) for name in self.classes]  # KeyError names a bad class
+        self.model, self.worker, self.notice = model, worker, notice
+        self.candidates_only, self.candidate_ratio = candidates_only, candidate_ratio
+        self.tagged = self.skipped = 0
+        if model is not None:
+            worker.register(WORKER_KEY, self._batch)
+
+    @classmethod
+    def from_checkpoint(cls, worker: ModelWorker, checkpoint: Path, model_name: str, **options) -> "AudioTagger":
+        """Load the network once; a missing or unfit checkpoint turns tagging off with a notice."""
+        try:
+            model = load_model(checkpoint, model_name)
+        except CheckpointError as exc:
+            notice = NO_CHECKPOINT if not Path(checkpoint).is_file() else f"audio tagging off: {exc}"
+            log.warning("%s (%s); the server runs on, audio_tag features are imputed", notice, exc)
+            return cls(worker, None, notice=notice, **options)
+        log.info("audio tagging: %s from %s", model_name, checkpoint)
+        return cls(worker, model, **options)
+
+    @property
+    def on(self) -> bool:
+        return self.model is not None
+
+    def missing(self) -> dict[str, float | None]:
+        return dict.fromkeys(feature_names(self.classes))
+
+    def features(self, samples: np.ndarray, rate: int, cheap: Mapping[str, float | None] | None = None,
+                 metamodel=None) -> dict[str, float | None]:
+        """This segment's class probabilities; None values when off or (gated) not a candidate.
+
+        With candidates_only, only segments whose score from the cheap features alone (tags
+        imputed) reaches candidate_ratio x the threshold are tagged: tags can then only refine
+        segments that could become highlights, and quiet stretches cost no network time.
+        """
+        if not self.on or samples.size == 0:
+            return self.missing()
+        if self.candidates_only and metamodel is not None and cheap is not None:
+            if metamodel.score(cheap) < self.candidate_ratio * metamodel.threshold:
+                self.skipped += 1
+                return self.missing()
+        clip = resample_to_model_rate(samples, rate)
+        probabilities = self.worker.run(WORKER_KEY, clip, timeout=RESULT_TIMEOUT_S)
+        self.tagged += 1
+        return {PREFIX + name: round(float(probabilities[i]), 6) for name, i in zip(self.classes, self.indices)}
+
+    def _batch(self, clips: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """One forward pass per group of clips of about the same length (to 0.1 s).
+
+        Each group is cropped to its shortest clip (losing under 0.1 s) rather than padded:
+        padding with silence would change a short clip's max+mean pooled probabilities.
+        """
+        assert self.model is not None
+        groups: dict[int, list[int]] = {}
+        for i, clip in enumerate(clips):
+            groups.setdefault(len(clip) // (SAMPLE_RATE // 10), []).append(i)
+        results: list[np.ndarray] = [np.empty(0)] * len(clips)
+        for members in groups.values():
+            shortest = min(len(clips[i]) for i in members)
+            for i, row in zip(members, tag(self.model, [clips[i][:shortest] for i in members])):
+                results[i] = row
+        return results
+
+
+def resample_to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Mono float samples at `rate` -> 32 kHz, the rate the checkpoints were trained at."""
+    if rate == SAMPLE_RATE:
+        return np.ascontiguousarray(samples, dtype=np.float32)
+    wave = torch.tensor(samples, dtype=torch.float32)  # a copy: decoded buffers are read-only
+    return torchaudio.functional.resample(wave, rate, SAMPLE_RATE).numpy()

@@ -1,0 +1,169 @@
+"""audio_tag:* features: one shared PANNs model on the model worker, batched across streams."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from metamodel import Metamodel
+from panns.model import build
+from panns.tagging import tag
+from server import media
+from server.app import create_app, shutdown
+from server.features.audio_tags import (DEFAULT_CLASSES, NO_CHECKPOINT, AudioTagger, parse_classes,
+                                        resample_to_model_rate)
+from server.inference import ModelWorker
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIPS = [ROOT / "server" / "demo" / "media" / name for name in ("seed-lobby.mp4", "seed-gameplay.mp4")]
+AUTH = {"Authorization": "Bearer t"}
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    torch.manual_seed(2)
+    state = build("Cnn10").state_dict()
+    state["fc_audioset.bias"].uniform_(-3, 0)
+    path = tmp_path_factory.mktemp("ckpt") / "Cnn10_random.pth"
+    torch.save({"model": state}, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def segments() -> list[np.ndarray]:
+    """Four real 10 s segments (48 kHz, as the featurizer decodes them), two of each clip."""
+    return [media.decode_audio(clip, start, 10.0) for clip in CLIPS for start in (0.0, 20.0)]
+
+
+@pytest.fixture
+def worker():
+    w = ModelWorker(window_s=0.3, max_batch=8)
+    yield w
+    w.stop()
+
+
+def test_the_default_classes_are_audioset_names_and_include_the_prototypes():
+    assert parse_classes(list(DEFAULT_CLASSES)) == DEFAULT_CLASSES and len(DEFAULT_CLASSES) == 22
+    assert {"Gunshot, gunfire", "Laughter", "Cheering", "Explosion", "Crowd"} <= set(DEFAULT_CLASSES)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    pytest.param("Speech; Gunshot, gunfire", ("Speech", "Gunshot, gunfire"), id="env-semicolons"),
+    pytest.param(["Laughter"], ("Laughter",), id="config-list"),
+])
+def test_the_class_setting_keeps_commas_inside_names(raw, expected):
+    assert parse_classes(raw) == expected
+
+
+def test_an_unknown_class_name_is_refused():
+    with pytest.raises(KeyError, match="'Gunfire' is not an AudioSet display name"):
+        parse_classes("Gunfire")
+
+
+def test_features_are_the_model_probabilities_of_the_configured_classes(worker, checkpoint, segments):
+    tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn10", classes=("Speech", "Gunshot, gunfire"))
+    values = tagger.features(segments[0], media.AUDIO_RATE)
+    direct = tag(tagger.model, [resample_to_model_rate(segments[0], media.AUDIO_RATE)])[0]
+    assert values == pytest.approx({"audio_tag:Speech": direct[0], "audio_tag:Gunshot, gunfire": direct[427]}, abs=1e-5)
+
+
+def test_segments_of_different_streams_share_one_forward_pass(worker, checkpoint, segments):
+    tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn10")
+    alone = [tag(tagger.model, [resample_to_model_rate(s, media.AUDIO_RATE)])[0] for s in segments]
+    results: dict[int, dict] = {}
+    barrier = threading.Barrier(len(segments))
+
+    def stream_job(i: int) -> None:  # each "stream" submits from its own scoring thread
+        barrier.wait()
+        results[i] = tagger.features(segments[i], media.AUDIO_RATE)
+
+    threads = [threading.Thread(target=stream_job, args=(i,)) for i in range(len(segments))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert worker.batches_run == 1
+    for i, probabilities in enumerate(alone):
+        assert results[i]["audio_tag:Speech"] == pytest.approx(probabilities[0], abs=1e-4)
+
+
+def test_without_a_checkpoint_tagging_is_off_and_its_features_are_missing(worker, tmp_path, segments):
+    tagger = AudioTagger.from_checkpoint(worker, tmp_path / "absent.pth", "Cnn14")
+    assert not tagger.on and tagger.notice == NO_CHECKPOINT
+    values = tagger.features(segments[0], media.AUDIO_RATE)
+    assert len(values) == 22 and set(values.values()) == {None}
+
+
+def test_a_checkpoint_of_another_model_turns_tagging_off_with_its_reason(worker, checkpoint):
+    tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn14")
+    assert not tagger.on and "is a Cnn10 checkpoint" in tagger.notice
+
+
+def metamodel(threshold: float) -> Metamodel:
+    # motion_mean alone decides the cheap score here; the tag term would add on top.
+    return Metamodel(["motion_mean", "audio_tag:Speech"], [0.1, 0.5], [0.1, 0.2], [2.0, 1.0], 0.0, threshold)
+
+
+@pytest.mark.parametrize("motion, tagged", [
+    pytest.param(0.3, True, id="candidate"),  # cheap score sigmoid(4) = 0.98 >= 0.5 x 0.9
+    pytest.param(-0.3, False, id="quiet"),  # cheap score sigmoid(-8) = 0.0003
+])
+def test_candidates_only_tags_just_the_segments_cheap_signals_make_candidates(worker, checkpoint, segments, motion, tagged):
+    tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn10", candidates_only=True, candidate_ratio=0.5)
+    values = tagger.features(segments[0], media.AUDIO_RATE, {"motion_mean": motion}, metamodel(0.9))
+    assert (values["audio_tag:Speech"] is not None) == tagged
+    assert (tagger.tagged, tagger.skipped) == ((1, 0) if tagged else (0, 1))
+
+
+def test_the_metamodel_imputes_missing_tags_so_they_add_nothing():
+    model = metamodel(0.5)
+    assert model.score({"motion_mean": 0.2, "audio_tag:Speech": None}) == model.score({"motion_mean": 0.2})
+
+
+def app_with(tmp_path, hls_server, **overrides):
+    return create_app({
+        "SERVER_API_TOKEN": "t", "INGEST_API_TOKEN": "i", "DATA_DIR": tmp_path / "data", "MEDIA_ROOT": tmp_path / "media",
+        "TWITCH_URL_TEMPLATE": hls_server.url("{login}"), "SEGMENT_SECONDS": 4.0, "CHAT_LAG_S": 0.5,
+        "STREAM_READ_TIMEOUT_S": 4.0, "RETRY_MIN_S": 0.5, "RETRY_MAX_S": 2.0, "REPORT_RETRY_MAX_S": 0.5,
+        **overrides})
+
+
+def job_body(webapp_stub) -> dict:
+    return {"stream_id": 1, "source": "demo_channel", "chat_channel": None, "callback_base": webapp_stub.url}
+
+
+def test_without_weights_the_server_runs_and_says_so_in_job_status(tmp_path, hls_server, webapp_stub):
+    app = app_with(tmp_path, hls_server, PANNS_CHECKPOINT=tmp_path / "absent.pth")
+    try:
+        client = app.test_client()
+        assert client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH).status_code == 201
+        assert NO_CHECKPOINT in client.get("/api/v1/jobs/1", headers=AUTH).get_json()["degraded"]
+        deadline = time.monotonic() + 20
+        while not webapp_stub.posted("status") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert NO_CHECKPOINT in webapp_stub.posted("status")[0]["degraded"]
+    finally:
+        shutdown(app)
+
+
+@pytest.mark.timeout(120)
+def test_a_live_job_reports_audio_tags_from_the_shared_model(tmp_path, hls_server, webapp_stub, checkpoint):
+    app = app_with(tmp_path, hls_server, PANNS_MODEL="Cnn10", PANNS_CHECKPOINT=checkpoint)
+    try:
+        client = app.test_client()
+        client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH)
+        deadline = time.monotonic() + 60
+        while not webapp_stub.posted("segments") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        features = webapp_stub.posted("segments")[0]["segments"][0]["features"]
+        tags = {k: v for k, v in features.items() if k.startswith("audio_tag:")}
+        assert len(tags) == 22 and all(0 <= v <= 1 for v in tags.values())
+        assert client.get("/api/v1/jobs/1", headers=AUTH).get_json()["degraded"] == ["chat off: no chat channel"]
+        assert app.extensions["model_worker"].batches_run >= 1
+    finally:
+        shutdown(app)
