@@ -48,9 +48,30 @@ TWITCH_IRC_NICK = None  # the login a token belongs to
 TWITCH_OAUTH_TOKEN = None  # "oauth:..." ; never logged
 CHAT_LAG_S = 4.0  # chat window is shifted this much later: viewers react after they see it
 
-# Clips (local storage, served by the server at /media/)
-MEDIA_ROOT = "var/media"
-MEDIA_BASE_URL = "http://127.0.0.1:5000/media"  # public URL prefix of MEDIA_ROOT
+# Clips: where highlight clips (mp4) and thumbnails (jpg) are stored (docs/storage.md)
+STORAGE_BACKEND = "local"  # "local" (MEDIA_ROOT, served at /media/) or "gcs" (a Google Cloud Storage bucket)
+MEDIA_ROOT = "var/media"  # local backend: the folder
+MEDIA_BASE_URL = "http://127.0.0.1:5000/media"  # local backend: public URL prefix of MEDIA_ROOT
+# GCS backend. Credentials come only from the standard Google mechanisms: a service-account key
+# file named by the GOOGLE_APPLICATION_CREDENTIALS environment variable, or workload identity /
+# the metadata server on Google Cloud. They are never logged. No key goes in this file.
+GCS_BUCKET = None  # e.g. "my-highlights"; required when STORAGE_BACKEND = "gcs"
+GCS_PROJECT = None  # the project billed for requests; None = the credentials' project
+GCS_PUBLIC_BASE_URL = None  # e.g. "https://clips.example.com" (a CDN / domain in front of the bucket);
+#                             None = https://storage.googleapis.com/<bucket>
+GCS_SIGNED_URLS = False  # True for a private bucket: links are V4-signed (needs a service-account key)
+GCS_SIGNED_URL_EXPIRY_S = 604800  # how long a signed link works (GCS allows at most 7 days)
+GCS_VERIFY_URLS = True  # fetch each new URL once before reporting it (catches a bucket that is not public)
+GCS_RETRY_DEADLINE_S = 60.0  # the client's own retries (backoff) of one upload before the spool takes over
+STORAGE_EMULATOR_HOST = None  # e.g. "http://127.0.0.1:9023": use gcp-storage-emulator, anonymously
+STORAGE_CACHE_CONTROL = "public, max-age=86400"  # Cache-Control stored with every GCS object
+# Uploads run on their own thread from a local spool: a failed upload waits there and is retried
+# (also after a restart); a highlight is reported to the webapp only once its files are stored.
+STORAGE_SPOOL_DIR = None  # None = DATA_DIR/spool
+STORAGE_SPOOL_MAX_ITEMS = 1000  # highlights waiting at most; past it the oldest is dropped (logged)
+STORAGE_RETRY_MAX_S = 300.0  # longest wait between upload retries while storage is down
+STORAGE_DELETE_GRACE_S = 600.0  # a stream deleted in the webapp loses its clips this long after
+STORAGE_RETENTION_DAYS = None  # e.g. 30: delete every clip older than this; None = keep until deleted
 
 # Reporting to the webapp
 REPORT_RETRY_MAX_S = 60.0  # longest wait between retries while the webapp is down
