@@ -30,7 +30,9 @@ SERVER_PORT = 5000
 ALLOWED_CALLBACK_HOSTS = ["127.0.0.1", "localhost"]  # webapp hosts the server will report to
 DATA_DIR = "var/server"  # per-stream ring buffers of segments
 MAX_JOBS = 20  # streams one server processes at once
-METAMODEL_PATH = None  # a metamodel JSON; None = the shipped metamodel/default_model.json
+METAMODEL_PATH = None  # a metamodel JSON; None = the shipped metamodel/default_model.json.
+# Set the same path for the server and the webapp: staff retraining writes it, the server reloads it.
+METAMODEL_CHECK_S = 5.0  # the server looks for a changed model file at most this often (docs/training.md)
 
 # Ingest
 TWITCH_URL_TEMPLATE = "https://twitch.tv/{login}"  # what a channel name opens with streamlink
