@@ -23,6 +23,7 @@ from metamodel import MetamodelError, load_metamodel
 from server import media
 from server.chat.irc import IRCParseError, chat_message_from, parse_line
 from server.features import SegmentFeaturizer
+from server.features.audio_tags import tagger_for_tools
 from server.scoring import score_segment
 from server.selection import HighlightSelector
 
@@ -66,6 +67,8 @@ def analyze(video: Path, chat_log: Path | None = None, chat_offset: float | None
     messages = read_chat_log(chat_log) if chat_log else None
     t0 = (messages[0].ts if messages else 0.0) if chat_offset is None else chat_offset
     featurizer = SegmentFeaturizer()
+    tagger = tagger_for_tools()  # without weights its features are None (imputed), as on the server
+    featurizer.audio_tags = tagger.features
     selector = HighlightSelector(model.threshold)
     segments, picked = [], []
     spans = list(windows(media.duration_of(video)))

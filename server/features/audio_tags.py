@@ -126,3 +126,15 @@ def resample_to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
         return np.ascontiguousarray(samples, dtype=np.float32)
     wave = torch.tensor(samples, dtype=torch.float32)  # a copy: decoded buffers are read-only
     return torchaudio.functional.resample(wave, rate, SAMPLE_RATE).numpy()
+
+
+def tagger_for_tools(model_name: str | None = None, checkpoint: Path | None = None) -> AudioTagger:
+    """A tagger for one-process tools (`python -m server.analyze`), from the same settings as the server."""
+    from appconfig import setting
+    from panns.download import cache_path
+
+    name = model_name or setting("PANNS_MODEL", "Cnn14")
+    path = checkpoint or setting("PANNS_CHECKPOINT", None, Path) or cache_path(name)
+    classes = setting("AUDIO_TAG_CLASSES", DEFAULT_CLASSES, parse_classes)
+    return AudioTagger.from_checkpoint(ModelWorker(window_s=0.0, name="tool-model-worker"), Path(path), name,
+                                       classes=classes)

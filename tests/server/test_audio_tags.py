@@ -167,3 +167,14 @@ def test_a_live_job_reports_audio_tags_from_the_shared_model(tmp_path, hls_serve
         assert app.extensions["model_worker"].batches_run >= 1
     finally:
         shutdown(app)
+
+
+def test_analyze_tags_a_recording_with_the_configured_checkpoint(tmp_path, monkeypatch, checkpoint):
+    from server.analyze import analyze
+
+    clip = tmp_path / "clip.mp4"
+    media.run_ffmpeg(["-i", str(CLIPS[1]), "-t", "12", "-c", "copy", str(clip)])
+    monkeypatch.setenv("PANNS_MODEL", "Cnn10")
+    monkeypatch.setenv("PANNS_CHECKPOINT", str(checkpoint))
+    segments = analyze(clip, progress=False)["segments"]
+    assert all(0 <= s["features"]["audio_tag:Speech"] <= 1 for s in segments)
