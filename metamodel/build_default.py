@@ -26,10 +26,13 @@ from metamodel.schema import FEATURES
 MAPPING: dict[str, tuple[list[str], float, str]] = {
     "chat_messages": (["message_counts"], 1.0, "same count per 10 s window"),
     "chat_users": ([], 0.0, "no counterpart in the prototype; left to training"),
-    "chat_emotes": (["positive_message_count", "negative_message_count"], 1.0,
-                    "the prototype's sentiment counts were driven by emote-laden messages; "
-                    "until chat sentiment lands, emote use carries their weight"),
+    "chat_emotes": ([], 0.0, "no counterpart once chat_positive/chat_negative carry the prototype's sentiment "
+                    "counts (emotes are most of what they classify); left to training"),
     "chat_rate_ratio": (["message_counts"], 1.0, "the same message count, normalised by the stream's own median"),
+    "chat_positive": (["positive_message_count"], 1.0, "positive messages per 10 s (ours: in units of the stream's usual message count)"),
+    "chat_negative": (["negative_message_count"], 1.0, "negative messages per 10 s (ours: in units of the stream's usual message count)"),
+    "chat_hype": ([], 0.0, "subs, gifts, raids, bits: no counterpart in the prototype; left to training"),
+    "chat_copypasta": ([], 0.0, "share of messages repeating the top message: no counterpart; left to training"),
     "audio_peak": (["sound_loudness"], 0.5, "the prototype's one loudness feature (max amplitude of snippets), split over our two loudness measures"),
     "audio_loudness": (["sound_loudness"], 0.5, "see audio_peak"),
     "motion_mean": (["movement_amount"], 0.5, "the prototype's one movement feature (optical flow), split over our two amount-of-motion measures"),
@@ -42,20 +45,23 @@ THRESHOLD_SHARE = 0.10  # about one segment in ten above threshold: a few clips 
 
 def demo_rows(shared: Path) -> list[dict[str, float]]:
     """Features of the demo channel's first pass over the real chat log (clips looping)."""
-    from server.analyze import read_chat_log, windows
+    from server.analyze import windows
+    from server.chat.logs import read_chat_file
     from server.features import SegmentFeaturizer
     from server import media
 
     clips = [shared / "video" / "seed-lobby.mp4", shared / "video" / "seed-gameplay.mp4"]
     spans = [(clip, start, end - start) for clip in clips for _, start, end in windows(media.duration_of(clip))]
-    messages = read_chat_log(shared / "twitch-chat" / "xqcow-2019-09-15.irc.gz")
+    chat_log = read_chat_file(shared / "twitch-chat" / "xqcow-2019-09-15.irc.gz")
+    messages, events = chat_log.messages, chat_log.events
     t0, t_end = messages[0].ts, messages[-1].ts
     featurizer = SegmentFeaturizer()
     rows = []
     for i, (clip, start, length) in zip(range(int((t_end - t0) // 10)), cycle(spans)):
         lo = t0 + i * 10.0
         chat = [m for m in messages if lo <= m.ts < lo + 10.0]
-        rows.append(featurizer.featurize(clip, chat, start, length))
+        hype = [e for e in events if lo <= e.ts < lo + 10.0]
+        rows.append(featurizer.featurize(clip, chat, start, length, events=hype))
     return rows
 
 

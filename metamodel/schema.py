@@ -11,7 +11,8 @@ SCHEMA_VERSION = 1
 
 FEATURE_GROUPS: dict[str, list[str]] = {
     # Chat window is shifted by CHAT_LAG_S: viewers type after they see the moment.
-    "chat": ["chat_messages", "chat_users", "chat_emotes", "chat_rate_ratio"],
+    "chat": ["chat_messages", "chat_users", "chat_emotes", "chat_rate_ratio",
+             "chat_positive", "chat_negative", "chat_hype", "chat_copypasta"],
     # audio_peak: max |sample| in 0..1; audio_loudness: integrated loudness in LUFS (BS.1770).
     "audio": ["audio_peak", "audio_loudness"],
     # Mean absolute difference of consecutive downscaled grey frames, 0..1.

@@ -2,14 +2,14 @@
 
 Cuts the recording into 10 s windows, computes the same features with the same rolling
 baselines as a live job, scores them with the metamodel and picks highlights with the same
-selector. Chat LOG is raw Twitch IRC lines (with `tmi-sent-ts`); its first message is taken as
-the start of the video unless --chat-offset says otherwise.
+selector. Chat LOG is a raw Twitch IRC log (with `tmi-sent-ts`; its first message is taken as the
+start of the video unless --chat-offset says otherwise) or a TwitchDownloader chat JSON (times
+already relative to the VOD); see `server.chat.logs` and docs/chat.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import logging
 import sys
@@ -21,7 +21,9 @@ from tqdm import tqdm
 
 from metamodel import MetamodelError, load_metamodel
 from server import media
-from server.chat.irc import IRCParseError, chat_message_from, parse_line
+from appconfig import setting
+from server.chat.logs import ChatLogError, read_chat_file
+from server.chat.sentiment import load_with_fallback
 from server.features import SegmentFeaturizer
 from server.features.audio_tags import tagger_for_tools
 from server.scoring import score_segment
@@ -34,21 +36,8 @@ log = logging.getLogger("server.analyze")
 
 
 def read_chat_log(path: Path) -> list:
-    """ChatMessages of a raw IRC log (optionally gzipped), in time order; unparsable lines skipped."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    messages = []
-    with opener(path, "rt", encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                message = chat_message_from(parse_line(line))
-            except IRCParseError:
-                continue
-            if message is not None:
-                messages.append(message)
-    return sorted(messages, key=lambda m: m.ts)
+    """ChatMessages of a chat file (IRC log or TwitchDownloader JSON), in time order."""
+    return read_chat_file(path).messages
 
 
 def windows(duration: float, length: float = SEGMENT_SECONDS) -> Iterator[tuple[int, float, float]]:
@@ -64,20 +53,24 @@ def analyze(video: Path, chat_log: Path | None = None, chat_offset: float | None
             model_path: Path | None = None, chat_lag: float = CHAT_LAG_S, progress: bool = True) -> dict:
     """Return {"segments": [...], "highlights": [...]} for a recording."""
     model = load_metamodel(model_path)
-    messages = read_chat_log(chat_log) if chat_log else None
-    t0 = (messages[0].ts if messages else 0.0) if chat_offset is None else chat_offset
-    featurizer = SegmentFeaturizer()
+    log_ = read_chat_file(chat_log) if chat_log else None
+    t0 = (log_.video_start if log_ else 0.0) if chat_offset is None else chat_offset
+    backend, notice = load_with_fallback(setting("CHAT_SENTIMENT_BACKEND", "lexicon"), setting("CHAT_SENTIMENT_MODEL", None))
+    if notice:
+        log.warning(notice)
+    featurizer = SegmentFeaturizer(sentiment=backend.classify)
     tagger = tagger_for_tools()  # without weights its features are None (imputed), as on the server
     featurizer.audio_tags = tagger.features
     selector = HighlightSelector(model.threshold)
     segments, picked = [], []
     spans = list(windows(media.duration_of(video)))
     for seq, start, end in tqdm(spans, desc="segments", unit="seg", disable=not progress):
-        chat = None
-        if messages is not None:
+        chat = events = None
+        if log_ is not None:
             lo, hi = t0 + start + chat_lag, t0 + end + chat_lag
-            chat = [m for m in messages if lo <= m.ts < hi]
-        values = featurizer.featurize(video, chat, start, end - start)
+            chat = [m for m in log_.messages if lo <= m.ts < hi]
+            events = [e for e in log_.events if lo <= e.ts < hi]
+        values = featurizer.featurize(video, chat, start, end - start, events=events)
         score, reasons = score_segment(model, values)
         segments.append({"seq": seq, "start": start, "end": end, "features": values, "score": score,
                          "reasons": [r.to_dict() for r in reasons]})
@@ -95,7 +88,7 @@ def analyze(video: Path, chat_log: Path | None = None, chat_offset: float | None
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server.analyze", description=__doc__.split("\n")[0])
     parser.add_argument("video", type=Path, help="a recording ffmpeg can read")
-    parser.add_argument("--chat", type=Path, help="raw Twitch IRC log (.irc or .irc.gz)")
+    parser.add_argument("--chat", type=Path, help="raw Twitch IRC log or TwitchDownloader chat JSON (optionally .gz)")
     parser.add_argument("--chat-offset", type=float, help="epoch seconds of the video's start (default: first chat message)")
     parser.add_argument("--model", type=Path, help="metamodel JSON (default: the shipped model)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
@@ -107,7 +100,7 @@ def cli(argv: list[str] | None = None) -> int:
     started = time.process_time()
     try:
         result = analyze(args.video, args.chat, args.chat_offset, args.model, progress=not args.json)
-    except (media.MediaError, MetamodelError) as exc:
+    except (media.MediaError, MetamodelError, ChatLogError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     _print(result, args.json)

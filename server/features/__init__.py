@@ -9,9 +9,11 @@ from typing import Callable, Sequence
 from server import media
 from server.features.audio import audio_features
 from server.features.baseline import RollingBaseline
-from server.features.chat import chat_features
+from server.features.chat import chat_features, copypasta_share, hype_points, sentiment_counts
 from server.features.motion import motion_features
 
+CHAT_FEATURES = ["chat_messages", "chat_users", "chat_emotes", "chat_rate_ratio", "chat_positive",
+                 "chat_negative", "chat_hype", "chat_copypasta"]
 BASELINE_SEGMENTS = 30  # 5 minutes of 10 s segments: long enough to be "usual", short enough to follow a stream
 
 
@@ -24,10 +26,19 @@ class SegmentFeaturizer:
 
     chat_baseline: RollingBaseline = field(default_factory=lambda: RollingBaseline(BASELINE_SEGMENTS, floor=1.0))
     motion_baseline: RollingBaseline = field(default_factory=lambda: RollingBaseline(BASELINE_SEGMENTS, floor=0.002))
+    # Subs and raids are rare: their median is 0, so compare with the mean, and call at least one
+    # point per segment "usual" so a small channel's first sub is 1.0, not 20.
+    hype_baseline: RollingBaseline = field(default_factory=lambda: RollingBaseline(BASELINE_SEGMENTS, floor=1.0, statistic="mean",
+                                                                                    start_at_floor=True))
+    # Below 5 % of messages a "most repeated message" is noise, not a chat-wide spam wave.
+    copypasta_baseline: RollingBaseline = field(default_factory=lambda: RollingBaseline(BASELINE_SEGMENTS, floor=0.05))
+    # texts -> Sentiments; None means the lexicon backend (the transformers one is wired by jobs.py).
+    sentiment: Callable[[list], list] | None = None
     # (samples, rate, the other features) -> audio_tag:* features; None: no tagger (see audio_tags.py).
     audio_tags: Callable[..., dict] | None = None
 
-    def featurize(self, path: Path, chat: Sequence | None, start: float = 0.0, duration: float | None = None) -> dict[str, float | None]:
+    def featurize(self, path: Path, chat: Sequence | None, start: float = 0.0, duration: float | None = None,
+                  events: Sequence | None = None) -> dict[str, float | None]:
         """Features of the media in `path` (optionally a window of it) and its chat window.
 
         `chat` None means no chat for this stream: the chat group is None (imputed by the model).
@@ -37,7 +48,7 @@ class SegmentFeaturizer:
         values: dict[str, float | None] = {}
         values.update(audio_features(samples, media.AUDIO_RATE))
         values.update(self.motion(frames))
-        values.update(self.chat(chat))
+        values.update(self.chat(chat, events))
         if self.audio_tags is not None:  # last: it may gate on the cheap features above
             values.update(self.audio_tags(samples, media.AUDIO_RATE, dict(values)))
         return values
@@ -47,9 +58,31 @@ class SegmentFeaturizer:
         values["motion_ratio"] = self.motion_baseline.ratio(values["motion_mean"])
         return values
 
-    def chat(self, messages: Sequence | None) -> dict[str, float | None]:
+    def chat(self, messages: Sequence | None, events: Sequence | None = None) -> dict[str, float | None]:
+        """Chat group features; `events` are the window's hype events (subs, gifts, raids, bits)."""
         if messages is None:
-            return {"chat_messages": None, "chat_users": None, "chat_emotes": None, "chat_rate_ratio": None}
+            return dict.fromkeys(CHAT_FEATURES)
         values: dict[str, float | None] = dict(chat_features(messages))
-        values["chat_rate_ratio"] = self.chat_baseline.ratio(values["chat_messages"] or 0.0)
+        count = values["chat_messages"] or 0.0
+        # Sentiment counts in units of the stream's usual message count, so a burst of joy in a
+        # small chat and in a huge one read alike; with no history yet, this segment is the usual.
+        usual = self.chat_baseline.usual() or max(count, 1.0)
+        values["chat_rate_ratio"] = self.chat_baseline.ratio(count)
+        positive, negative = sentiment_counts(self._classify(messages))
+        values["chat_positive"] = min(positive / usual, self.chat_baseline.cap)
+        values["chat_negative"] = min(negative / usual, self.chat_baseline.cap)
+        values["chat_hype"] = self.hype_baseline.ratio(hype_points(events or ()))
+        values["chat_copypasta"] = self.copypasta_baseline.ratio(copypasta_share(messages))
         return values
+
+    def _classify(self, messages: Sequence) -> list:
+        if not messages:
+            return []
+        from server.chat.sentiment import ChatText
+
+        texts = [ChatText(m.text, tuple(m.emotes)) for m in messages]
+        if self.sentiment is not None:
+            return self.sentiment(texts)
+        from server.chat.sentiment.lexicon import shared_lexicon
+
+        return shared_lexicon().classify(texts)

@@ -3,10 +3,13 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import CHAT_LOG, ROOT
+# Not `from conftest import ...`: tests/server/ has a conftest.py of its own that would shadow it.
+ROOT = Path(__file__).resolve().parents[2]
+CHAT_LOG = ROOT / "server" / "demo" / "media" / "xqcow-2019-09-15.irc.gz"
 
 MEDIA = ROOT / "server" / "demo" / "media"
 
@@ -56,9 +59,42 @@ def test_a_file_that_is_not_media_is_a_clear_error(tmp_path):
     bad.write_text("not a video")
     done = analyze(bad)
     assert done.returncode == 1
-    assert done.stderr.startswith("error:")
+    assert "error:" in done.stderr  # after any warnings (e.g. audio tagging off)
 
 
 def test_a_missing_file_is_a_usage_error(tmp_path):
     done = analyze(tmp_path / "nope.mp4")
     assert done.returncode == 2 and "no such file" in done.stderr
+
+
+
+def test_chat_sentiment_hype_and_copypasta_come_from_the_log(gameplay):
+    segments, _ = gameplay
+    features = [s["features"] for s in segments]
+    # xqcow's chat that minute: POGGERS and LULW outweigh PepeHands and monkaW, but both occur.
+    assert sum(f["chat_positive"] for f in features) > sum(f["chat_negative"] for f in features) > 0
+    assert all(0 <= f["chat_copypasta"] <= 20 and f["chat_hype"] >= 0 for f in features)
+    # The one cheer of that minute (70 bits, 17.7 s in) is 70/500 of a sub; no subs yet: floor 1.
+    assert [f["chat_hype"] for f in features] == [0, pytest.approx(70 / 500), 0, 0, 0, 0]
+
+
+def test_it_reads_twitchdownloader_json(tmp_path):
+    comments = [{"_id": f"c{i}", "content_offset_seconds": 4.5 + i * 0.25, "commenter": {"name": f"viewer{i % 7}"},
+                 "message": {"body": "POGGERS Kappa", "fragments": [{"text": "POGGERS ", "emoticon": None},
+                                                                    {"text": "Kappa", "emoticon": {"emoticon_id": "25"}}]}}
+                for i in range(30)]
+    chat = tmp_path / "chat.json"
+    chat.write_text(json.dumps({"video": {"start": 0}, "comments": comments}))
+    done = analyze(MEDIA / "seed-gameplay.mp4", "--chat", chat)
+    assert done.returncode == 0, done.stderr
+    first = segments_of(done)[0][0]["features"]
+    assert (first["chat_messages"], first["chat_users"], first["chat_emotes"]) == (30, 7, 30)
+    assert first["chat_positive"] == 1.0  # every message positive, in units of this (first) segment's count
+
+
+def test_a_chat_file_of_neither_format_is_a_clear_error(tmp_path):
+    bad = tmp_path / "chat.json"
+    bad.write_text('{"not": "comments"}')
+    done = analyze(MEDIA / "seed-lobby.mp4", "--chat", bad)
+    assert done.returncode == 1
+    assert "TwitchDownloader" in done.stderr

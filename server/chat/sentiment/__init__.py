@@ -1,0 +1,81 @@
+"""Chat sentiment: one interface, two backends chosen by `CHAT_SENTIMENT_BACKEND`.
+
+- ``lexicon`` (default, offline): Twitch-aware tokens scored with the Kobs et al. emote lexicon,
+  a small hand-written Twitch table and VADER's word lexicon (`lexicon.py`).
+- ``transformers``: a Hugging Face text-classification model, by default
+  `cardiffnlp/twitter-roberta-base-sentiment-latest` (`hf.py`).
+
+Both map a batch of texts to `Sentiment(label, score)`: `label` is positive/neutral/negative and
+`score` is a valence in [-1, 1] (> 0 positive), so the two backends are interchangeable.
+`python -m server.chat.sentiment` classifies stdin line by line.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+log = logging.getLogger(__name__)
+
+LABELS = ("negative", "neutral", "positive")
+BACKENDS = ("lexicon", "transformers")
+DEFAULT_MODEL = "cardiffnlp/twitter-roberta-base-sentiment-latest"
+
+
+class SentimentError(Exception):
+    """Raised by `load_backend` for an unknown backend name or a model that cannot be loaded."""
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    label: str  # one of LABELS
+    score: float  # valence in [-1, 1]
+
+    def to_dict(self) -> dict[str, float | str]:
+        return {"label": self.label, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class ChatText:
+    """What a backend sees of a message: its text and its Twitch emotes (from the `emotes` tag)."""
+
+    text: str
+    emotes: tuple[str, ...] = ()
+
+
+class SentimentBackend(Protocol):
+    name: str
+
+    def classify(self, messages: Sequence[ChatText]) -> list[Sentiment]:
+        """One `Sentiment` per message, in order."""
+        ...
+
+
+def load_backend(name: str = "lexicon", model: str | None = None) -> SentimentBackend:
+    """Return a ready backend; raise `SentimentError` saying why if it cannot be had."""
+    if name == "lexicon":
+        from server.chat.sentiment.lexicon import LexiconSentiment
+
+        return LexiconSentiment()
+    if name == "transformers":
+        from server.chat.sentiment.hf import TransformersSentiment
+
+        return TransformersSentiment(model or DEFAULT_MODEL)
+    raise SentimentError(f"unknown sentiment backend {name!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def load_with_fallback(name: str = "lexicon", model: str | None = None) -> tuple[SentimentBackend, str | None]:
+    """Like `load_backend`, but a transformers model that cannot be loaded falls back to lexicon.
+
+    Returns the backend and a degraded notice (None when the asked-for backend runs), so a
+    server whose model is missing keeps scoring chat and says so on the status page.
+    """
+    try:
+        return load_backend(name, model), None
+    except SentimentError as exc:
+        if name not in BACKENDS:
+            raise
+        notice = f"chat sentiment: {exc}; using the lexicon backend"
+        log.warning(notice)
+        return load_backend("lexicon"), notice

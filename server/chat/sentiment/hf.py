@@ -1,0 +1,69 @@
+"""The transformers backend: a Hugging Face text-classification model, batched.
+
+The model is a Hub id or a local folder (`CHAT_SENTIMENT_MODEL`). Its labels are read from the
+model's config: named ones (negative/neutral/positive, as cardiffnlp's models have) are used by
+name, and three anonymous ones (LABEL_0..2) are taken in cardiffnlp's order, negative, neutral,
+positive. Anything else is refused, since a 2-class or 5-star model would be misread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Sequence
+
+from server.chat.sentiment import LABELS, ChatText, Sentiment, SentimentError
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 32  # texts per forward pass; Twitch messages are short, so this stays small in memory
+MAX_TOKENS = 64  # Twitch caps messages at 500 chars; spam beyond 64 tokens adds nothing
+_MENTION = re.compile(r"@\w+")
+_URL = re.compile(r"https?://\S+")
+
+
+def _label_map(id2label: dict[int, str]) -> dict[str, str]:
+    names = {str(v).lower(): str(v) for v in id2label.values()}
+    if set(LABELS) <= set(names):
+        return {names[label]: label for label in LABELS}
+    if len(id2label) == 3:
+        return {str(id2label[i]): label for i, label in enumerate(LABELS)}
+    raise SentimentError(f"model labels {sorted(names)} are not negative/neutral/positive")
+
+
+def preprocess(text: str) -> str:
+    """Mask mentions and links the way the TweetEval models were trained (`@user`, `http`)."""
+    return _URL.sub("http", _MENTION.sub("@user", text))
+
+
+class TransformersSentiment:
+    """A text-classification pipeline on CPU; `classify` runs the whole list in batches."""
+
+    name = "transformers"
+
+    def __init__(self, model: str, batch_size: int = BATCH_SIZE) -> None:
+        try:
+            from transformers import pipeline
+        except ImportError as exc:  # pragma: no cover - transformers is pinned in requirements.txt
+            raise SentimentError(f"transformers is not installed: {exc}") from exc
+        try:
+            self._pipe = pipeline("text-classification", model=model, tokenizer=model, device=-1, top_k=None)
+        except (OSError, ValueError, KeyError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SentimentError(f"model {model!r} could not be loaded ({first_line})") from exc
+        self._labels = _label_map(self._pipe.model.config.id2label)
+        self.model = model
+        self.batch_size = batch_size
+        log.info("chat sentiment: transformers model %s loaded", model)
+
+    def classify(self, messages: Sequence[ChatText]) -> list[Sentiment]:
+        if not messages:
+            return []
+        texts = [preprocess(m.text) for m in messages]
+        outputs = self._pipe(texts, batch_size=self.batch_size, truncation=True, max_length=MAX_TOKENS)
+        return [self._to_sentiment(scores) for scores in outputs]
+
+    def _to_sentiment(self, scores: list[dict]) -> Sentiment:
+        probs = {self._labels[s["label"]]: float(s["score"]) for s in scores}
+        label = max(LABELS, key=lambda name: probs.get(name, 0.0))
+        return Sentiment(label, probs.get("positive", 0.0) - probs.get("negative", 0.0))
