@@ -59,6 +59,7 @@ def test_signed_urls_serve_the_clip_and_never_log_the_key(gcs, tmp_path, service
     storage = gcs.make(signed_urls=True, signed_url_expiry_s=3600)
     url = storage.put(write(tmp_path / "f", MP4), "12/a.mp4", "video/mp4")
     assert url.startswith(f"{gcs.host}/{BUCKET}/12/a.mp4?") and "X-Goog-Signature=" in url and "X-Goog-Expires=3600" in url
+    assert len(url) <= 1000, "the webapp stores URLs of up to 1000 characters (docs/contract.md)"
     assert requests.get(url, timeout=10).content == MP4
     storage.check("12/a.mp4", url, len(MP4), "video/mp4")
     body = service_account_key.splitlines()[1]
