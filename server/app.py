@@ -178,7 +178,8 @@ def _register_plain_routes(app: Flask) -> None:
         return jsonify({"ok": True, "jobs": len(app.extensions["jobs"].all()), "outbox_pending": reporter.pending,
                         "outbox_error": reporter.last_error, "spool_pending": uploader.pending,
                         "storage_error": uploader.last_error or janitor.last_error,
-                        "deletions_scheduled": len(janitor.scheduled)})
+                        "deletions_scheduled": len(janitor.scheduled),
+                        "model_error": app.extensions["model"].last_error})
 
     @app.get("/media/<path:name>")
     def media(name: str):

@@ -138,6 +138,7 @@ def test_a_running_job_follows_a_new_model_and_the_users_threshold_without_a_res
     model_file.write_text('{"schema_version": 1, "features": ["banana"]}')  # a bad file: refused
     status = client.get("/api/v1/model", headers=AUTH).get_json()
     assert "unknown feature" in status["error"] and status["threshold"] == 0.55
+    assert "new model refused" in client.get("/healthz").get_json()["model_error"]
     count = len(thresholds())
     assert wait_for(lambda: len(thresholds()) > count)
     assert thresholds()[-1] == 0.55, "the old model keeps scoring"

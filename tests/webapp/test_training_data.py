@@ -102,6 +102,12 @@ class RetrainTestCase(BaseTestCase):
         self.assertContains(r, "chat only")
         self.assertEqual(load_metamodel(self.model_path).provenance["rows"], 40)
 
+    def test_the_admins_vote_list_links_to_retraining(self):
+        self.alice.is_staff = self.alice.is_superuser = True
+        self.alice.save()
+        self.login()
+        self.assertContains(self.client.get("/admin/feedback/vote/"), 'href="/feedback/retrain/"')
+
     def test_too_little_feedback_is_explained_on_the_page(self):
         Stream.objects.filter(source="shroud").delete()
         self.alice.is_staff = True

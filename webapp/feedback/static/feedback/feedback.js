@@ -108,13 +108,23 @@
   // --- a missed moment, picked on the timeline or typed ---------------------------------------
 
   const timeline = $("timeline");
+
+  // Where a click falls along the plot, 0..1. The threshold line spans the plot's width in the
+  // chart's own coordinates, whatever margins stream.js leaves for labels.
+  function plotFraction(event) {
+    const point = new DOMPoint(event.clientX, event.clientY).matrixTransform(timeline.getScreenCTM().inverse());
+    const line = timeline.querySelector("line.tl-threshold");
+    const box = timeline.viewBox.baseVal;
+    const left = line ? Number(line.getAttribute("x1")) : 0;
+    const right = line ? Number(line.getAttribute("x2")) : (box && box.width) || 1;
+    return Math.min(Math.max((point.x - left) / Math.max(right - left, 1), 0), 1);
+  }
   if (timeline) {
     timeline.addEventListener("click", async (event) => {
       await loadState(); // the scored range grows while the stream is live
       if (range.first === null) return;
-      const box = timeline.getBoundingClientRect();
-      const fraction = Math.min(Math.max((event.clientX - box.left) / box.width, 0), 1);
-      const offset = range.first + fraction * Math.max(range.last - range.first, 0);
+      const fraction = plotFraction(event);
+      const offset = Math.round(range.first + fraction * Math.max(range.last - range.first, 0));
       $("missed-offset").value = hms(offset);
       $("missed-note").textContent = `Picked ${hms(offset)}: press "This was a highlight" to mark it.`;
     });

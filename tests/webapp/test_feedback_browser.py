@@ -1,0 +1,94 @@
+"""The feedback script in a real browser: thumbs on every card (also new ones), a missed moment
+picked on the timeline, and the threshold slider reaching the processing server."""
+
+import os
+import unittest
+from datetime import datetime, timezone
+
+from django.contrib.auth.models import User
+from django.contrib.staticfiles.testing import StaticLiveServerTestCase
+from django.test import override_settings
+
+from webapp.feedback.models import MissedMoment, Sensitivity, Vote
+from webapp.streams.models import Highlight, Segment, Stream
+from webapp.test import PASSWORD, FakeProcessingServer
+
+from test_stream_page_browser import _launch, sync_playwright
+
+if sync_playwright is not None:
+    from playwright.sync_api import expect
+
+T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
+
+
+@unittest.skipIf(sync_playwright is None, "playwright is not installed")
+class FeedbackBrowserTestCase(StaticLiveServerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API keeps a loop in this thread
+        super().setUpClass()
+        cls.playwright = sync_playwright().start()
+        try:
+            cls.browser = _launch(cls.playwright)
+        except BaseException:
+            cls.playwright.stop()
+            super().tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.close()
+        cls.playwright.stop()
+        super().tearDownClass()
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+    def setUp(self):
+        self.alice = User.objects.create_user("alice", password=PASSWORD)
+        self.stream = Stream.objects.create(owner=self.alice, source="xqcow", state="live", threshold=0.5)
+        for seq, score in enumerate([0.1, 0.8, 0.3, 0.2, 0.9]):
+            Segment.objects.create(stream=self.stream, seq=seq, start_utc=T0, end_utc=T0, offset_s=seq * 10.0,
+                                   duration_s=10.0, score=score)
+        self.highlight = Highlight.objects.create(
+            stream=self.stream, key="k1", start_utc=T0, end_utc=T0, start_offset_s=0.0, end_offset_s=20.0,
+            score=0.8, clip_url="http://127.0.0.1:9/a.mp4")
+        self.client.force_login(self.alice)
+        self.context = self.browser.new_context()
+        self.context.add_cookies([{"name": "sessionid", "value": self.client.cookies["sessionid"].value,
+                                   "url": self.live_server_url}])
+        self.page = self.context.new_page()
+        self.addCleanup(self.context.close)
+        self.page.goto(f"{self.live_server_url}/streams/{self.stream.id}/")
+
+    def test_thumbs_toggle_and_new_cards_get_them_too(self):
+        up = self.page.locator(f'[data-highlight-id="{self.highlight.id}"] .vote-up')
+        up.click()
+        expect(up).to_have_attribute("aria-pressed", "true")
+        self.assertEqual(Vote.objects.get().value, Vote.UP)
+        up.click()
+        expect(up).to_have_attribute("aria-pressed", "false")
+        self.assertFalse(Vote.objects.exists())
+
+        later = Highlight.objects.create(stream=self.stream, key="k2", start_utc=T0, end_utc=T0, start_offset_s=40.0,
+                                         end_offset_s=50.0, score=0.9, clip_url="http://127.0.0.1:9/b.mp4")
+        down = self.page.locator(f'[data-highlight-id="{later.id}"] .vote-down')
+        expect(down).to_have_count(1, timeout=8000)  # the poll added the card, feedback.js the thumbs
+        down.click()
+        expect(down).to_have_attribute("aria-pressed", "true")
+        self.assertEqual(Vote.objects.get().highlight_id, later.id)
+
+    def test_a_moment_picked_on_the_timeline_is_marked_as_missed(self):
+        box = self.page.locator("#timeline").bounding_box()
+        self.page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
+        expect(self.page.locator("#missed-offset")).to_have_value("0:00:30")
+        self.page.get_by_role("button", name="This was a highlight").click()
+        expect(self.page.locator("#missed-note")).to_contain_text("0:00:30 marked")
+        self.assertEqual(list(MissedMoment.objects.values_list("offset_s", flat=True)), [30.0])
+
+    def test_the_slider_sends_the_threshold_to_the_server(self):
+        with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
+            self.page.locator("#sensitivity").fill("0.25")
+            expect(self.page.locator("#sensitivity-note")).to_contain_text("new segments use it", timeout=8000)
+        self.assertEqual(Sensitivity.objects.get().threshold, 0.25)
+        self.assertEqual([(r.method, r.body) for r in server.requests], [("PATCH", {"threshold": 0.25})])
+        expect(self.page.locator("#sensitivity-value")).to_have_text("0.25")
+        expect(self.page.locator("#sensitivity-reset")).to_be_visible()
