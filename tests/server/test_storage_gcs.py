@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -95,3 +97,27 @@ def test_with_url_checks_off_the_object_itself_is_checked(gcs, tmp_path):
     storage.check("12/a.mp4", url, len(MP4), "video/mp4")  # no request to clips.example.com
     with pytest.raises(StorageError, match="missing or incomplete"):
         storage.check("12/a.mp4", url, len(MP4) + 1, "video/mp4")
+
+
+@pytest.mark.parametrize("status, words", [
+    pytest.param(403, "is the bucket public", id="private-bucket"),
+    pytest.param(404, "answers 404", id="missing"),
+])
+def test_a_url_that_viewers_could_not_open_fails_the_check_in_words(gcs, status, words):
+    class Refuse(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        with pytest.raises(StorageError, match=words):
+            gcs.make().check("12/a.mp4", f"http://127.0.0.1:{httpd.server_port}/b/12/a.mp4", 10, "video/mp4")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
