@@ -47,6 +47,9 @@ def evaluate(model: Metamodel, data: TrainingData, segment_seconds: float = SEGM
     if not set(model.features) & set(data.features):
         raise DatasetError("the data has none of the model's features")
     report = {"objective": model.metrics.get("objective", "unknown"), "threshold": model.threshold, "summary": "all",
+              "missing_features": [f for f in model.features if f not in data.features],
+              "footer": "ROC/PR AUC are threshold-free; F1, precision (of flagged segments), recall and highlights "
+                        "per hour are at the model's own threshold (each baseline at its own).",
               "models": {"metamodel": evaluate_model(model, data, segment_seconds)}}
     for name, result in (model.metrics.get("cross_validation") or {}).items():
         if isinstance(result, dict) and isinstance(result.get("model"), dict):

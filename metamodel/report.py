@@ -18,6 +18,9 @@ def format_report(report: dict, title: str) -> str:
     lines = [title, f"threshold objective: {report['objective']}; model threshold {report['threshold']:.3f}"]
     if report.get("dropped_features"):
         lines.append(f"left out (no values): {', '.join(report['dropped_features'])}")
+    if report.get("missing_features"):
+        lines.append(f"not in the data, scored as missing (imputed at the training mean): "
+                     f"{', '.join(report['missing_features'])}")
     head = f"{'model':<11} {'fold':<5} {'test streams':<24} {'rows':>5} {'pos':>4} {'thr':>6}"
     lines.append(head + "".join(f" {label:>7}" for _, label in COLUMNS))
     for name, result in report["models"].items():
@@ -26,8 +29,9 @@ def format_report(report: dict, title: str) -> str:
             lines.append(f"{name:<11} {fold['fold']!s:<5} {streams[:24]:<24} {fold['rows']:>5} {fold['positives']:>4} "
                          f"{fold['threshold']:>6.3f}" + _cells(fold))
         lines.append(f"{name:<11} {report.get('summary', 'mean'):<5} {'':<24} {'':>5} {'':>4} {'':>6}" + _cells(result["mean"]))
-    lines.append("ROC/PR AUC are threshold-free; F1, precision (of flagged segments), recall and highlights "
-                 "per hour are at each fold's threshold, chosen without that fold.")
+    lines.append(report.get("footer") or (
+        "ROC/PR AUC are threshold-free; F1, precision (of flagged segments), recall and highlights "
+        "per hour are at each fold's threshold, chosen without that fold."))
     return "\n".join(lines)
 
 

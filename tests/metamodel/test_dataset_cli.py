@@ -108,7 +108,7 @@ def test_train_then_evaluate_from_the_command_line(tmp_path, capsys):
         assert (model.parent / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["evaluate", str(model), str(held_out)]) == 0
     report = capsys.readouterr().out
-    assert "vod0" in report and "vod1" in report
+    assert "vod0" in report and "vod1" in report and "model's own threshold" in report
     metamodel_all = next(line for line in report.splitlines() if line.startswith("metamodel") and " all " in line)
     assert float(metamodel_all.split()[2]) > 0.9  # ROC AUC on the held-out streams
 
@@ -118,3 +118,18 @@ def test_training_a_file_with_one_stream_says_why_it_cannot(tmp_path, capsys):
     write_synthetic(data, streams=1)
     assert main(["train", str(data), "--out", str(tmp_path / "m.json")]) == 1
     assert "at least 2 streams" in capsys.readouterr().err
+
+
+def test_evaluating_data_without_one_of_the_models_features_says_so(tmp_path, capsys):
+    from synthetic import synthetic_rows
+    from metamodel.dataset import write_training_csv
+
+    data, held_out = tmp_path / "train.csv", tmp_path / "held_out.csv"
+    write_synthetic(data, streams=3, per_stream=60)
+    rows = synthetic_rows(streams=2, per_stream=60, seed=4)
+    write_training_csv(held_out, [{k: v for k, v in r.items() if k != "audio_peak"} for r in rows])
+    model = tmp_path / "model.json"
+    assert main(["train", str(data), "--out", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(model), str(held_out)]) == 0
+    assert "not in the data, scored as missing (imputed at the training mean): audio_peak" in capsys.readouterr().out

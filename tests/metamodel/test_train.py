@@ -120,3 +120,18 @@ def test_a_highlights_per_hour_objective_keeps_the_rate_under_the_target(signal_
 def test_highlights_are_counted_as_runs_of_flagged_segments(flags, streams, expected):
     n = len(flags)
     assert count_highlights(np.array(flags, bool), np.array(streams, dtype=object), np.arange(n, dtype=float)) == expected
+
+
+def test_audio_tag_columns_are_trained_on_and_count_as_audio(tmp_path):
+    from metamodel.dataset import write_training_csv
+    from synthetic import synthetic_rows
+
+    rows = synthetic_rows(streams=3, per_stream=60)
+    for row in rows:
+        row["audio_tag:Laughter"] = 0.1 + 0.6 * row["label"]
+    path = tmp_path / "tags.csv"
+    write_training_csv(path, rows)
+    model, report = train(read_training_csv(path))
+    assert "audio_tag:Laughter" in model.features
+    assert "audio_tag:Laughter" in report["models"]["audio only"]["features"]
+    assert "audio_tag:Laughter" not in report["models"]["chat only"]["features"]
