@@ -64,12 +64,13 @@ class ModelStore:
             "error": self.last_error,
         }
 
-    def _stat(self) -> tuple[float, int] | None:
+    def _stat(self) -> tuple[int, int, int] | None:
         try:
             st = self.path.stat()
         except OSError:
             return None
-        return st.st_mtime_ns, st.st_size
+        # The inode too: an atomic replace within one mtime tick still shows up as a change.
+        return st.st_mtime_ns, st.st_size, st.st_ino
 
     def _reload_if_changed(self) -> None:
         signature = self._stat()
