@@ -82,33 +82,52 @@ class Stack:
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
         subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
-        self._spawn("demo", [sys.executable, "-m", "server.demo", "--hls-port", str(self.hls_port),
-                             "--irc-port", str(self.irc_port)], env)
-        self._spawn("server", [sys.executable, "-m", "server"], env)
-        self._spawn("webapp", [sys.executable, "-m", "waitress", f"--listen={HOST}:{self.webapp_port}",
-                               "--threads=8", "webapp.wsgi:application"], env)
+        for name in self.commands():
+            (self.workdir / "logs" / f"{name}.log").write_bytes(b"")  # a fresh log for each run
+            self._spawn(name, env)
         self._wait_until_up(timeout)
 
+    def commands(self) -> dict[str, list[str]]:
+        """The command line of each part, in start order."""
+        return {
+            "demo": [sys.executable, "-m", "server.demo", "--hls-port", str(self.hls_port),
+                     "--irc-port", str(self.irc_port)],
+            "server": [sys.executable, "-m", "server"],
+            "webapp": [sys.executable, "-m", "waitress", f"--listen={HOST}:{self.webapp_port}",
+                       "--threads=8", "webapp.wsgi:application"],
+        }
+
+    def stop_part(self, name: str) -> None:
+        """Stop one part (SIGTERM, then SIGKILL after 30 s), e.g. to test the others without it."""
+        process = self.processes.pop(name)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop in 30 s; killing it", name)
+            process.kill()
+            process.wait()
+
+    def start_part(self, name: str, timeout: float = 60) -> None:
+        """Start one part again after `stop_part` and wait until it answers."""
+        self._spawn(name, self.env())
+        self._wait_until_up(timeout, only=name)
+
     def stop(self) -> None:
-        for name, process in reversed(list(self.processes.items())):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                log.warning("%s did not stop in 30 s; killing it", name)
-                process.kill()
-                process.wait()
-        self.processes.clear()
+        for name in reversed(list(self.processes)):
+            self.stop_part(name)
 
     def log_of(self, name: str) -> str:
         return (self.workdir / "logs" / f"{name}.log").read_text(errors="replace")
 
-    def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
-        out = open(self.workdir / "logs" / f"{name}.log", "wb")
-        self.processes[name] = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    def _spawn(self, name: str, env: dict[str, str]) -> None:
+        # Appended, so a part started again keeps the log of its first run.
+        with open(self.workdir / "logs" / f"{name}.log", "ab") as out:
+            self.processes[name] = subprocess.Popen(self.commands()[name], env=env, cwd=ROOT, stdout=out,
+                                                    stderr=subprocess.STDOUT)
 
-    def _wait_until_up(self, timeout: float) -> None:
+    def _wait_until_up(self, timeout: float, only: str | None = None) -> None:
         checks = {
             "demo": f"http://{HOST}:{self.hls_port}/live/demo_channel/index.m3u8",
             "server": f"{self.server_url}/healthz",
@@ -116,6 +135,8 @@ class Stack:
         }
         deadline = time.monotonic() + timeout
         for name, url in checks.items():
+            if only and name != only:
+                continue
             while True:
                 if self.processes[name].poll() is not None:
                     raise RuntimeError(f"{name} exited at start-up:\n{self.log_of(name)[-3000:]}")

@@ -34,14 +34,15 @@ class StreamPageTestCase(BaseTestCase):
         self.assertContains(r, "audio tagging off: no checkpoint")
         self.assertContains(
             r,
-            '<video controls preload="none" src="http://127.0.0.1:5000/media/1/a.mp4" '
+            '<video controls preload="none" playsinline src="http://127.0.0.1:5000/media/1/a.mp4" '
             'poster="http://127.0.0.1:5000/media/1/a.jpg" aria-label="Highlight at 0:01:00"></video>',
             html=True,
         )
         self.assertContains(r, "chat 4.2x its usual rate")
         self.assertContains(r, '<strong class="score">0.81</strong>', html=True)
         self.assertContains(r, "30 s")
-        self.assertContains(r, 'href="http://127.0.0.1:5000/media/1/a.mp4" download')
+        self.assertContains(r, f'href="/streams/{self.stream.id}/highlights/{self.older.id}/download/" download')
+        self.assertContains(r, '<time class="clock" datetime="2026-11-30T07:00:00+00:00">07:00:00</time>', html=True)
         html = r.content.decode()
         self.assertLess(html.index("1:02:03"), html.index("0:01:00"))
         self.assertContains(r, "streams/stream.js")

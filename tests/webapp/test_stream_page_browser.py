@@ -115,6 +115,31 @@ class StreamPageBrowserTestCase(StaticLiveServerTestCase):
         expect(page.locator("#last-error")).to_have_text("ffmpeg exited", timeout=8000)
         expect(page.locator("#state")).to_have_text("Error")
 
+    def test_a_click_on_the_timeline_plays_the_nearest_clip_from_that_moment(self):
+        for seq in range(3, 11):
+            Segment.objects.create(stream=self.stream, seq=seq, start_utc=T0, end_utc=T0, offset_s=seq * 10.0,
+                                   duration_s=10.0, score=0.2)
+        Highlight.objects.create(stream=self.stream, key="k2", start_utc=T0, end_utc=T0, start_offset_s=70.0,
+                                 end_offset_s=90.0, score=0.9, clip_url="http://127.0.0.1:9/b.mp4")
+        page = self.page
+        page.goto(f"{self.live_server_url}/streams/{self.stream.id}/")
+        expect(page.locator("#timeline .tl-highlight")).to_have_count(2)
+        chart = page.locator("#timeline")
+        width = chart.evaluate("c => c.clientWidth")
+
+        def click_at(offset):  # the chart's plot runs from 34 px to width - 10 px over 0..100 s
+            chart.click(position={"x": 34 + offset / 100 * (width - 44), "y": 80})
+
+        readout = page.locator("#timeline-readout")
+        click_at(62)  # nearer the second clip (8 s) than the first (32 s): it plays from its start
+        expect(readout).to_have_text("Playing the highlight at 0:01:10 from 0:01:10")
+        second = page.locator('#highlights > li[data-highlight-id]').first
+        expect(second).to_be_in_viewport()
+        expect(second.locator("video")).to_be_focused()
+        click_at(20)  # inside the first clip (10-30 s): it plays 10 s in
+        expect(readout).to_have_text("Playing the highlight at 0:00:10 from 0:00:20")
+        expect(page.locator("#highlights > li").last.locator("video")).to_be_focused()
+
     def test_cards_are_one_column_at_phone_width(self):
         Highlight.objects.create(stream=self.stream, key="k2", start_utc=T0, end_utc=T0, start_offset_s=40.0,
                                  end_offset_s=50.0, score=0.7, clip_url="http://127.0.0.1:9/b.mp4")

@@ -11,6 +11,7 @@ from django.db import IntegrityError
 from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.lib import processing
@@ -49,11 +50,35 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # A page view is a good moment to retry streams the server never got.
         jobs.retry_waiting(_user_streams(request))
 
-    streams = _user_streams(request).annotate(
-        highlight_count=Count("highlights"), last_highlight=Max("highlights__created")
-    )
-    ctx = {"form": form, "streams": streams, "state_help": STATE_HELP}
+    ctx = {"form": form, "streams": _with_counts(_user_streams(request)), "state_help": STATE_HELP}
     return render(request, "streams/dashboard.html", ctx)
+
+
+def _with_counts(streams: QuerySet[Stream]) -> QuerySet[Stream]:
+    return streams.annotate(highlight_count=Count("highlights"), last_highlight=Max("highlights__created"))
+
+
+@login_required
+@require_GET
+def streams_status(request: HttpRequest) -> JsonResponse:
+    """What the dashboard's script polls: each stream's state, highlight count and last one."""
+    jobs.retry_waiting(_user_streams(request))
+    streams = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "state": s.state,
+            "state_label": s.get_state_display(),
+            "state_help": STATE_HELP[s.state],
+            "last_error": s.last_error or None,
+            "highlight_count": s.highlight_count,
+            "last_highlight": s.last_highlight.isoformat() if s.last_highlight else None,
+        }
+        for s in _with_counts(_user_streams(request))
+    ]
+    response = JsonResponse({"streams": streams})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _create_stream(request: HttpRequest, form: AddStreamForm) -> Stream | None:
@@ -103,7 +128,10 @@ def stream_status(request: HttpRequest, stream_id: int) -> JsonResponse:
 
 def status_json(stream: Stream) -> dict[str, Any]:
     """What the stream page's script polls: the job state, highlights and segment scores."""
-    highlights = [h.to_dict() for h in stream.highlights.all()]
+    highlights = [
+        {**h.to_dict(), "download_url": reverse("highlight-download", args=[stream.id, h.id])}
+        for h in stream.highlights.all()
+    ]
     segments = stream.segments.values_list("seq", "offset_s", "score", "end_utc")
     return {
         "id": stream.id,

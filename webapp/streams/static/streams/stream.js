@@ -1,16 +1,24 @@
-// The stream page: poll status.json every 3 s, update the state, insert new highlight cards
-// and redraw the score timeline. Everything from the server goes in through textContent and
-// attributes, never innerHTML.
+// The stream page: poll status.json every 3 s, update the state, insert new highlight cards and
+// redraw the score timeline; a click (or Enter) on the timeline plays the nearest clip from the
+// moment picked. Everything from the server goes in through textContent and attributes, never
+// innerHTML.
+//
+// Other scripts on the page (feedback buttons) hook in through two events on `document`:
+//   "stream:status"   detail: the status JSON, after each successful poll
+//   "highlight:added" detail: {card, highlight}, for each card this script inserts
 "use strict";
 (() => {
   const POLL_MS = 3000;
   const SVG_NS = "http://www.w3.org/2000/svg";
-  const VIEW_W = 1000; // the timeline's viewBox, in SVG units
-  const VIEW_H = 200;
+  const PAD = { left: 34, right: 10, top: 10, bottom: 10 }; // px around the plot, room for labels
+  const MAX_DOTS = 240; // beyond this many segments only the points over the threshold get a dot
 
   const root = document.getElementById("stream");
   if (!root) return;
   const $ = (id) => document.getElementById(id);
+  const chart = $("timeline");
+  const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  let latest = null; // the last status JSON, for clicks and redraws on resize
 
   function hms(seconds) {
     const total = Math.max(0, Math.floor(seconds));
@@ -20,6 +28,10 @@
     return `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
   }
 
+  function clock(iso) {
+    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  }
+
   function el(tag, attrs = {}, text = null) {
     const node = document.createElement(tag);
     for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
@@ -27,37 +39,57 @@
     return node;
   }
 
+  function svg(tag, attrs, text = null) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+    if (text !== null) node.textContent = text;
+    return node;
+  }
+
+  // --- status ------------------------------------------------------------------------------
+
   function renderState(status) {
     const state = $("state");
     state.textContent = status.state_label;
     state.className = `state state-${status.state}`;
     $("state-help").textContent = status.state_help;
-    const lastError = $("last-error");
-    lastError.textContent = status.last_error || "";
-    lastError.hidden = !status.last_error;
-    const degraded = $("degraded");
-    degraded.replaceChildren(...status.degraded.map((text) => el("li", {}, text)));
-    $("segments-done").textContent = status.segments_done;
-    $("highlight-count").textContent = status.highlights.length;
+    $("last-error").textContent = status.last_error || "";
+    $("last-error-row").hidden = !status.last_error;
+    $("degraded").replaceChildren(...status.degraded.map((text) => el("li", {}, text)));
+    // Counted from the segments too: the job reports its count less often than it sends them.
+    $("segments-done").textContent = Math.max(status.segments_done, status.segments.length);
+    const count = status.highlights.length;
+    $("highlight-count").textContent = `${count} highlight${count === 1 ? "" : "s"}`;
   }
 
+  // --- highlight cards ---------------------------------------------------------------------
+
   function highlightCard(h) {
-    const card = el("li", { class: "card highlight", "data-highlight-id": h.id, "data-offset": h.start_offset_s });
-    const video = el("video", { controls: "", preload: "none", src: h.clip_url, "aria-label": `Highlight at ${hms(h.start_offset_s)}` });
+    const label = `Highlight at ${hms(h.start_offset_s)}`;
+    const card = el("li", {
+      class: "card highlight", id: `highlight-${h.id}`, "data-highlight-id": h.id,
+      "data-offset": h.start_offset_s, "aria-label": label,
+    });
+    const video = el("video", { controls: "", preload: "none", playsinline: "", src: h.clip_url, "aria-label": label });
     if (h.thumbnail_url) video.setAttribute("poster", h.thumbnail_url);
     const meta = el("p", { class: "meta" });
     const at = el("span", {}, "at ");
     at.append(el("strong", { class: "offset" }, hms(h.start_offset_s)));
+    const when = el("time", { class: "clock", datetime: h.start_utc }, clock(h.start_utc));
     const score = el("span", {}, "score ");
     score.append(el("strong", { class: "score" }, h.score.toFixed(2)));
-    meta.append(at, " ", score, " ", el("span", { class: "duration" }, `${Math.round(h.duration_s)} s`));
+    meta.append(at, " ", when, " ", el("span", { class: "duration" }, `${Math.round(h.duration_s)} s`), " ", score);
     card.append(video, meta);
     if (h.reasons.length) {
-      const reasons = el("ul", { class: "reasons" });
+      const reasons = el("ul", { class: "reasons", "aria-label": "Why" });
       reasons.append(...h.reasons.map((r) => el("li", {}, r.text)));
       card.append(reasons);
     }
-    card.append(el("a", { class: "download", href: h.clip_url, download: "" }, "Download clip"));
+    const actions = el("div", { class: "clip-actions" });
+    const download = el("a", { class: "button download", href: h.download_url, download: "" }, "Download");
+    download.setAttribute("aria-label", `Download the clip at ${hms(h.start_offset_s)}`);
+    actions.append(download);
+    card.append(actions);
     return card;
   }
 
@@ -72,45 +104,155 @@
       const later = [...list.children].find((c) => Number(c.dataset.offset) < h.start_offset_s);
       list.insertBefore(card, later || null);
       card.classList.add("new");
+      document.dispatchEvent(new CustomEvent("highlight:added", { detail: { card, highlight: h } }));
     }
     $("no-highlights").hidden = highlights.length > 0;
   }
 
-  function svg(tag, attrs) {
-    const node = document.createElementNS(SVG_NS, tag);
-    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-    return node;
+  // --- seeking -----------------------------------------------------------------------------
+
+  // The clip whose span holds `offset`, else the one whose span is nearest to it.
+  function clipFor(offset, highlights) {
+    let best = null;
+    let bestDistance = Infinity;
+    for (const h of highlights) {
+      const distance = Math.max(h.start_offset_s - offset, offset - h.end_offset_s, 0);
+      if (distance < bestDistance) [best, bestDistance] = [h, distance];
+    }
+    return best;
   }
 
-  function renderTimeline(status) {
-    const chart = $("timeline");
+  function playFrom(video, at) {
+    const jump = () => { video.currentTime = Math.min(at, Number.isFinite(video.duration) ? video.duration : at); };
+    if (video.readyState >= HTMLMediaElement.HAVE_METADATA) jump();
+    else {
+      video.preload = "auto";
+      video.addEventListener("loadedmetadata", jump, { once: true });
+    }
+    video.play().catch(() => {}); // if the browser blocks it, the controls are there for the user
+  }
+
+  function seek(offset) {
+    const h = latest && clipFor(offset, latest.highlights);
+    if (!h) {
+      $("timeline-readout").textContent = `${hms(offset)}: no highlight clip yet`;
+      return;
+    }
+    const card = document.querySelector(`#highlights [data-highlight-id="${h.id}"]`);
+    if (!card) return;
+    const inside = offset >= h.start_offset_s && offset <= h.end_offset_s;
+    const at = inside ? offset - h.start_offset_s : 0;
+    $("timeline-readout").textContent = `Playing the highlight at ${hms(h.start_offset_s)} from ${hms(h.start_offset_s + at)}`;
+    card.scrollIntoView({ behavior: reducedMotion ? "auto" : "smooth", block: "center" });
+    card.classList.remove("seeked");
+    void card.offsetWidth; // restart the flash animation
+    card.classList.add("seeked");
+    const video = card.querySelector("video");
+    video.focus({ preventScroll: true });
+    playFrom(video, at);
+  }
+
+  // --- timeline ----------------------------------------------------------------------------
+
+  // Pixel geometry of the chart as drawn now; the viewBox follows the element's size so dots
+  // stay round and labels unstretched at any width.
+  function geometry(status) {
+    const width = Math.max(chart.clientWidth, 200);
+    const height = Math.max(chart.clientHeight, 100);
     const segments = status.segments;
     const first = segments.length ? segments[0].offset_s : 0;
     const last = segments.length ? segments[segments.length - 1].offset_s : 0;
     const span = Math.max(last - first, 1);
-    const x = (offset) => ((offset - first) / span) * VIEW_W;
-    const y = (score) => VIEW_H - Math.min(Math.max(score, 0), 1) * VIEW_H;
-    const nodes = [];
-    for (const h of status.highlights) {
-      const left = Math.max(0, x(h.start_offset_s));
-      const width = Math.max(2, x(h.end_offset_s) - left);
-      nodes.push(svg("rect", { class: "tl-highlight", x: left, y: 0, width, height: VIEW_H }));
-    }
-    const ty = y(status.threshold);
-    nodes.push(svg("line", { class: "tl-threshold", x1: 0, x2: VIEW_W, y1: ty, y2: ty, "vector-effect": "non-scaling-stroke" }));
+    const plotW = width - PAD.left - PAD.right;
+    const plotH = height - PAD.top - PAD.bottom;
+    return {
+      width, height, first, last,
+      x: (offset) => PAD.left + Math.min(Math.max((offset - first) / span, 0), 1) * plotW,
+      y: (score) => PAD.top + (1 - Math.min(Math.max(score, 0), 1)) * plotH,
+      offsetAt: (px) => first + Math.min(Math.max((px - PAD.left) / plotW, 0), 1) * span,
+    };
+  }
+
+  function highlightMark(h, g) {
+    const left = g.x(h.start_offset_s);
+    const width = Math.max(4, g.x(h.end_offset_s) - left);
+    const label = `Highlight at ${hms(h.start_offset_s)}, score ${h.score.toFixed(2)}: play it`;
+    const mark = svg("g", { class: "tl-highlight", tabindex: "0", role: "button", "aria-label": label,
+                            "data-highlight-id": h.id });
+    mark.append(svg("title", {}, label));
+    mark.append(svg("rect", { x: left, y: PAD.top, width, height: g.height - PAD.top - PAD.bottom }));
+    mark.append(svg("rect", { class: "tl-flag", x: left, y: 0, width, height: PAD.top - 2 }));
+    return mark;
+  }
+
+  function renderTimeline(status) {
+    const g = geometry(status);
+    const segments = status.segments;
+    chart.setAttribute("viewBox", `0 0 ${g.width} ${g.height}`);
+    const nodes = [
+      svg("text", { class: "tl-axis", x: PAD.left - 6, y: g.y(1) + 4, "text-anchor": "end" }, "1"),
+      svg("text", { class: "tl-axis", x: PAD.left - 6, y: g.y(0), "text-anchor": "end" }, "0"),
+      svg("line", { class: "tl-axis-line", x1: PAD.left, x2: PAD.left, y1: g.y(1), y2: g.y(0) }),
+    ];
+    nodes.push(...status.highlights.map((h) => highlightMark(h, g)));
+    const ty = g.y(status.threshold);
+    nodes.push(svg("line", { class: "tl-threshold", x1: PAD.left, x2: g.width - PAD.right, y1: ty, y2: ty }));
+    nodes.push(svg("text", { class: "tl-axis tl-threshold-label", x: PAD.left - 6, y: ty + 4, "text-anchor": "end" },
+      status.threshold.toFixed(2)));
     if (segments.length) {
-      const points = segments.map((s) => `${x(s.offset_s).toFixed(1)},${y(s.score).toFixed(1)}`).join(" ");
-      nodes.push(svg("polyline", { class: "tl-score", points, "vector-effect": "non-scaling-stroke" }));
+      const points = segments.map((s) => `${g.x(s.offset_s).toFixed(1)},${g.y(s.score).toFixed(1)}`).join(" ");
+      nodes.push(svg("polyline", { class: "tl-score", points }));
+      const dotted = segments.length <= MAX_DOTS ? segments : segments.filter((s) => s.score >= status.threshold);
+      for (const s of dotted) {
+        const hot = s.score >= status.threshold;
+        nodes.push(svg("circle", { class: hot ? "tl-point hot" : "tl-point", cx: g.x(s.offset_s), cy: g.y(s.score),
+                                   r: hot ? 4 : 2.5, "data-offset": s.offset_s }));
+      }
     }
     chart.replaceChildren(...nodes);
     chart.setAttribute("aria-label",
       `Score of ${segments.length} segments; ${status.highlights.length} highlights; threshold ${status.threshold.toFixed(2)}`);
-    $("timeline-start").textContent = segments.length ? hms(first) : "";
-    $("timeline-end").textContent = segments.length ? hms(last) : "";
+    $("timeline-start").textContent = segments.length ? hms(g.first) : "";
+    $("timeline-end").textContent = segments.length ? hms(g.last) : "";
     $("timeline-legend").textContent = segments.length
-      ? `Segment score (0 to 1); dashed line: threshold ${status.threshold.toFixed(2)}`
+      ? `Segment score (0 to 1); dashed line: threshold ${status.threshold.toFixed(2)}; shaded: highlights`
       : "No segments scored yet.";
   }
+
+  function offsetOfEvent(event) {
+    const box = chart.getBoundingClientRect();
+    return geometry(latest).offsetAt(event.clientX - box.left);
+  }
+
+  function highlightOfTarget(target) {
+    const mark = target.closest && target.closest(".tl-highlight");
+    return mark && latest.highlights.find((h) => String(h.id) === mark.dataset.highlightId);
+  }
+
+  chart.addEventListener("click", (event) => {
+    if (!latest || !latest.segments.length) return;
+    seek(offsetOfEvent(event));
+  });
+  chart.addEventListener("keydown", (event) => {
+    if (!latest || (event.key !== "Enter" && event.key !== " ")) return;
+    const h = highlightOfTarget(event.target);
+    if (!h) return;
+    event.preventDefault();
+    seek(h.start_offset_s);
+  });
+  chart.addEventListener("mousemove", (event) => {
+    if (!latest || !latest.segments.length) return;
+    const offset = offsetOfEvent(event);
+    const nearest = latest.segments.reduce((a, b) => (Math.abs(b.offset_s - offset) < Math.abs(a.offset_s - offset) ? b : a));
+    $("timeline-readout").textContent = `${hms(nearest.offset_s)}: score ${nearest.score.toFixed(2)}`;
+  });
+  let resizeTimer = 0;
+  window.addEventListener("resize", () => {
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(() => latest && renderTimeline(latest), 150);
+  });
+
+  // --- polling -----------------------------------------------------------------------------
 
   async function poll() {
     let again = true;
@@ -118,17 +260,20 @@
       const response = await fetch(root.dataset.statusUrl, {
         credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
       });
+      const type = response.headers.get("Content-Type") || "";
       if (response.status === 404) {
         $("poll-note").textContent = "This stream no longer exists.";
         again = false;
-      } else if (!response.ok || !response.headers.get("Content-Type").startsWith("application/json")) {
+      } else if (!response.ok || !type.startsWith("application/json")) {
         $("poll-note").textContent = "Could not refresh (are you still logged in?). Retrying…";
       } else {
         const status = await response.json();
+        latest = status;
         renderState(status);
         renderHighlights(status.highlights);
         renderTimeline(status);
         $("poll-note").textContent = "";
+        document.dispatchEvent(new CustomEvent("stream:status", { detail: status }));
       }
     } catch (err) {
       $("poll-note").textContent = "Connection lost. Retrying…";
@@ -136,5 +281,6 @@
     if (again) window.setTimeout(poll, POLL_MS);
   }
 
+  for (const time of document.querySelectorAll("#highlights time.clock")) time.textContent = clock(time.dateTime);
   poll();
 })();
