@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,26 +115,25 @@ def _cell(raw: str | None, column: str, path: Path, line: int) -> float | None:
 def write_training_csv(path: str | Path, rows: Sequence[Mapping[str, object]], append: bool = False) -> int:
     """Write rows (dicts with the id columns and features) as a training CSV; return the row count.
 
-    With `append`, rows go after an existing file's rows and must fit its header.
+    With `append`, rows go after an existing file's rows; if either side has feature columns the
+    other lacks, the file is rewritten with all of them (cells the rows have no value for stay
+    empty: missing, imputed at training).
     """
     path = Path(path)
-    names = {key for row in rows for key in row if key not in ID_COLUMNS}
-    header = ["stream", "seq", "start", "label"] + feature_columns(names)
+    existing: list[dict[str, str]] = []
     if append and path.is_file() and path.stat().st_size:
         with path.open(newline="", encoding="utf-8") as handle:
-            existing = next(csv.reader(handle), [])
-        if not set(header) <= set(existing):
-            missing = sorted(set(header) - set(existing))
-            raise DatasetError(f"{path}: its header lacks {', '.join(missing)}; write a new file instead")
-        header, mode = existing, "a"
-    else:
-        mode = "w"
-    with path.open(mode, newline="", encoding="utf-8") as handle:
+            existing = list(csv.DictReader(handle))
+    names = {key for row in [*existing, *rows] for key in row if key not in ID_COLUMNS}
+    header = list(ID_COLUMNS) + feature_columns(names)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, header, restval="", extrasaction="raise")
-        if mode == "w":
-            writer.writeheader()
+        writer.writeheader()
+        writer.writerows(existing)
         for row in rows:
             writer.writerow({k: _format(v) for k, v in row.items()})
+    os.replace(tmp, path)
     return len(rows)
 
 

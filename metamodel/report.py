@@ -16,6 +16,9 @@ COLUMNS = [("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("f1", "F1"), ("precisi
 def format_report(report: dict, title: str) -> str:
     """One line per fold (or held-out stream) and a mean line per model, baselines below."""
     lines = [title, f"threshold objective: {report['objective']}; model threshold {report['threshold']:.3f}"]
+    if not 0.01 <= report["threshold"] <= 0.99:
+        lines.append("warning: this threshold flags almost every segment or almost none: the labels carry "
+                     "little signal the features can see (label more streams)")
     if report.get("dropped_features"):
         lines.append(f"left out (no values): {', '.join(report['dropped_features'])}")
     if report.get("missing_features"):

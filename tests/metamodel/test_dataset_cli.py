@@ -133,3 +133,16 @@ def test_evaluating_data_without_one_of_the_models_features_says_so(tmp_path, ca
     capsys.readouterr()
     assert main(["evaluate", str(model), str(held_out)]) == 0
     assert "not in the data, scored as missing (imputed at the training mean): audio_peak" in capsys.readouterr().out
+
+
+def test_appending_rows_with_new_feature_columns_widens_the_file(tmp_path):
+    from metamodel.dataset import write_training_csv
+
+    path = tmp_path / "data.csv"
+    write_training_csv(path, [{"stream": "a", "seq": 0, "start": 0.0, "label": 1, "chat_messages": 3}])
+    write_training_csv(path, [{"stream": "b", "seq": 0, "start": 0.0, "label": 0, "chat_messages": 1,
+                               "audio_tag:Laughter, giggle": 0.5}], append=True)
+    data = read_training_csv(path)
+    assert data.features == ["chat_messages", "audio_tag:Laughter, giggle"]
+    assert data.streams.tolist() == ["a", "b"]
+    assert str(data.matrix[0, 1]) == "nan" and data.matrix[1, 1] == 0.5
