@@ -42,6 +42,37 @@ MAPPING: dict[str, tuple[list[str], float, str]] = {
 }
 THRESHOLD_SHARE = 0.10  # about one segment in ten above threshold: a few clips per 10 minutes
 
+# audio_tag:<class> features (server/features/audio_tags.py). The prototype's 16 PANNs features
+# were Cnn14 clipwise probabilities *summed* over the 3 s snippets its sound loop took in a 10 s
+# window (extract a snippet, load the model, tag, sleep 1 s: roughly one snippet every 4 s). Ours
+# is one probability for the whole 10 s segment, about the per-snippet value, so we take the
+# seed's coefficient unchanged (logit per standard deviation) and divide its scaler mean and
+# std by the snippets per window. Without weights here, this conversion cannot be measured.
+SNIPPETS_PER_WINDOW = 2.5  # estimate: 10 s window / ~4 s per loop iteration of the prototype
+# Classes the prototype did not have: coefficient 0 (left to training); their scaler is taken from
+# the seed class of the most similar kind and rarity, so a trained model starts from sane units.
+AUDIO_TAG_SCALER_ANALOGUE = {"Cheering": "Laughter", "Applause": "Laughter", "Screaming": "Laughter",
+                             "Shout": "Laughter", "Crowd": "Laughter", "Explosion": "Boom"}
+
+
+def audio_tag_columns(seed: dict) -> tuple[list[str], list[float], list[float], list[float], dict]:
+    """(names, means, scales, coefficients, provenance) of the audio_tag:* columns, from the seed."""
+    from server.features.audio_tags import DEFAULT_CLASSES, PREFIX
+
+    stats = {name: (m, s, c) for name, m, s, c in zip(seed["features"], seed["scaler_mean"], seed["scaler_scale"], seed["coef"])}
+    names, means, scales, coefs, why = [], [], [], [], {}
+    for cls in DEFAULT_CLASSES:
+        source = cls if cls in stats else AUDIO_TAG_SCALER_ANALOGUE[cls]
+        mean, scale, coef = stats[source]
+        names.append(PREFIX + cls)
+        means.append(mean / SNIPPETS_PER_WINDOW)
+        scales.append(scale / SNIPPETS_PER_WINDOW)
+        coefs.append(coef if cls in stats else 0.0)
+        why[PREFIX + cls] = ({"from": [cls], "share": 1.0, "why": "the prototype's Cnn14 probability of this class"}
+                             if cls in stats else {"from": [], "share": 0.0, "why": f"no counterpart; left to training "
+                                                   f"(scaler from {source!r})"})
+    return names, means, scales, coefs, why
+
 
 def demo_rows(shared: Path) -> list[dict[str, float]]:
     """Features of the demo channel's first pass over the real chat log (clips looping)."""
@@ -84,8 +115,13 @@ def build(shared: Path) -> Metamodel:
                   "(seed-lobby.mp4 and seed-gameplay.mp4 looping, xqcow-2019-09-15 chat)",
         "threshold": f"{1 - THRESHOLD_SHARE:.0%} quantile of the scores of those segments",
     }
-    return Metamodel(FEATURES, draft.mean, draft.scale, coef, draft.intercept, round(threshold, 6), provenance,
-                     {"note": "not trained on labels; see docs/metamodel.md"})
+    # Tags are missing on the demo rows (no weights here), so they do not move the threshold.
+    tag_names, tag_mean, tag_scale, tag_coef, tag_why = audio_tag_columns(seed)
+    provenance["coefficients"].update(tag_why)
+    provenance["audio_tag_scaler"] = (f"the prototype's scaler of the same class divided by {SNIPPETS_PER_WINDOW} "
+                                      "snippets per window (it summed per-snippet probabilities); not measured")
+    return Metamodel(FEATURES + tag_names, draft.mean + tag_mean, draft.scale + tag_scale, coef + tag_coef,
+                     draft.intercept, round(threshold, 6), provenance, {"note": "not trained on labels; see docs/metamodel.md"})
 
 
 def cli() -> None:
