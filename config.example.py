@@ -42,6 +42,20 @@ STREAM_READ_TIMEOUT_S = 30.0  # no video for this long = the stream dropped
 RETRY_MIN_S = 5.0  # first wait before reopening an offline stream; doubles...
 RETRY_MAX_S = 60.0  # ...up to this
 
+# Audio tagging (PANNs, docs/audio-tagging.md). Weights: `.venv/bin/python -m panns download
+# [--model Cnn10]` stores them in $PANNS_CACHE (default ~/.cache/highlights/panns). Without them
+# the server runs on, says "audio tagging off: no checkpoint" and the audio_tag:* features are None.
+PANNS_MODEL = "Cnn14"  # "Cnn14" (mAP 0.431, ~1 CPU-s per segment) or "Cnn10" (mAP 0.380, about half)
+PANNS_CHECKPOINT = None  # a checkpoint file; None = the cached download of PANNS_MODEL
+# audio_tag:<class> features: exact AudioSet display names (panns/class_labels_indices.csv);
+# as an environment variable separate them with ";" (the names contain commas). None = the
+# prototype's 16 classes plus Cheering, Applause, Screaming, Shout, Explosion, Crowd.
+AUDIO_TAG_CLASSES = None
+AUDIO_TAG_CANDIDATES_ONLY = False  # True: tag only segments the cheap features make candidates...
+AUDIO_TAG_CANDIDATE_RATIO = 0.5  # ...i.e. whose score without tags is >= this x the threshold
+MODEL_BATCH_WINDOW_S = 0.05  # the model worker waits this long to batch segments of several streams
+MODEL_MAX_BATCH = 8  # at most this many items per forward pass
+
 # Chat (Twitch IRC). Anonymous (justinfan) by default; a token is only needed for private needs.
 TWITCH_IRC_HOST = "irc.chat.twitch.tv"
 TWITCH_IRC_PORT = 6697

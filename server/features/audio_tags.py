@@ -62,6 +62,8 @@ class AudioTagger:
         self.candidates_only, self.candidate_ratio = candidates_only, candidate_ratio
         self.tagged = self.skipped = 0
         if model is not None:
+            # NHWC convolutions: 10-15 % fewer CPU-seconds per segment on CPU (bench/panns.py).
+            model.to(memory_format=torch.channels_last)
             worker.register(WORKER_KEY, self._batch)
 
     @classmethod

@@ -153,8 +153,10 @@ def test_without_weights_the_server_runs_and_says_so_in_job_status(tmp_path, hls
 
 @pytest.mark.timeout(120)
 def test_a_live_job_reports_audio_tags_from_the_shared_model(tmp_path, hls_server, webapp_stub, checkpoint):
-    app = app_with(tmp_path, hls_server, PANNS_MODEL="Cnn10", PANNS_CHECKPOINT=checkpoint)
+    threads = torch.get_num_threads()
+    app = app_with(tmp_path, hls_server, PANNS_MODEL="Cnn10", PANNS_CHECKPOINT=checkpoint, MODEL_THREADS=1)
     try:
+        assert torch.get_num_threads() == 1
         client = app.test_client()
         client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH)
         deadline = time.monotonic() + 60
@@ -167,6 +169,7 @@ def test_a_live_job_reports_audio_tags_from_the_shared_model(tmp_path, hls_serve
         assert app.extensions["model_worker"].batches_run >= 1
     finally:
         shutdown(app)
+        torch.set_num_threads(threads)  # process-wide: give the other tests their threads back
 
 
 def test_analyze_tags_a_recording_with_the_configured_checkpoint(tmp_path, monkeypatch, checkpoint):
