@@ -165,7 +165,7 @@ def make_audio_tagger(config, worker: ModelWorker) -> AudioTagger:
                                          candidates_only=config["AUDIO_TAG_CANDIDATES_ONLY"],
                                          candidate_ratio=config["AUDIO_TAG_CANDIDATE_RATIO"])
     if tagger.on and config["MODEL_THREADS"] > 0:
-        # Process-wide: one intra-op thread costs ~45 % fewer CPU-seconds per segment than two
+        # Process-wide: one intra-op thread costs about a third fewer CPU-seconds per segment than two
         # on a 2-core machine (bench/panns.py); latency is bounded by the 10 s segment anyway.
         torch.set_num_threads(config["MODEL_THREADS"])
     return tagger
