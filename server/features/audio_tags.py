@@ -100,7 +100,11 @@ class AudioTagger:
                 self.skipped += 1
                 return self.missing()
         clip = resample_to_model_rate(samples, rate)
-        probabilities = self.worker.run(WORKER_KEY, clip, timeout=RESULT_TIMEOUT_S)
+        try:
+            probabilities = self.worker.run(WORKER_KEY, clip, timeout=RESULT_TIMEOUT_S)
+        except Exception as exc:  # a stuck or failing model must not cost the segment its score
+            log.warning("audio tagging failed for a segment (%s: %s); its tags are imputed", type(exc).__name__, exc)
+            return self.missing()
         self.tagged += 1
         return {PREFIX + name: round(float(probabilities[i]), 6) for name, i in zip(self.classes, self.indices)}
 

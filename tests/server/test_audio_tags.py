@@ -104,6 +104,13 @@ def test_a_checkpoint_of_another_model_turns_tagging_off_with_its_reason(worker,
     assert not tagger.on and "is a Cnn10 checkpoint" in tagger.notice
 
 
+def test_a_failing_model_leaves_the_tags_missing_instead_of_losing_the_segment(worker, checkpoint, segments):
+    tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn10")
+    worker.stop()  # e.g. the server is shutting down while a segment is scored
+    values = tagger.features(segments[0], media.AUDIO_RATE)
+    assert set(values.values()) == {None}
+
+
 def metamodel(threshold: float) -> Metamodel:
     # motion_mean alone decides the cheap score here; the tag term would add on top.
     return Metamodel(["motion_mean", "audio_tag:Speech"], [0.1, 0.5], [0.1, 0.2], [2.0, 1.0], 0.0, threshold)
