@@ -63,6 +63,12 @@ TWITCH_IRC_TLS = True
 TWITCH_IRC_NICK = None  # the login a token belongs to
 TWITCH_OAUTH_TOKEN = None  # "oauth:..." ; never logged
 CHAT_LAG_S = 4.0  # chat window is shifted this much later: viewers react after they see it
+# Chat sentiment (docs/chat.md): "lexicon" (offline, emote-aware; the default) or "transformers".
+CHAT_SENTIMENT_BACKEND = "lexicon"
+# transformers only: a Hugging Face model id or a local folder (3 labels: negative/neutral/positive).
+# None = "cardiffnlp/twitter-roberta-base-sentiment-latest". If it cannot be loaded the server
+# keeps running on the lexicon and says so in each job's "degraded" list.
+CHAT_SENTIMENT_MODEL = None
 
 # Clips: where highlight clips (mp4) and thumbnails (jpg) are stored (docs/storage.md)
 STORAGE_BACKEND = "local"  # "local" (MEDIA_ROOT, served at /media/) or "gcs" (a Google Cloud Storage bucket)

@@ -13,6 +13,7 @@ from panns.download import cache_path
 from server import api
 from server.cleanup import StorageJanitor, remove_stale_ring_buffers
 from server.features.audio_tags import DEFAULT_CLASSES, AudioTagger, parse_classes
+from server.chat.sentiment.service import ChatSentiment
 from server.inference import ModelWorker
 from server.jobs import JobContext
 from server.manager import JobManager
@@ -48,6 +49,8 @@ def default_config() -> dict:
         "SEGMENT_SECONDS": setting("SEGMENT_SECONDS", 10.0, float),
         "RING_SEGMENTS": setting("RING_SEGMENTS", 60, int),
         "CHAT_LAG_S": setting("CHAT_LAG_S", 4.0, float),
+        "CHAT_SENTIMENT_BACKEND": setting("CHAT_SENTIMENT_BACKEND", "lexicon"),
+        "CHAT_SENTIMENT_MODEL": setting("CHAT_SENTIMENT_MODEL", None),
         "STREAM_READ_TIMEOUT_S": setting("STREAM_READ_TIMEOUT_S", 30.0, float),
         "RETRY_MIN_S": setting("RETRY_MIN_S", 5.0, float),
         "RETRY_MAX_S": setting("RETRY_MAX_S", 60.0, float),
@@ -99,6 +102,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     remove_stale_ring_buffers(data_dir)  # no job runs yet
     worker = ModelWorker(config["MODEL_BATCH_WINDOW_S"], config["MODEL_MAX_BATCH"])
     tagger = make_audio_tagger(config, worker)  # no weights: tagging off, the server runs on
+    # A bad backend name stops start-up; a missing model only degrades to the lexicon (docs/chat.md).
+    sentiment = ChatSentiment(config["CHAT_SENTIMENT_BACKEND"], config["CHAT_SENTIMENT_MODEL"], worker)
     ctx = JobContext(
         data_dir=Path(config["DATA_DIR"]),
         storage=storage,
@@ -118,6 +123,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         irc_token=config["TWITCH_OAUTH_TOKEN"],
         model_worker=worker,
         audio_tagger=tagger,
+        chat_sentiment=sentiment,
         degraded=(tagger.notice,) if tagger.notice else (),
     )
     jobs = JobManager(ctx, config["MAX_JOBS"])

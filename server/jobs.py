@@ -20,6 +20,7 @@ from typing import Callable
 from metamodel import Metamodel
 from server.chat.buffer import ChatBuffer
 from server.chat.client import TwitchChatClient
+from server.chat.sentiment.service import ChatSentiment
 from server.export import export_highlight, render_highlight
 from server.features import SegmentFeaturizer
 from server.features.audio_tags import AudioTagger
@@ -59,6 +60,7 @@ class JobContext:
     uploader: Uploader | None = None  # the upload spool; None = store synchronously (tools)
     model_worker: ModelWorker | None = None  # the one thread that runs model work for every job (inference.py)
     audio_tagger: AudioTagger | None = None  # PANNs audio_tag:* features; None = not configured
+    chat_sentiment: ChatSentiment | None = None  # CHAT_SENTIMENT_BACKEND; None = the lexicon, in the scoring thread
 
 
 class StreamJob:
@@ -81,6 +83,8 @@ class StreamJob:
         if ctx.audio_tagger is not None:
             tagger = ctx.audio_tagger  # gated on this job's cheap features and the current metamodel
             self._featurizer.audio_tags = lambda samples, rate, cheap: tagger.features(samples, rate, cheap, ctx.model())
+        if ctx.chat_sentiment is not None:
+            self._featurizer.sentiment = ctx.chat_sentiment.classify  # on the shared model thread
         self.threshold_override = request.threshold  # the user's sensitivity (PATCH /api/v1/jobs/<id>)
         self._selector = HighlightSelector(self._threshold(ctx.model()))
         self.chat: TwitchChatClient | None = None
@@ -143,6 +147,8 @@ class StreamJob:
 
     def degraded(self) -> list[str]:
         notices = list(self.ctx.degraded)
+        if self.ctx.chat_sentiment is not None and self.ctx.chat_sentiment.notice:
+            notices.append(self.ctx.chat_sentiment.notice)  # e.g. the transformers model is missing
         if self.chat is None:
             notices.append("chat off: no chat channel")
         elif self.chat.state == "error":
@@ -204,8 +210,9 @@ class StreamJob:
     def _process(self, segment: Segment) -> None:
         lag = self.ctx.chat_lag_s
         chat = self._chat_buffer.window(segment.start_utc + lag, segment.end_utc + lag) if self.chat else None
+        events = self._chat_buffer.events(segment.start_utc + lag, segment.end_utc + lag) if self.chat else None
         self._chat_buffer.prune(segment.start_utc - 60)
-        values = self._featurizer.featurize(segment.path, chat)
+        values = self._featurizer.featurize(segment.path, chat, events=events)
         model = self.ctx.model()  # reloaded by the ModelStore when its file changes
         self._selector.threshold = self._threshold(model)
         score, reasons = score_segment(model, values)

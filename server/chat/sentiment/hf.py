@@ -60,8 +60,15 @@ class TransformersSentiment:
         if not messages:
             return []
         texts = [preprocess(m.text) for m in messages]
-        outputs = self._pipe(texts, batch_size=self.batch_size, truncation=True, max_length=MAX_TOKENS)
-        return [self._to_sentiment(scores) for scores in outputs]
+        # Batches are padded to their longest text: grouping similar lengths (one "LULW" with
+        # one 60-token copy-pasta) saves most of the padding's compute.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        outputs = self._pipe([texts[i] for i in order], batch_size=self.batch_size, truncation=True,
+                             max_length=MAX_TOKENS)
+        results: list[Sentiment] = [Sentiment("neutral", 0.0)] * len(texts)
+        for i, scores in zip(order, outputs):
+            results[i] = self._to_sentiment(scores)
+        return results
 
     def _to_sentiment(self, scores: list[dict]) -> Sentiment:
         probs = {self._labels[s["label"]]: float(s["score"]) for s in scores}

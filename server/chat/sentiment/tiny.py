@@ -2,7 +2,7 @@
 
 Real weights cannot be downloaded on the project's machines, so the transformers backend is
 exercised with a model made here: a word-level tokenizer over a small vocabulary and a 1-layer
-BERT, trained for a few hundred steps to tell "good"-like from "bad"-like messages. It is saved
+BERT, trained for a few dozen steps to tell "good"-like from "bad"-like messages. It is saved
 with `save_pretrained` and loaded back through the same code path as a real model folder.
 """
 
@@ -16,13 +16,26 @@ NEUTRAL_WORDS = ["the", "is", "game", "chat", "what", "he"]
 LABEL_NAMES = {0: "negative", 1: "neutral", 2: "positive"}
 
 
-def build_tiny_model(folder: Path, steps: int = 300, seed: int = 0, anonymous_labels: bool = False) -> Path:
+def build_tiny_model(folder: Path, steps: int = 60, seed: int = 0, anonymous_labels: bool = False) -> Path:
     """Train and save the tiny model into `folder`; return it. Takes about a second on a CPU."""
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 
     torch.manual_seed(seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: more threads only fight over a busy machine's cores
+    try:
+        return _build(folder, steps, anonymous_labels)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _build(folder: Path, steps: int, anonymous_labels: bool) -> Path:
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     vocab = {token: i for i, token in enumerate(specials + POSITIVE_WORDS + NEGATIVE_WORDS + NEUTRAL_WORDS)}
     core = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))

@@ -1,0 +1,143 @@
+"""Benchmark the chat path: messages per second one worker sustains, per sentiment backend.
+
+    .venv/bin/python bench/chat.py [--speed 200] [--model FOLDER_OR_ID] [--roberta-base]
+
+Two stages, both on the real #xqcow log (4,933 messages, 7.7 minutes):
+1. **ingest**: the demo Twitch IRC server replays the log `--speed` times faster than real time on
+   loopback; one `TwitchChatClient` parses every line into a `ChatBuffer`. Reported: messages per
+   second received while the replay ran.
+2. **features**: the log is cut into 10 s windows, and one `SegmentFeaturizer` computes the chat
+   group (sentiment of every message, hype, copy-pasta) window after window, as fast as it can,
+   with the sentiment running through `ChatSentiment` on a `ModelWorker` thread exactly as the
+   server does. Reported per backend: messages per second and seconds per 10 s window.
+
+The transformers backend needs weights. Without `--model` (the default model cannot be
+downloaded here) it uses a tiny model trained inside the bench, which measures the plumbing but
+not a real model's cost; `--roberta-base` instead builds a randomly initialised model of the
+default model's size (RoBERTa-base, 125 M parameters, the cardiffnlp architecture) with a word-
+level tokenizer over the log's words: its labels are meaningless, its cost is a real model's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from server.chat.buffer import ChatBuffer  # noqa: E402
+from server.chat.client import TwitchChatClient  # noqa: E402
+from server.chat.logs import read_chat_file  # noqa: E402
+from server.chat.sentiment.service import ChatSentiment  # noqa: E402
+from server.demo.irc_server import DEFAULT_LOG, TwitchIRCServer  # noqa: E402
+from server.features import SegmentFeaturizer  # noqa: E402
+from server.inference import ModelWorker  # noqa: E402
+
+WINDOW_S = 10.0
+
+
+def bench_ingest(log: Path, speed: float) -> tuple[int, float]:
+    """(messages received, seconds) for one client reading a loopback replay at `speed`."""
+    server = TwitchIRCServer(log, speed=speed, loop=False)
+    server.start()
+    client = TwitchChatClient("bench", ChatBuffer(), host="127.0.0.1", port=server.port, tls=False)
+    try:
+        started = time.monotonic()
+        client.start()
+        expected = len(read_chat_file(log).messages) + 133  # every PRIVMSG, before moderation
+        last, last_change = -1, time.monotonic()
+        while time.monotonic() - last_change < 2.0:  # until the replay has been quiet for 2 s
+            if client.messages_received != last:
+                last, last_change = client.messages_received, time.monotonic()
+            if last >= expected:
+                break
+            time.sleep(0.01)
+        return client.messages_received, last_change - started
+    finally:
+        client.stop()
+        server.stop()
+
+
+def bench_features(log: Path, sentiment: ChatSentiment | None) -> tuple[int, float, int]:
+    """(messages, seconds, windows) for the chat features of the whole log, window by window."""
+    chat = read_chat_file(log)
+    featurizer = SegmentFeaturizer(sentiment=sentiment.classify if sentiment else None)
+    t0, end = chat.video_start, chat.messages[-1].ts
+    windows = []
+    start = t0
+    while start <= end:
+        windows.append(([m for m in chat.messages if start <= m.ts < start + WINDOW_S],
+                        [e for e in chat.events if start <= e.ts < start + WINDOW_S]))
+        start += WINDOW_S
+    started = time.perf_counter()
+    for messages, events in windows:
+        featurizer.chat(messages, events)
+    return sum(len(m) for m, _ in windows), time.perf_counter() - started, len(windows)
+
+
+def roberta_base_folder(log: Path, folder: Path) -> Path:
+    """A random RoBERTa-base-sized classifier with a word-level tokenizer over the log's words."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast, RobertaConfig, RobertaForSequenceClassification
+
+    words = sorted({w for m in read_chat_file(log).messages for w in m.text.split()})
+    specials = ["<pad>", "<unk>", "<s>", "</s>", "<mask>"]
+    vocab = {w: i for i, w in enumerate(specials + words)}
+    core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", pad_token="<pad>",
+                                        bos_token="<s>", eos_token="</s>", mask_token="<mask>")
+    labels = {0: "negative", 1: "neutral", 2: "positive"}
+    config = RobertaConfig(vocab_size=len(vocab), num_labels=3, id2label=labels,
+                           label2id={v: k for k, v in labels.items()}, pad_token_id=0)
+    RobertaForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--log", type=Path, default=DEFAULT_LOG)
+    parser.add_argument("--speed", type=float, default=200.0, help="replay speed-up for the ingest stage")
+    parser.add_argument("--model", help="transformers model folder or id (default: a tiny model built here)")
+    parser.add_argument("--roberta-base", action="store_true", help="a random RoBERTa-base-sized model instead")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (the server's MODEL_THREADS)")
+    args = parser.parse_args()
+
+    received, seconds = bench_ingest(args.log, args.speed)
+    print(f"ingest      {received} messages in {seconds:.2f} s = {received / seconds:,.0f} msg/s "
+          f"(replay at {args.speed:g}x real time; real time is ~10.6 msg/s)")
+
+    n, seconds, windows = bench_features(args.log, ChatSentiment("lexicon"))
+    print(f"lexicon     {n} messages in {seconds:.2f} s = {n / seconds:,.0f} msg/s, "
+          f"{seconds / windows * 1000:.1f} ms per 10 s window ({windows} windows)")
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.model:
+            model, what = args.model, args.model
+        elif args.roberta_base:
+            model, what = str(roberta_base_folder(args.log, Path(tmp) / "roberta")), "random RoBERTa-base-sized model"
+        else:
+            from server.chat.sentiment.tiny import build_tiny_model
+
+            model, what = str(build_tiny_model(Path(tmp) / "tiny")), "tiny 1-layer model built here (not a real model's cost)"
+        worker = ModelWorker()
+        try:
+            sentiment = ChatSentiment("transformers", model, worker, background=False)
+            if sentiment.active != "transformers":
+                sys.exit(f"transformers backend unavailable: {sentiment.notice}")
+            n, seconds, windows = bench_features(args.log, sentiment)
+        finally:
+            worker.stop()
+    print(f"transformers {n} messages in {seconds:.2f} s = {n / seconds:,.0f} msg/s, "
+          f"{seconds / windows * 1000:.0f} ms per 10 s window; {what}, {args.threads} torch thread(s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The server's chat sentiment: the configured backend, on the shared model thread, never blocking.
+
+A transformers model loads in the background (a Hub download that cannot happen retries for
+about a minute), and until it is ready, or if it never is, messages are classified by the
+lexicon and `notice` says so for the status page. Model inference runs on the server's one
+`ModelWorker` thread, one item per segment (its list of messages), batched with other streams'.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Sequence
+
+from server.chat.sentiment import BACKENDS, DEFAULT_MODEL, ChatText, Sentiment, SentimentError, load_backend
+from server.chat.sentiment.lexicon import shared_lexicon
+
+log = logging.getLogger(__name__)
+
+WORKER_KEY = "chat_sentiment"
+TIMEOUT_S = 60.0  # a segment's batch waits at most this long for the model thread, then lexicon
+
+
+class ChatSentiment:
+    """`classify(texts)` with the configured backend; `notice` is a degraded message or None."""
+
+    def __init__(self, backend: str = "lexicon", model: str | None = None, worker=None,
+                 timeout_s: float = TIMEOUT_S, background: bool = True) -> None:
+        if backend not in BACKENDS:
+            raise SentimentError(f"unknown sentiment backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        self.wanted, self.model = backend, model or DEFAULT_MODEL
+        self.worker, self.timeout_s = worker, timeout_s
+        self.notice: str | None = None
+        self._lexicon = shared_lexicon()
+        self._backend = None  # the transformers backend once loaded
+        self._loaded = threading.Event()
+        if backend == "lexicon":
+            self._loaded.set()
+            return
+        self.notice = f"chat sentiment: loading {self.model}; lexicon until it is ready"
+        if background:
+            threading.Thread(target=self._load, name="chat-sentiment-load", daemon=True).start()
+        else:
+            self._load()
+
+    @property
+    def active(self) -> str:
+        """The backend classifying right now: "transformers" or "lexicon"."""
+        return "transformers" if self._backend is not None else "lexicon"
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the model has loaded or failed; True when loading is over."""
+        return self._loaded.wait(timeout)
+
+    def classify(self, texts: Sequence[ChatText]) -> list[Sentiment]:
+        """One Sentiment per text; the model on the worker thread if ready, else the lexicon."""
+        backend = self._backend
+        if backend is None or not texts:
+            return self._lexicon.classify(texts)
+        try:
+            if self.worker is not None:
+                return self.worker.run(WORKER_KEY, list(texts), self.timeout_s)
+            return backend.classify(texts)
+        except Exception as exc:  # one failed batch costs one segment the model, not the stream
+            log.warning("chat sentiment: model batch failed (%s); lexicon for this segment", exc)
+            return self._lexicon.classify(texts)
+
+    def _load(self) -> None:
+        try:
+            backend = load_backend("transformers", self.model)
+        except SentimentError as exc:
+            self.notice = f"chat sentiment: {exc}; using the lexicon backend"
+            log.warning(self.notice)
+        else:
+            if self.worker is not None:
+                self.worker.register(WORKER_KEY, lambda items: _per_item(backend, items))
+            self._backend, self.notice = backend, None
+        finally:
+            self._loaded.set()
+
+
+def _per_item(backend, items: Sequence[Sequence[ChatText]]) -> list[list[Sentiment]]:
+    # The worker batches segments (items); the model is fastest on one flat list of messages.
+    flat = [text for item in items for text in item]
+    results = backend.classify(flat)
+    out, start = [], 0
+    for item in items:
+        out.append(results[start:start + len(item)])
+        start += len(item)
+    return out
