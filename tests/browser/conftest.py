@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -74,11 +75,20 @@ def _slug(text: str) -> str:
 
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
+    """A fresh browser context (no cookies); fails the test if a page loads anything from off
+    this machine (a CDN font or script would break the app offline)."""
     context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
     context.set_default_timeout(15_000)
+    foreign: list[str] = []
+    context.on("request", lambda request: _is_local(request.url) or foreign.append(request.url))
     page = context.new_page()
     yield page
     context.close()
+    assert not foreign, f"requests that left the machine: {foreign}"
+
+
+def _is_local(url: str) -> bool:
+    return url.startswith(("data:", "blob:")) or urlsplit(url).hostname in ("127.0.0.1", "localhost")
 
 
 @pytest.fixture

@@ -62,9 +62,10 @@ class StreamPageTestCase(BaseTestCase):
         self.assertEqual(doc["segments_done"], 3)
         self.assertEqual(doc["threshold"], 0.6)
         end = T0.isoformat()
-        self.assertEqual(doc["segments"], [{"seq": 0, "offset_s": 0.0, "score": 0.1, "end_utc": end},
-                                           {"seq": 1, "offset_s": 10.0, "score": 0.7, "end_utc": end},
-                                           {"seq": 2, "offset_s": 20.0, "score": 0.3, "end_utc": end}])
+        self.assertEqual(doc["segments"], [
+            {"seq": 0, "offset_s": 0.0, "duration_s": 10.0, "score": 0.1, "end_utc": end},
+            {"seq": 1, "offset_s": 10.0, "duration_s": 10.0, "score": 0.7, "end_utc": end},
+            {"seq": 2, "offset_s": 20.0, "duration_s": 10.0, "score": 0.3, "end_utc": end}])
         self.assertEqual([h["id"] for h in doc["highlights"]], [self.newer.id, self.older.id])
         first = doc["highlights"][1]
         self.assertEqual(first["clip_url"], "http://127.0.0.1:5000/media/1/a.mp4")

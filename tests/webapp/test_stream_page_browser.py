@@ -127,8 +127,8 @@ class StreamPageBrowserTestCase(StaticLiveServerTestCase):
         chart = page.locator("#timeline")
         width = chart.evaluate("c => c.clientWidth")
 
-        def click_at(offset):  # the chart's plot runs from 34 px to width - 10 px over 0..100 s
-            chart.click(position={"x": 34 + offset / 100 * (width - 44), "y": 80})
+        def click_at(offset):  # the plot runs from 34 px to width - 10 px over 0..110 s (11 segments)
+            chart.click(position={"x": 34 + offset / 110 * (width - 44), "y": 80})
 
         readout = page.locator("#timeline-readout")
         click_at(62)  # nearer the second clip (8 s) than the first (32 s): it plays from its start
@@ -139,6 +139,25 @@ class StreamPageBrowserTestCase(StaticLiveServerTestCase):
         click_at(20)  # inside the first clip (10-30 s): it plays 10 s in
         expect(readout).to_have_text("Playing the highlight at 0:00:10 from 0:00:20")
         expect(page.locator("#highlights > li").last.locator("video")).to_be_focused()
+
+        # Keyboard: each highlight on the chart is a button in the tab order.
+        mark = page.get_by_role("button", name="Highlight at 0:01:10, score 0.90: play it")
+        mark.focus()
+        page.keyboard.press("Enter")
+        expect(readout).to_have_text("Playing the highlight at 0:01:10 from 0:01:10")
+
+    def test_a_dot_drawn_over_a_highlight_band_does_not_block_clicking_it(self):
+        # Segment 3 (30-40 s) scores 0.53: its dot sits in the middle of the band of a highlight
+        # over 30-40 s, where a click on the band lands.
+        Segment.objects.create(stream=self.stream, seq=3, start_utc=T0, end_utc=T0, offset_s=30.0,
+                               duration_s=10.0, score=0.53)
+        Stream.objects.filter(pk=self.stream.pk).update(threshold=0.4)
+        Highlight.objects.create(stream=self.stream, key="k2", start_utc=T0, end_utc=T0, start_offset_s=30.0,
+                                 end_offset_s=40.0, score=0.5, clip_url="http://127.0.0.1:9/b.mp4")
+        page = self.page
+        page.goto(f"{self.live_server_url}/streams/{self.stream.id}/")
+        page.get_by_role("button", name="Highlight at 0:00:30, score 0.50: play it").click(timeout=5000)
+        expect(page.locator("#timeline-readout")).to_have_text("Playing the highlight at 0:00:30 from 0:00:35")
 
     def test_cards_are_one_column_at_phone_width(self):
         Highlight.objects.create(stream=self.stream, key="k2", start_utc=T0, end_utc=T0, start_offset_s=40.0,

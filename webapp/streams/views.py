@@ -26,7 +26,10 @@ STATE_HELP = {
     "will be started automatically as soon as the server answers.",
     Stream.STARTING: "The processing server is opening the stream.",
     Stream.LIVE: "The stream is live and being analysed; new highlights appear below.",
-    Stream.OFFLINE: "The stream is offline right now.",
+    # A channel that does not exist looks the same as one that is off the air: the video
+    # playlist is missing either way, so the help says both and the server's words follow.
+    Stream.OFFLINE: "The channel is not live right now, or there is no channel of that name. Its "
+    "highlights start by themselves when it goes live.",
     Stream.ERROR: "The processing server reported an error.",
     Stream.STOPPED: "Tracking has stopped.",
 }
@@ -132,7 +135,7 @@ def status_json(stream: Stream) -> dict[str, Any]:
         {**h.to_dict(), "download_url": reverse("highlight-download", args=[stream.id, h.id])}
         for h in stream.highlights.all()
     ]
-    segments = stream.segments.values_list("seq", "offset_s", "score", "end_utc")
+    segments = stream.segments.values_list("seq", "offset_s", "duration_s", "score", "end_utc")
     return {
         "id": stream.id,
         "name": stream.name,
@@ -145,8 +148,8 @@ def status_json(stream: Stream) -> dict[str, Any]:
         "threshold": stream.threshold,
         "highlights": highlights,
         "segments": [
-            {"seq": seq, "offset_s": off, "score": score, "end_utc": end.isoformat()}
-            for seq, off, score, end in segments
+            {"seq": seq, "offset_s": off, "duration_s": duration, "score": score, "end_utc": end.isoformat()}
+            for seq, off, duration, score, end in segments
         ],
     }
 

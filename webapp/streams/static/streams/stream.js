@@ -6,12 +6,14 @@
 // Other scripts on the page (feedback buttons) hook in through two events on `document`:
 //   "stream:status"   detail: the status JSON, after each successful poll
 //   "highlight:added" detail: {card, highlight}, for each card this script inserts
+//   "timeline:pick"   detail: {offset_s}, the moment in the stream a click on the chart picked
 "use strict";
 (() => {
   const POLL_MS = 3000;
   const SVG_NS = "http://www.w3.org/2000/svg";
   const PAD = { left: 34, right: 10, top: 10, bottom: 10 }; // px around the plot, room for labels
   const MAX_DOTS = 240; // beyond this many segments only the points over the threshold get a dot
+  const SCALES = [0.05, 0.1, 0.2, 0.25, 0.5, 1]; // tops of the score axis, the smallest that fits wins
 
   const root = document.getElementById("stream");
   if (!root) return;
@@ -154,24 +156,37 @@
 
   // --- timeline ----------------------------------------------------------------------------
 
+  // Scores are probabilities and a model's threshold may be 0.15: an axis to 1 would squash
+  // everything into the bottom few pixels, so the axis ends at the smallest round value that
+  // leaves headroom above both the highest score and the threshold.
+  function scoreTop(status) {
+    const highest = Math.max(status.threshold, ...status.segments.map((s) => s.score));
+    return SCALES.find((top) => highest * 1.1 <= top) || 1;
+  }
+
   // Pixel geometry of the chart as drawn now; the viewBox follows the element's size so dots
-  // stay round and labels unstretched at any width.
+  // stay round and labels unstretched at any width. The x axis is time in the stream, from the
+  // start of the first segment to the end of the last; each score sits at its segment's middle.
   function geometry(status) {
     const width = Math.max(chart.clientWidth, 200);
     const height = Math.max(chart.clientHeight, 100);
     const segments = status.segments;
+    const tail = segments[segments.length - 1];
     const first = segments.length ? segments[0].offset_s : 0;
-    const last = segments.length ? segments[segments.length - 1].offset_s : 0;
+    const last = tail ? tail.offset_s + (tail.duration_s || 0) : 0;
     const span = Math.max(last - first, 1);
+    const top = scoreTop(status);
     const plotW = width - PAD.left - PAD.right;
     const plotH = height - PAD.top - PAD.bottom;
     return {
-      width, height, first, last,
+      width, height, first, last, top,
       x: (offset) => PAD.left + Math.min(Math.max((offset - first) / span, 0), 1) * plotW,
-      y: (score) => PAD.top + (1 - Math.min(Math.max(score, 0), 1)) * plotH,
+      y: (score) => PAD.top + (1 - Math.min(Math.max(score / top, 0), 1)) * plotH,
       offsetAt: (px) => first + Math.min(Math.max((px - PAD.left) / plotW, 0), 1) * span,
     };
   }
+
+  const middle = (s) => s.offset_s + (s.duration_s || 0) / 2;
 
   function highlightMark(h, g) {
     const left = g.x(h.start_offset_s);
@@ -190,9 +205,9 @@
     const segments = status.segments;
     chart.setAttribute("viewBox", `0 0 ${g.width} ${g.height}`);
     const nodes = [
-      svg("text", { class: "tl-axis", x: PAD.left - 6, y: g.y(1) + 4, "text-anchor": "end" }, "1"),
+      svg("text", { class: "tl-axis", x: PAD.left - 6, y: g.y(g.top) + 4, "text-anchor": "end" }, String(g.top)),
       svg("text", { class: "tl-axis", x: PAD.left - 6, y: g.y(0), "text-anchor": "end" }, "0"),
-      svg("line", { class: "tl-axis-line", x1: PAD.left, x2: PAD.left, y1: g.y(1), y2: g.y(0) }),
+      svg("line", { class: "tl-axis-line", x1: PAD.left, x2: PAD.left, y1: g.y(g.top), y2: g.y(0) }),
     ];
     nodes.push(...status.highlights.map((h) => highlightMark(h, g)));
     const ty = g.y(status.threshold);
@@ -200,12 +215,12 @@
     nodes.push(svg("text", { class: "tl-axis tl-threshold-label", x: PAD.left - 6, y: ty + 4, "text-anchor": "end" },
       status.threshold.toFixed(2)));
     if (segments.length) {
-      const points = segments.map((s) => `${g.x(s.offset_s).toFixed(1)},${g.y(s.score).toFixed(1)}`).join(" ");
+      const points = segments.map((s) => `${g.x(middle(s)).toFixed(1)},${g.y(s.score).toFixed(1)}`).join(" ");
       nodes.push(svg("polyline", { class: "tl-score", points }));
       const dotted = segments.length <= MAX_DOTS ? segments : segments.filter((s) => s.score >= status.threshold);
       for (const s of dotted) {
         const hot = s.score >= status.threshold;
-        nodes.push(svg("circle", { class: hot ? "tl-point hot" : "tl-point", cx: g.x(s.offset_s), cy: g.y(s.score),
+        nodes.push(svg("circle", { class: hot ? "tl-point hot" : "tl-point", cx: g.x(middle(s)), cy: g.y(s.score),
                                    r: hot ? 4 : 2.5, "data-offset": s.offset_s }));
       }
     }
@@ -215,7 +230,7 @@
     $("timeline-start").textContent = segments.length ? hms(g.first) : "";
     $("timeline-end").textContent = segments.length ? hms(g.last) : "";
     $("timeline-legend").textContent = segments.length
-      ? `Segment score (0 to 1); dashed line: threshold ${status.threshold.toFixed(2)}; shaded: highlights`
+      ? `Segment score (0 to ${g.top}); dashed line: threshold ${status.threshold.toFixed(2)}; shaded: highlights`
       : "No segments scored yet.";
   }
 
@@ -231,7 +246,9 @@
 
   chart.addEventListener("click", (event) => {
     if (!latest || !latest.segments.length) return;
-    seek(offsetOfEvent(event));
+    const offset = offsetOfEvent(event);
+    seek(offset);
+    document.dispatchEvent(new CustomEvent("timeline:pick", { detail: { offset_s: offset } }));
   });
   chart.addEventListener("keydown", (event) => {
     if (!latest || (event.key !== "Enter" && event.key !== " ")) return;
@@ -243,8 +260,8 @@
   chart.addEventListener("mousemove", (event) => {
     if (!latest || !latest.segments.length) return;
     const offset = offsetOfEvent(event);
-    const nearest = latest.segments.reduce((a, b) => (Math.abs(b.offset_s - offset) < Math.abs(a.offset_s - offset) ? b : a));
-    $("timeline-readout").textContent = `${hms(nearest.offset_s)}: score ${nearest.score.toFixed(2)}`;
+    const nearest = latest.segments.reduce((a, b) => (Math.abs(middle(b) - offset) < Math.abs(middle(a) - offset) ? b : a));
+    $("timeline-readout").textContent = `${hms(offset)}: segment score ${nearest.score.toFixed(2)}`;
   });
   let resizeTimer = 0;
   window.addEventListener("resize", () => {
