@@ -69,6 +69,9 @@ CHAT_SENTIMENT_BACKEND = "lexicon"
 # None = "cardiffnlp/twitter-roberta-base-sentiment-latest". If it cannot be loaded the server
 # keeps running on the lexicon and says so in each job's "degraded" list.
 CHAT_SENTIMENT_MODEL = None
+# transformers only: classify at most this many messages per segment (an evenly spaced sample,
+# counts scaled up), so a big chat cannot outrun the model; 0 = all. The lexicon reads every message.
+CHAT_SENTIMENT_MAX_MESSAGES = 50
 
 # Clips: where highlight clips (mp4) and thumbnails (jpg) are stored (docs/storage.md)
 STORAGE_BACKEND = "local"  # "local" (MEDIA_ROOT, served at /media/) or "gcs" (a Google Cloud Storage bucket)

@@ -51,6 +51,7 @@ def default_config() -> dict:
         "CHAT_LAG_S": setting("CHAT_LAG_S", 4.0, float),
         "CHAT_SENTIMENT_BACKEND": setting("CHAT_SENTIMENT_BACKEND", "lexicon"),
         "CHAT_SENTIMENT_MODEL": setting("CHAT_SENTIMENT_MODEL", None),
+        "CHAT_SENTIMENT_MAX_MESSAGES": setting("CHAT_SENTIMENT_MAX_MESSAGES", 50, int),
         "STREAM_READ_TIMEOUT_S": setting("STREAM_READ_TIMEOUT_S", 30.0, float),
         "RETRY_MIN_S": setting("RETRY_MIN_S", 5.0, float),
         "RETRY_MAX_S": setting("RETRY_MAX_S", 60.0, float),
@@ -103,7 +104,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     worker = ModelWorker(config["MODEL_BATCH_WINDOW_S"], config["MODEL_MAX_BATCH"])
     tagger = make_audio_tagger(config, worker)  # no weights: tagging off, the server runs on
     # A bad backend name stops start-up; a missing model only degrades to the lexicon (docs/chat.md).
-    sentiment = ChatSentiment(config["CHAT_SENTIMENT_BACKEND"], config["CHAT_SENTIMENT_MODEL"], worker)
+    sentiment = ChatSentiment(config["CHAT_SENTIMENT_BACKEND"], config["CHAT_SENTIMENT_MODEL"], worker,
+                              max_messages=config["CHAT_SENTIMENT_MAX_MESSAGES"] or None)
     ctx = JobContext(
         data_dir=Path(config["DATA_DIR"]),
         storage=storage,

@@ -85,6 +85,7 @@ class StreamJob:
             self._featurizer.audio_tags = lambda samples, rate, cheap: tagger.features(samples, rate, cheap, ctx.model())
         if ctx.chat_sentiment is not None:
             self._featurizer.sentiment = ctx.chat_sentiment.classify  # on the shared model thread
+            self._featurizer.sentiment_max = ctx.chat_sentiment.max_messages
         self.threshold_override = request.threshold  # the user's sensitivity (PATCH /api/v1/jobs/<id>)
         self._selector = HighlightSelector(self._threshold(ctx.model()))
         self.chat: TwitchChatClient | None = None

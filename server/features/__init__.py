@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 from server import media
 from server.features.audio import audio_features
 from server.features.baseline import RollingBaseline
-from server.features.chat import chat_features, copypasta_share, hype_points, sentiment_counts
+from server.features.chat import chat_features, copypasta_share, hype_points, sentiment_counts, spread_sample
 from server.features.motion import motion_features
 
 CHAT_FEATURES = ["chat_messages", "chat_users", "chat_emotes", "chat_rate_ratio", "chat_positive",
@@ -34,6 +34,9 @@ class SegmentFeaturizer:
     copypasta_baseline: RollingBaseline = field(default_factory=lambda: RollingBaseline(BASELINE_SEGMENTS, floor=0.05))
     # texts -> Sentiments; None means the lexicon backend (the transformers one is wired by jobs.py).
     sentiment: Callable[[list], list] | None = None
+    # At most this many messages per segment are classified (an evenly spaced sample, counts
+    # scaled back up): a model that manages ~10 messages/s must not fall behind a 100/s chat.
+    sentiment_max: int | None = None
     # (samples, rate, the other features) -> audio_tag:* features; None: no tagger (see audio_tags.py).
     audio_tags: Callable[..., dict] | None = None
 
@@ -68,7 +71,8 @@ class SegmentFeaturizer:
         # small chat and in a huge one read alike; with no history yet, this segment is the usual.
         usual = self.chat_baseline.usual() or max(count, 1.0)
         values["chat_rate_ratio"] = self.chat_baseline.ratio(count)
-        positive, negative = sentiment_counts(self._classify(messages))
+        sample = spread_sample(messages, self.sentiment_max)
+        positive, negative = (n * len(messages) / max(len(sample), 1) for n in sentiment_counts(self._classify(sample)))
         values["chat_positive"] = min(positive / usual, self.chat_baseline.cap)
         values["chat_negative"] = min(negative / usual, self.chat_baseline.cap)
         values["chat_hype"] = self.hype_baseline.ratio(hype_points(events or ()))

@@ -49,6 +49,14 @@ def sentiment_counts(sentiments: Iterable[_Sentiment]) -> tuple[float, float]:
     return float(labels["positive"]), float(labels["negative"])
 
 
+def spread_sample(items: Sequence, limit: int | None) -> Sequence:
+    """At most `limit` items, evenly spaced over the window (all of them when None or fewer)."""
+    if limit is None or len(items) <= limit:
+        return items
+    step = len(items) / limit
+    return [items[int(i * step)] for i in range(limit)]
+
+
 def hype_points(events: Iterable[_Event]) -> float:
     """Subs + gifted subs + bits/500 + raiders/100 (at least 1 per raid), in subscription units."""
     points = 0.0

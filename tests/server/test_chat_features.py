@@ -8,7 +8,7 @@ from server.chat.irc import ChatMessage, HypeEvent
 from server.chat.sentiment import Sentiment
 from server.features import CHAT_FEATURES, SegmentFeaturizer
 from server.features.baseline import RollingBaseline
-from server.features.chat import copypasta_share, hype_points, spam_key
+from server.features.chat import copypasta_share, hype_points, spam_key, spread_sample
 from metamodel.schema import FEATURE_GROUPS
 
 
@@ -102,3 +102,27 @@ def test_rolling_baseline_mean_and_start_at_floor() -> None:
     assert [baseline.ratio(v) for v in (0.0, 2.0, 4.0, 3.0)] == [0.0, 4.0, 4.0, 1.5]
     with pytest.raises(ValueError, match="statistic"):
         RollingBaseline(statistic="mode")
+
+
+@pytest.mark.parametrize(
+    ("n", "limit", "expected"),
+    [
+        pytest.param(5, None, [0, 1, 2, 3, 4], id="no-limit"),
+        pytest.param(3, 5, [0, 1, 2], id="under-the-limit"),
+        pytest.param(10, 4, [0, 2, 5, 7], id="evenly-spaced"),
+    ],
+)
+def test_spread_sample(n: int, limit: int | None, expected: list[int]) -> None:
+    assert list(spread_sample(list(range(n)), limit)) == expected
+
+
+def test_a_sampled_window_scales_its_sentiment_counts_back_up() -> None:
+    seen: list[int] = []
+
+    def all_positive(texts):
+        seen.append(len(texts))
+        return [Sentiment("positive", 1.0) for _ in texts]
+
+    featurizer = SegmentFeaturizer(sentiment=all_positive, sentiment_max=10)
+    values = featurizer.chat([msg(str(i), f"u{i}") for i in range(40)])
+    assert seen == [10] and values["chat_positive"] == 1.0  # 10 of 40 classified, counted as 40

@@ -19,18 +19,21 @@ log = logging.getLogger(__name__)
 
 WORKER_KEY = "chat_sentiment"
 TIMEOUT_S = 60.0  # a segment's batch waits at most this long for the model thread, then lexicon
+MAX_MESSAGES = 50  # per segment for the transformers backend; RoBERTa-base does ~10-20 msg/s per core (bench/chat.py)
 
 
 class ChatSentiment:
     """`classify(texts)` with the configured backend; `notice` is a degraded message or None."""
 
     def __init__(self, backend: str = "lexicon", model: str | None = None, worker=None,
-                 timeout_s: float = TIMEOUT_S, background: bool = True) -> None:
+                 timeout_s: float = TIMEOUT_S, background: bool = True, max_messages: int | None = MAX_MESSAGES) -> None:
         if backend not in BACKENDS:
             raise SentimentError(f"unknown sentiment backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         self.wanted, self.model = backend, model or DEFAULT_MODEL
         self.worker, self.timeout_s = worker, timeout_s
         self.notice: str | None = None
+        # Messages classified per segment (a sample of a busier window); the lexicon reads all.
+        self.max_messages = max_messages if backend == "transformers" else None
         self._lexicon = shared_lexicon()
         self._backend = None  # the transformers backend once loaded
         self._loaded = threading.Event()
