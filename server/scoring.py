@@ -12,6 +12,11 @@ _TEMPLATES = {
     "chat_messages": "{v:.0f} chat messages",
     "chat_users": "{v:.0f} people chatting",
     "chat_emotes": "{v:.0f} emotes in chat",
+    # chat_positive/negative are counts in units of the stream's usual message count.
+    "chat_positive": "positive chat {v:.1f}x the usual message rate",
+    "chat_negative": "negative chat {v:.1f}x the usual message rate",
+    "chat_hype": "subs, raids and bits {v:.1f}x usual",
+    "chat_copypasta": "chat spamming one message {v:.1f}x usual",
     "audio_peak": "audio peak {v:.2f}",
     "audio_loudness": "loud audio ({v:.0f} LUFS)",
     "motion_ratio": "motion {v:.1f}x its usual",

@@ -26,6 +26,8 @@ def test_missing_features_are_never_given_as_reasons():
     pytest.param("audio_loudness", -12.4, "loud audio (-12 LUFS)", id="loudness"),
     pytest.param("audio_tag:Laughter", 0.62, "sounds like Laughter (62%)", id="audio-tag"),
     pytest.param("chat_emotes", 31, "31 emotes in chat", id="emotes"),
+    pytest.param("chat_positive", 1.43, "positive chat 1.4x the usual message rate", id="chat-positive"),
+    pytest.param("chat_hype", 12.0, "subs, raids and bits 12.0x usual", id="chat-hype"),
 ])
 def test_each_feature_reads_as_a_phrase(feature, value, text):
     assert describe(feature, value) == text
