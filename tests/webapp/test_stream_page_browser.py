@@ -114,6 +114,7 @@ class StreamPageBrowserTestCase(StaticLiveServerTestCase):
         self.ingest("status", {"state": "error", "segments_done": 3, "last_error": "ffmpeg exited", "degraded": []})
         expect(page.locator("#last-error")).to_have_text("ffmpeg exited", timeout=8000)
         expect(page.locator("#state")).to_have_text("Error")
+        expect(page.locator("#announce")).to_have_text("xqcow is now Error.")  # said to screen readers
 
     def test_a_click_on_the_timeline_plays_the_nearest_clip_from_that_moment(self):
         for seq in range(3, 11):

@@ -50,8 +50,15 @@
 
   // --- status ------------------------------------------------------------------------------
 
+  // Screen readers hear what changes by itself: a new state, new clips (not the ones already
+  // there when the page opened).
+  function announce(text) {
+    $("announce").textContent = text;
+  }
+
   function renderState(status) {
     const state = $("state");
+    if (latest && latest.state !== status.state) announce(`${status.name} is now ${status.state_label}.`);
     state.textContent = status.state_label;
     state.className = `state state-${status.state}`;
     $("state-help").textContent = status.state_help;
@@ -100,6 +107,10 @@
   function renderHighlights(highlights) {
     const list = $("highlights");
     const known = new Set([...list.children].map((c) => c.dataset.highlightId));
+    const added = highlights.filter((h) => !known.has(String(h.id)));
+    if (latest && added.length) {
+      announce(added.length === 1 ? `New highlight at ${hms(added[0].start_offset_s)}.` : `${added.length} new highlights.`);
+    }
     for (const h of highlights) {
       if (known.has(String(h.id))) continue;
       const card = highlightCard(h);
@@ -285,9 +296,9 @@
         $("poll-note").textContent = "Could not refresh (are you still logged in?). Retrying…";
       } else {
         const status = await response.json();
-        latest = status;
         renderState(status);
         renderHighlights(status.highlights);
+        latest = status;
         renderTimeline(status);
         $("poll-note").textContent = "";
         document.dispatchEvent(new CustomEvent("stream:status", { detail: status }));
