@@ -74,6 +74,14 @@ class StreamPageTestCase(BaseTestCase):
         self.assertEqual(first["reasons"][0]["text"], "chat 4.2x its usual rate")
         self.assertIsNone(doc["highlights"][0]["thumbnail_url"])
 
+    def test_the_status_json_can_leave_out_the_segments_the_page_already_has(self):
+        self.login()
+        doc = self.client.get(self.url("status.json") + "?after_seq=1").json()
+        self.assertEqual([s["seq"] for s in doc["segments"]], [2])
+        self.assertEqual(len(doc["highlights"]), 2, "highlights always come whole")
+        doc = self.client.get(self.url("status.json") + "?after_seq=nonsense").json()
+        self.assertEqual([s["seq"] for s in doc["segments"]], [0, 1, 2])
+
     def test_charlie_should_not_see_alices_stream(self):
         self.login(self.bob)
         self.assertEqual(self.client.get(self.url()).status_code, 404)

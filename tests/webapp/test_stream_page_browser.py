@@ -111,6 +111,14 @@ class StreamPageBrowserTestCase(StaticLiveServerTestCase):
         expect(page.locator("#state")).to_have_text("Live")
         expect(page.locator("#degraded li")).to_have_text("audio tagging off: no checkpoint")
 
+        # A new segment joins the ones the page has (it asks only for segments after the last).
+        expect(page.locator("#timeline circle")).to_have_count(3)
+        self.ingest("segments", {"segments": [{
+            "seq": 3, "start_utc": "2026-11-30T07:00:30Z", "end_utc": "2026-11-30T07:00:40Z", "offset_s": 30.0,
+            "duration_s": 10.0, "score": 0.2, "features": {}}]})
+        expect(page.locator("#timeline circle")).to_have_count(4, timeout=8000)
+        self.assertEqual(len(page.locator("#timeline polyline").get_attribute("points").split()), 4)
+
         self.ingest("status", {"state": "error", "segments_done": 3, "last_error": "ffmpeg exited", "degraded": []})
         expect(page.locator("#last-error")).to_have_text("ffmpeg exited", timeout=8000)
         expect(page.locator("#state")).to_have_text("Error")

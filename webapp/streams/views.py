@@ -124,18 +124,21 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
 def stream_status(request: HttpRequest, stream_id: int) -> JsonResponse:
     stream = get_object_or_404(_user_streams(request), pk=stream_id)
     jobs.retry_waiting([stream])
-    response = JsonResponse(status_json(stream))
+    # The page asks only for segments after the last one it has: a 12-hour stream has 4,320.
+    after = request.GET.get("after_seq", "")
+    response = JsonResponse(status_json(stream, int(after) if after.isdigit() else None))
     response["Cache-Control"] = "no-store"
     return response
 
 
-def status_json(stream: Stream) -> dict[str, Any]:
+def status_json(stream: Stream, after_seq: int | None = None) -> dict[str, Any]:
     """What the stream page's script polls: the job state, highlights and segment scores."""
     highlights = [
         {**h.to_dict(), "download_url": reverse("highlight-download", args=[stream.id, h.id])}
         for h in stream.highlights.all()
     ]
-    segments = stream.segments.values_list("seq", "offset_s", "duration_s", "score", "end_utc")
+    wanted = stream.segments.all() if after_seq is None else stream.segments.filter(seq__gt=after_seq)
+    segments = wanted.values_list("seq", "offset_s", "duration_s", "score", "end_utc")
     return {
         "id": stream.id,
         "name": stream.name,

@@ -20,7 +20,8 @@
   const $ = (id) => document.getElementById(id);
   const chart = $("timeline");
   const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  let latest = null; // the last status JSON, for clicks and redraws on resize
+  let latest = null; // the last status JSON with every segment, for clicks and redraws on resize
+  const segmentsBySeq = new Map(); // every segment so far; each poll asks only for newer ones
 
   function hms(seconds) {
     const total = Math.max(0, Math.floor(seconds));
@@ -285,7 +286,9 @@
   async function poll() {
     let again = true;
     try {
-      const response = await fetch(root.dataset.statusUrl, {
+      const url = new URL(root.dataset.statusUrl, window.location.href);
+      if (segmentsBySeq.size) url.searchParams.set("after_seq", Math.max(...segmentsBySeq.keys()));
+      const response = await fetch(url, {
         credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
       });
       const type = response.headers.get("Content-Type") || "";
@@ -296,6 +299,8 @@
         $("poll-note").textContent = "Could not refresh (are you still logged in?). Retrying…";
       } else {
         const status = await response.json();
+        for (const s of status.segments) segmentsBySeq.set(s.seq, s);
+        status.segments = [...segmentsBySeq.values()].sort((a, b) => a.seq - b.seq);
         renderState(status);
         renderHighlights(status.highlights);
         latest = status;
