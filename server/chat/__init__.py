@@ -1,1 +1,2 @@
-"""Twitch chat: IRCv3 parsing (`irc`), a message store (`buffer`) and a live client (`client`)."""
+"""Twitch chat: IRCv3 parsing (`irc`), a message and hype-event store (`buffer`), a live client
+(`client`), recorded chat files (`logs`) and sentiment (`sentiment`); see docs/chat.md."""
