@@ -1,6 +1,7 @@
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from webapp.streams.models import Highlight, Segment, Stream
+from webapp.streams.views import quiet_note
 from webapp.test import BaseTestCase
 
 T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
@@ -81,6 +82,22 @@ class StreamPageTestCase(BaseTestCase):
         self.assertEqual(len(doc["highlights"]), 2, "highlights always come whole")
         doc = self.client.get(self.url("status.json") + "?after_seq=nonsense").json()
         self.assertEqual([s["seq"] for s in doc["segments"]], [0, 1, 2])
+
+    def test_a_live_stream_without_news_for_90_seconds_says_the_state_may_be_stale(self):
+        # The newest segment ended at T0 + 0:00:00 (all three end at T0).
+        self.assertIsNone(quiet_note(self.stream, now=T0 + timedelta(seconds=89)))
+        self.assertEqual(quiet_note(self.stream, now=T0 + timedelta(minutes=5)),
+                         "No new segment from the processing server for 5 minutes: it may be down or may have "
+                         "lost this stream, so the state shown may be out of date.")
+        self.assertIn("for 1 minute:", quiet_note(self.stream, now=T0 + timedelta(seconds=91)))
+        self.login()
+        self.assertIn("No new segment", self.client.get(self.url("status.json")).json()["quiet_note"])
+
+    def test_only_a_live_stream_can_be_quiet(self):
+        for state in ["offline", "error", "waiting", "starting"]:
+            with self.subTest(state=state):
+                self.stream.state = state
+                self.assertIsNone(quiet_note(self.stream, now=T0 + timedelta(hours=1)))
 
     def test_charlie_should_not_see_alices_stream(self):
         self.login(self.bob)

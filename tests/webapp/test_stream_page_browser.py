@@ -109,6 +109,8 @@ class StreamPageBrowserTestCase(StaticLiveServerTestCase):
         expect(video).to_have_attribute("poster", "http://127.0.0.1:9/b.jpg")
         expect(video).to_have_attribute("preload", "none")
         expect(page.locator("#state")).to_have_text("Live")
+        # Its newest segment ended at T0, long ago: "Live" may be stale, and the page says so.
+        expect(page.locator("#quiet-note")).to_contain_text("No new segment from the processing server for")
         expect(page.locator("#degraded li")).to_have_text("audio tagging off: no checkpoint")
 
         # A new segment joins the ones the page has (it asks only for segments after the last).

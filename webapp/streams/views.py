@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.lib import processing
@@ -33,6 +35,24 @@ STATE_HELP = {
     Stream.ERROR: "The processing server reported an error.",
     Stream.STOPPED: "Tracking has stopped.",
 }
+
+
+# A live job sends a segment every ~10 s (plus the chat lag and scoring): this long without one
+# means the server is down, stuck, or restarted and lost the job, and "Live" may be stale.
+QUIET_AFTER = timedelta(seconds=90)
+
+
+def quiet_note(stream: Stream, now: datetime | None = None) -> str | None:
+    """Words for a live stream the server has sent no segment for in a while, else None."""
+    if stream.state != Stream.LIVE:
+        return None
+    last = stream.segments.aggregate(last=Max("end_utc"))["last"] or stream.updated
+    quiet = (now or timezone.now()) - last
+    if quiet < QUIET_AFTER:
+        return None
+    minutes = max(1, int(quiet.total_seconds() // 60))
+    return (f"No new segment from the processing server for {minutes} minute{'s' if minutes != 1 else ''}: "
+            "it may be down or may have lost this stream, so the state shown may be out of date.")
 
 
 def _user_streams(request: HttpRequest) -> QuerySet[Stream]:
@@ -148,6 +168,7 @@ def status_json(stream: Stream, after_seq: int | None = None) -> dict[str, Any]:
         "last_error": stream.last_error or None,
         "degraded": stream.degraded,
         "segments_done": stream.segments_done,
+        "quiet_note": quiet_note(stream),
         "threshold": stream.threshold,
         "highlights": highlights,
         "segments": [

@@ -65,6 +65,8 @@
     $("state-help").textContent = status.state_help;
     $("last-error").textContent = status.last_error || "";
     $("last-error-row").hidden = !status.last_error;
+    $("quiet-note").textContent = status.quiet_note || "";
+    $("quiet-note").hidden = !status.quiet_note;
     $("degraded").replaceChildren(...status.degraded.map((text) => el("li", {}, text)));
     // Counted from the segments too: the job reports its count less often than it sends them.
     $("segments-done").textContent = Math.max(status.segments_done, status.segments.length);
