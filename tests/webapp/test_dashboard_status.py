@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.test import override_settings
 from django.utils import timezone
 
-from webapp.streams.models import Highlight, Stream
+from webapp.streams.models import Highlight, Segment, Stream
 from webapp.test import BaseTestCase, FakeProcessingServer
 
 
@@ -31,7 +31,7 @@ class DashboardStatusTestCase(BaseTestCase):
         self.assertEqual(by_name["xqcow"], {
             "id": self.stream.id, "name": "xqcow", "state": "live", "state_label": "Live",
             "state_help": "The stream is live and being analysed; new highlights appear below.",
-            "last_error": None, "highlight_count": 2, "last_highlight": last.isoformat()})
+            "last_error": None, "quiet_note": None, "highlight_count": 2, "last_highlight": last.isoformat()})
         self.assertEqual((by_name["shroud"]["id"], by_name["shroud"]["state_label"]), (mine.id, "Error"))
         self.assertEqual(by_name["shroud"]["last_error"], "ffmpeg exited")
         self.assertEqual((by_name["shroud"]["highlight_count"], by_name["shroud"]["last_highlight"]), (0, None))
@@ -45,6 +45,14 @@ class DashboardStatusTestCase(BaseTestCase):
         state = {s["id"]: s["state"] for s in doc["streams"]}
         self.assertEqual(state[waiting.id], "starting")
         self.assertEqual([(c.method, c.body["source"]) for c in server.requests], [("POST", "shroud")])
+
+    def test_a_live_stream_without_a_segment_for_minutes_says_so(self):
+        Segment.objects.create(stream=self.stream, seq=0, start_utc=timezone.now() - timedelta(minutes=4),
+                               end_utc=timezone.now() - timedelta(minutes=3, seconds=50), offset_s=0.0,
+                               duration_s=10.0, score=0.1)
+        self.login()
+        [doc] = self.client.get(self.URL).json()["streams"]
+        self.assertIn("No new segment from the processing server for 3 minutes", doc["quiet_note"])
 
     def test_it_needs_a_login(self):
         r = self.client.get(self.URL)

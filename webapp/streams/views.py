@@ -94,6 +94,7 @@ def streams_status(request: HttpRequest) -> JsonResponse:
             "state_label": s.get_state_display(),
             "state_help": STATE_HELP[s.state],
             "last_error": s.last_error or None,
+            "quiet_note": quiet_note(s),
             "highlight_count": s.highlight_count,
             "last_highlight": s.last_highlight.isoformat() if s.last_highlight else None,
         }

@@ -27,6 +27,9 @@
     const error = card.querySelector(".error-text");
     error.textContent = s.last_error || "";
     error.hidden = !s.last_error;
+    const quiet = card.querySelector(".quiet-note");
+    quiet.textContent = s.quiet_note || "";
+    quiet.hidden = !s.quiet_note;
     card.querySelector(".highlight-count").textContent =
       `${s.highlight_count} highlight${s.highlight_count === 1 ? "" : "s"}`;
     const last = card.querySelector(".last-highlight");
