@@ -64,7 +64,8 @@ class JobContext:
 
 
 class StreamJob:
-    def __init__(self, request: JobRequest, ctx: JobContext):
+    def __init__(self, request: JobRequest, ctx: JobContext, next_seq: int = 0, offset_s: float = 0.0):
+        """`next_seq`/`offset_s`: where a job resumed after a server restart goes on (server/job_store.py)."""
         self.request = request
         self.ctx = ctx
         self.stream_id = request.stream_id
@@ -74,11 +75,13 @@ class StreamJob:
         self.segments_done = 0
         self.highlights = 0
         self.lag_s: float | None = None
+        self._reported_degraded: list[str] = []  # what the webapp last heard, so changes are sent
         self._stop = threading.Event()
         self._segments: "queue.Queue[Segment]" = queue.Queue()
         self._recent: dict[int, Segment] = {}  # the ring buffer's segments, for export
         self._reasons: dict[int, list] = {}  # each recent segment's reasons, for its highlight
-        self._next_seq, self._offset = 0, 0.0
+        self._next_seq, self._offset = next_seq, offset_s
+        self.on_change: Callable[[StreamJob], None] | None = None  # resume point or threshold moved (JobManager)
         self._featurizer = SegmentFeaturizer()
         if ctx.audio_tagger is not None:
             tagger = ctx.audio_tagger  # gated on this job's cheap features and the current metamodel
@@ -125,9 +128,22 @@ class StreamJob:
         """Move this stream's threshold (None: back to the model's); applies from the next segment."""
         self.threshold_override = threshold
         self._selector.threshold = self._threshold(self.ctx.model())
+        self._changed()
 
     def _threshold(self, model: Metamodel) -> float:
         return self.threshold_override if self.threshold_override is not None else model.threshold
+
+    @property
+    def resume_point(self) -> tuple[int, float]:
+        """(next seq, stream offset) a restarted job continues from: past every segment already cut."""
+        return self._next_seq, self._offset
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            try:
+                self.on_change(self)
+            except Exception:  # saving the resume point must never stop the job
+                log.exception("stream %s: saving the job failed", self.stream_id)
 
     @property
     def alive(self) -> bool:
@@ -156,6 +172,9 @@ class StreamJob:
             notices.append(f"chat off: {self.chat.last_error}")
         elif self.chat.state != "joined" and self.chat.connects:
             notices.append("chat reconnecting")
+        refused = getattr(self.ctx.model, "last_error", None)  # the ModelStore's hot reload
+        if refused:
+            notices.append(refused)
         return notices
 
     # --- ingest ------------------------------------------------------------------------------
@@ -186,6 +205,7 @@ class StreamJob:
 
     def _on_segment(self, segment: Segment) -> None:
         self._next_seq, self._offset = segment.seq + 1, segment.offset_s + segment.duration
+        self._changed()  # saved before scoring: a restart skips, never repeats, a seq
         if self.state != "live":
             self._set_state("live", None)
         self._segments.put(segment)
@@ -225,6 +245,8 @@ class StreamJob:
             "offset_s": round(segment.offset_s, 3), "duration_s": round(segment.duration, 3),
             "score": round(score, 6), "features": values, "reasons": [r.to_dict() for r in reasons]}]})
         self._reasons[segment.seq] = reasons
+        if self.degraded() != self._reported_degraded:
+            self._report_status()  # e.g. chat dropped, or a new model file was refused
         highlight = self._selector.push(segment.seq, score)
         if highlight:
             self._publish(highlight)
@@ -270,6 +292,7 @@ class StreamJob:
 
     def _report_status(self) -> None:
         job = self.to_dict()
+        self._reported_degraded = job["degraded"]
         self._post("status", {k: job[k] for k in ("state", "segments_done", "last_error", "degraded")})
 
     def _post(self, kind: str, payload: dict) -> None:

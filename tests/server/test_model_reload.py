@@ -142,6 +142,8 @@ def test_a_running_job_follows_a_new_model_and_the_users_threshold_without_a_res
     count = len(thresholds())
     assert wait_for(lambda: len(thresholds()) > count)
     assert thresholds()[-1] == 0.55, "the old model keeps scoring"
+    assert wait_for(lambda: any("new model refused" in notice for status in webapp_stub.posted("status")
+                                for notice in status["degraded"])), "the stream page hears of the refusal"
 
     patched = client.patch("/api/v1/jobs/1", json={"threshold": 0.2}, headers=AUTH)
     assert patched.status_code == 200 and patched.get_json()["threshold"] == 0.2
