@@ -30,6 +30,10 @@ SERVER_PORT = 5000
 ALLOWED_CALLBACK_HOSTS = ["127.0.0.1", "localhost"]  # webapp hosts the server will report to
 DATA_DIR = "var/server"  # per-stream ring buffers of segments
 MAX_JOBS = 20  # streams one server processes at once
+# Resume after a restart: running jobs (request + next seq/offset) are kept in DATA_DIR/jobs.json and
+# started again, and undelivered webapp reports are journaled in DATA_DIR/outbox and re-sent in order.
+# False: both live in memory only (tools and tests that must not touch a shared DATA_DIR).
+RESUME_JOBS = True
 METAMODEL_PATH = None  # a metamodel JSON; None = the shipped metamodel/default_model.json.
 # Set the same path for the server and the webapp: staff retraining writes it, the server reloads it.
 METAMODEL_CHECK_S = 5.0  # the server looks for a changed model file at most this often (docs/training.md)

@@ -15,6 +15,7 @@ from server.cleanup import StorageJanitor, remove_stale_ring_buffers
 from server.features.audio_tags import DEFAULT_CLASSES, AudioTagger, parse_classes
 from server.chat.sentiment.service import ChatSentiment
 from server.inference import ModelWorker
+from server.job_store import JobStore
 from server.jobs import JobContext
 from server.manager import JobManager
 from server.model_store import ModelStore
@@ -57,6 +58,7 @@ def default_config() -> dict:
         "RETRY_MAX_S": setting("RETRY_MAX_S", 60.0, float),
         "REPORT_RETRY_MAX_S": setting("REPORT_RETRY_MAX_S", 60.0, float),
         "MAX_JOBS": setting("MAX_JOBS", 20, int),
+        "RESUME_JOBS": setting("RESUME_JOBS", True, as_bool),  # DATA_DIR/jobs.json + DATA_DIR/outbox
         # Where clips go (docs/storage.md)
         "STORAGE_BACKEND": setting("STORAGE_BACKEND", "local"),
         "GCS_BUCKET": setting("GCS_BUCKET", None),
@@ -93,8 +95,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     config = app.config
     # A bad model file stops start-up, loudly; later a bad file is refused and the old model stays.
     model = ModelStore(config["METAMODEL_PATH"], config["METAMODEL_CHECK_S"])
-    reporter = Reporter(config["INGEST_API_TOKEN"], max_backoff=config["REPORT_RETRY_MAX_S"])
     data_dir = Path(config["DATA_DIR"])
+    persist = config["RESUME_JOBS"]  # off: jobs and undelivered reports live in memory only
+    reporter = Reporter(config["INGEST_API_TOKEN"], max_backoff=config["REPORT_RETRY_MAX_S"],
+                        journal_dir=data_dir / "outbox" if persist else None)
     storage = make_storage(config)  # a bad backend setting stops start-up, loudly
     spool = Spool(Path(config["STORAGE_SPOOL_DIR"] or data_dir / "spool"), config["STORAGE_SPOOL_MAX_ITEMS"])
     uploader = Uploader(spool, storage, reporter, max_backoff=config["STORAGE_RETRY_MAX_S"])
@@ -128,7 +132,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         chat_sentiment=sentiment,
         degraded=(tagger.notice,) if tagger.notice else (),
     )
-    jobs = JobManager(ctx, config["MAX_JOBS"])
+    jobs = JobManager(ctx, config["MAX_JOBS"], JobStore(data_dir / "jobs.json") if persist else None)
 
     def stream_deleted(stream_id: int) -> None:
         """The webapp deleted the stream: drop its spooled uploads, delete its clips after the grace period."""
@@ -143,6 +147,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     reporter.start()
     uploader.start()
     janitor.start()
+    jobs.resume()  # the jobs running when the server last stopped, from where they were
     app.extensions["jobs"] = jobs
     app.extensions["reporter"] = reporter
     app.extensions["model"] = model

@@ -1,10 +1,16 @@
-"""The set of running stream jobs, safe to use from concurrent request threads."""
+"""The set of running stream jobs, safe to use from concurrent request threads.
+
+With a JobStore, every running job (its request and resume point) is kept in DATA_DIR/jobs.json
+so that `resume()` after a server restart starts them again where they left off.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 
+from server.job_store import JobStore, SavedJob
 from server.jobs import JobContext, StreamJob
 from server.validation import JobRequest
 
@@ -12,13 +18,32 @@ log = logging.getLogger(__name__)
 
 
 class JobManager:
-    def __init__(self, ctx: JobContext, max_jobs: int = 20):
+    def __init__(self, ctx: JobContext, max_jobs: int = 20, store: JobStore | None = None):
         self.ctx = ctx
         self.max_jobs = max_jobs
+        self.store = store  # None: jobs live in memory only (RESUME_JOBS = False)
         self._jobs: dict[int, StreamJob] = {}
+        # What the file holds, kept apart from _jobs: stop_all() at exit stops jobs but keeps them saved.
+        self._saved: dict[int, SavedJob] = {}
         self._lock = threading.Lock()
+        self._save_lock = threading.Lock()
 
-    def start(self, request: JobRequest) -> tuple[StreamJob, bool]:
+    def resume(self) -> int:
+        """Start every job saved by the last run, each from its resume point; return how many."""
+        if self.store is None:
+            return 0
+        with self._save_lock:
+            saved = self.store.load()
+        for entry in saved:
+            try:
+                self.start(entry.request, entry.next_seq, entry.offset_s)
+            except OverflowError as exc:
+                log.error("stream %s: not resumed: %s", entry.request.stream_id, exc)
+        if saved:
+            log.info("resumed %d job(s) from %s", len(saved), self.store.path)
+        return len(saved)
+
+    def start(self, request: JobRequest, next_seq: int = 0, offset_s: float = 0.0) -> tuple[StreamJob, bool]:
         """Start a job for the request's stream; (job, False) if that stream already has one."""
         with self._lock:
             existing = self._jobs.get(request.stream_id)
@@ -26,16 +51,24 @@ class JobManager:
                 return existing, False
             if len(self._jobs) >= self.max_jobs:
                 raise OverflowError(f"this server already runs {self.max_jobs} streams")
-            job = StreamJob(request, self.ctx)
+            job = StreamJob(request, self.ctx, next_seq, offset_s)
             self._jobs[request.stream_id] = job
+        if self.store is not None:
+            self._save(job, add=True)
+            job.on_change = self._save
         job.start()
         log.info("stream %s: job started for %s", request.stream_id, request.source)
         return job, True
 
-    def stop(self, stream_id: int) -> bool:
-        """Stop and forget a job; False if there was none. Returns once its threads have ended."""
+    def stop(self, stream_id: int, forget: bool = True) -> bool:
+        """Stop a job and (unless `forget` is False: server exit) drop it from the jobs file;
+        False if there was none. Returns once its threads have ended."""
         with self._lock:
             job = self._jobs.pop(stream_id, None)
+        if forget and self.store is not None:
+            with self._save_lock:
+                if self._saved.pop(stream_id, None) is not None:
+                    self.store.save(list(self._saved.values()))
         if job is None:
             return False
         job.stop()
@@ -50,5 +83,16 @@ class JobManager:
             return list(self._jobs.values())
 
     def stop_all(self) -> None:
+        """Stop every job for a server exit; the jobs file keeps them for the next start."""
         for job in self.all():
-            self.stop(job.stream_id)
+            self.stop(job.stream_id, forget=False)
+
+    def _save(self, job: StreamJob, add: bool = False) -> None:
+        """Write the job's request and resume point (on start, each segment and threshold change)."""
+        with self._save_lock:
+            if not add and job.stream_id not in self._saved:
+                return  # deleted meanwhile: a late segment must not bring it back
+            request = replace(job.request, threshold=job.threshold_override)
+            next_seq, offset_s = job.resume_point
+            self._saved[job.stream_id] = SavedJob(request, next_seq, offset_s)
+            self.store.save(list(self._saved.values()))

@@ -3,14 +3,25 @@
 One outbox thread for the whole server. A message stays at the head of the queue until the
 webapp answers 2xx; connection errors and 5xx are retried with exponential backoff. A 404 means
 the stream was deleted in the webapp: everything queued for it is dropped and the job is told.
+
+With a `journal_dir` (DATA_DIR/outbox) the queue also survives a server restart: each queued
+message is one JSON file named by a monotonic counter (000000000042.json, written via a temp file
+and os.replace), deleted once the message is done with. A new Reporter loads the folder in name
+order, so undelivered reports are re-sent, in order, before anything new. A file that cannot be
+read is logged and renamed *.bad. A message posted with `on_done` is NOT journaled: callbacks
+exist only in memory, and their owner keeps its own durable record (the upload spool re-reports
+its highlights after a restart, server/spool.py), so journaling it too would only send it twice.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import requests
@@ -24,17 +35,24 @@ class Message:
     url: str
     payload: dict
     on_done: Callable[[], None] | None = field(default=None, compare=False)  # once sent or refused for good
+    file: Path | None = field(default=None, compare=False)  # its journal entry, if journaled
 
 
 class Reporter:
     def __init__(self, token: str, timeout: float = 10.0, min_backoff: float = 1.0, max_backoff: float = 60.0,
-                 max_pending: int = 10000, on_gone: Callable[[int], None] | None = None):
+                 max_pending: int = 10000, on_gone: Callable[[int], None] | None = None,
+                 journal_dir: Path | None = None):
         self.token = token
         self.timeout = timeout
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.on_gone = on_gone
-        self._queue: deque[Message] = deque(maxlen=max_pending)
+        self.max_pending = max_pending
+        self._queue: deque[Message] = deque()
+        self.journal_dir = journal_dir
+        self._counter = 0
+        if journal_dir is not None:
+            self._load_journal(journal_dir)
         self._wake = threading.Condition()
         self._stopping = False
         self._http = requests.Session()
@@ -59,10 +77,47 @@ class Reporter:
     def post(self, stream_id: int, url: str, payload: dict, on_done: Callable[[], None] | None = None) -> None:
         """Queue a JSON POST to `url`; it is sent as soon as the webapp takes it, then `on_done` runs."""
         with self._wake:
-            if len(self._queue) == self._queue.maxlen:
-                log.error("outbox full: dropping the oldest message (%s)", self._queue[0].url)
-            self._queue.append(Message(stream_id, url, payload, on_done))
+            if len(self._queue) >= self.max_pending:
+                oldest = self._queue.popleft()
+                log.error("outbox full: dropping the oldest message (%s)", oldest.url)
+                _unlink(oldest)
+            journaled = self.journal_dir is not None and on_done is None
+            self._queue.append(Message(stream_id, url, payload, on_done,
+                                       self._journal(stream_id, url, payload) if journaled else None))
             self._wake.notify_all()
+
+    # --- the journal (held under self._wake) ----------------------------------------------------
+
+    def _load_journal(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for tmp in folder.glob(".*.tmp"):  # a write cut short by a crash: never queued
+            tmp.unlink(missing_ok=True)
+        for path in sorted(folder.glob("*.json")):
+            try:
+                self._counter = max(self._counter, int(path.stem) + 1)
+                data = json.loads(path.read_text(encoding="utf-8"))
+                message = Message(int(data["stream_id"]), str(data["url"]), dict(data["payload"]), file=path)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.error("outbox: unreadable journal entry %s (%s); renamed *.bad", path.name, exc)
+                os.replace(path, path.with_suffix(".bad"))
+                continue
+            self._queue.append(message)
+        if self._queue:
+            log.info("outbox: %d report(s) left by the last run, sending them first", len(self._queue))
+
+    def _journal(self, stream_id: int, url: str, payload: dict) -> Path | None:
+        """Write one queued message to disk; None (memory only) if the disk refuses."""
+        path = self.journal_dir / f"{self._counter:012d}.json"
+        self._counter += 1
+        tmp = path.with_name(f".{path.stem}.tmp")
+        try:
+            tmp.write_text(json.dumps({"stream_id": stream_id, "url": url, "payload": payload}), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.error("outbox: cannot journal %s (%s); it is kept in memory only", url, exc)
+            tmp.unlink(missing_ok=True)
+            return None
+        return path
 
     def _run(self) -> None:
         backoff = self.min_backoff
@@ -110,6 +165,7 @@ class Reporter:
         with self._wake:
             if self._queue and self._queue[0] is message:
                 self._queue.popleft()
+                _unlink(message)
         _done(message)
 
     def _forget(self, stream_id: int) -> None:
@@ -119,10 +175,19 @@ class Reporter:
             self._queue.clear()
             self._queue.extend(kept)
         for message in dropped:
+            _unlink(message)
             _done(message)
         log.info("stream %s is gone from the webapp; dropped its pending reports", stream_id)
         if self.on_gone:
             self.on_gone(stream_id)
+
+
+def _unlink(message: Message) -> None:
+    if message.file is not None:
+        try:
+            message.file.unlink(missing_ok=True)
+        except OSError as exc:  # it would be sent again after a restart: harmless, reports are idempotent
+            log.warning("outbox: cannot remove journal entry %s: %s", message.file.name, exc)
 
 
 def _done(message: Message) -> None:

@@ -1,0 +1,164 @@
+"""A server restart loses no work: running jobs resume where they were, undelivered reports are re-sent."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from server.app import create_app, shutdown
+from server.job_store import JobStore, SavedJob
+from server.reporter import Reporter
+from server.validation import JobRequest
+
+TOKEN = "test-server-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def start_app(tmp_path, hls_server):
+    """Start the server on one DATA_DIR (call again for a restart); every app is shut down at the end."""
+    apps = []
+
+    def start(**overrides):
+        app = create_app({
+            "SERVER_API_TOKEN": TOKEN, "INGEST_API_TOKEN": "test-ingest-token",
+            "DATA_DIR": tmp_path / "data", "MEDIA_ROOT": tmp_path / "media",
+            "ALLOWED_SOURCE_HOSTS": ["127.0.0.1"], "TWITCH_URL_TEMPLATE": hls_server.url("{login}"),
+            "SEGMENT_SECONDS": 4.0, "CHAT_LAG_S": 0.5, "STREAM_READ_TIMEOUT_S": 4.0,
+            "RETRY_MIN_S": 0.5, "RETRY_MAX_S": 2.0, "REPORT_RETRY_MAX_S": 0.3, **overrides})
+        apps.append(app)
+        return app
+
+    yield start
+    for app in apps:
+        shutdown(app)  # a second shutdown of an app a test already shut down is harmless
+
+
+def job_body(webapp_stub, **overrides):
+    return {"stream_id": 1, "source": "demo_channel", "chat_channel": None, "callback_base": webapp_stub.url,
+            **overrides}
+
+
+def wait_for(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def seqs(webapp_stub) -> list[int]:
+    return [s["seq"] for body in webapp_stub.posted("segments") for s in body["segments"]]
+
+
+def saved_jobs(data_dir: Path) -> list[dict]:
+    return json.loads((data_dir / "jobs.json").read_text())["jobs"]
+
+
+@pytest.mark.timeout(120)
+def test_a_running_job_resumes_after_a_restart_with_seqs_past_every_earlier_one(start_app, webapp_stub, tmp_path):
+    app = start_app()
+    created = app.test_client().post("/api/v1/jobs", json=job_body(webapp_stub, threshold=0.7), headers=AUTH)
+    assert created.status_code == 201
+    assert wait_for(lambda: len(seqs(webapp_stub)) >= 1, timeout=60)
+    shutdown(app)
+    before = seqs(webapp_stub)
+    saved = saved_jobs(tmp_path / "data")
+    assert [(j["stream_id"], j["source"], j["threshold"]) for j in saved] == [(1, "demo_channel", 0.7)]
+    assert saved[0]["next_seq"] > max(before) and saved[0]["offset_s"] > 0
+
+    app = start_app()  # nothing asks for the job again: the server takes it up by itself
+    job = app.test_client().get("/api/v1/jobs/1", headers=AUTH).get_json()
+    assert job["source"] == "demo_channel" and job["threshold"] == 0.7
+    assert wait_for(lambda: len(seqs(webapp_stub)) > len(before), timeout=60)
+    after = seqs(webapp_stub)[len(before):]
+    assert after[0] > max(before), "the resumed job continues the sequence numbers"
+    assert after == sorted(set(after))
+    offsets = [s["offset_s"] for body in webapp_stub.posted("segments") for s in body["segments"]]
+    assert offsets == sorted(offsets), "and the stream offsets"
+
+
+@pytest.mark.timeout(60)
+def test_a_deleted_job_is_not_resumed(start_app, webapp_stub, tmp_path):
+    app = start_app()
+    client = app.test_client()
+    assert client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH).status_code == 201
+    assert saved_jobs(tmp_path / "data") != []
+    assert client.delete("/api/v1/jobs/1", headers=AUTH).status_code == 204
+    assert saved_jobs(tmp_path / "data") == []
+    shutdown(app)
+
+    app = start_app()
+    assert app.test_client().get("/api/v1/jobs", headers=AUTH).get_json() == {"jobs": []}
+
+
+@pytest.mark.parametrize("content", [
+    pytest.param('{"version": 1, "jobs": [{"stream_id": 1', id="cut-short"),
+    pytest.param('{"version": 1, "jobs": [{"stream_id": 1}]}', id="entry-missing-fields"),
+    pytest.param('[1, 2, 3]', id="wrong-shape"),
+])
+def test_a_corrupt_jobs_file_is_moved_aside_and_the_server_starts(start_app, tmp_path, content):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "jobs.json").write_text(content)
+    app = start_app()
+    assert app.test_client().get("/api/v1/jobs", headers=AUTH).get_json() == {"jobs": []}
+    aside = list(data.glob("jobs.json.bad-*"))
+    assert len(aside) == 1 and aside[0].read_text() == content, "kept for a human to look at"
+    assert not (data / "jobs.json").exists()
+
+
+def test_with_resume_jobs_off_nothing_is_saved_or_resumed(start_app, webapp_stub, tmp_path):
+    data = tmp_path / "data"
+    request = JobRequest(1, "demo_channel", "http://127.0.0.1:9/x.m3u8", None, webapp_stub.url)
+    JobStore(data / "jobs.json").save([SavedJob(request, 5, 20.0)])
+    app = start_app(RESUME_JOBS=False)
+    client = app.test_client()
+    assert client.get("/api/v1/jobs", headers=AUTH).get_json() == {"jobs": []}
+    client.post("/api/v1/jobs", json=job_body(webapp_stub, stream_id=2), headers=AUTH)
+    assert [j["stream_id"] for j in saved_jobs(data)] == [1], "the file is neither read nor written"
+    assert not (data / "outbox").exists()
+
+
+@pytest.mark.timeout(120)
+def test_reports_queued_while_the_webapp_is_down_survive_a_restart_and_arrive_in_order(
+        start_app, webapp_stub, tmp_path):
+    webapp_stub.status = 503
+    app = start_app()
+    app.test_client().post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH)
+    reporter = app.extensions["reporter"]
+    assert wait_for(lambda: reporter.last_error == "webapp answered 503")
+    outbox = tmp_path / "data" / "outbox"
+    journaled = lambda: [json.loads(p.read_text()) for p in sorted(outbox.glob("*.json"))]  # noqa: E731
+    assert wait_for(lambda: any(m["url"].endswith("/segments") for m in journaled()), timeout=60)
+    shutdown(app)
+    queued = journaled()
+    assert len(queued) == reporter.pending >= 2  # the first status and at least one segment
+
+    webapp_stub.status = 200
+    app = start_app()
+    assert wait_for(lambda: len(webapp_stub.requests) >= len(queued))
+    first = [(path, body) for path, body, _ in webapp_stub.requests[:len(queued)]]
+    assert first == [(m["url"][len(webapp_stub.url):], m["payload"]) for m in queued], "all of them, in order"
+    assert wait_for(lambda: app.extensions["reporter"].pending == 0 and not list(outbox.glob("*.json")))
+
+
+def test_an_unreadable_journal_entry_is_set_aside_and_the_rest_is_sent_in_order(webapp_stub, tmp_path):
+    url = webapp_stub.url + "/api/v1/streams/1/segments"
+    first = Reporter("secret", journal_dir=tmp_path)
+    for n in range(3):
+        first.post(1, url, {"n": n})
+    first.post(1, url, {"n": "spooled"}, on_done=lambda: None)  # its owner re-posts it: not journaled
+    (tmp_path / "000000000001.json").write_text("{cut")
+
+    second = Reporter("secret", min_backoff=0.05, journal_dir=tmp_path)
+    second.post(1, url, {"n": 3})
+    second.start()
+    assert wait_for(lambda: second.pending == 0, timeout=10)
+    second.stop()
+    assert [body["n"] for body in webapp_stub.posted("segments")] == [0, 2, 3]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["000000000001.bad"]
