@@ -74,7 +74,9 @@ def test_a_running_job_resumes_after_a_restart_with_seqs_past_every_earlier_one(
     app = start_app()  # nothing asks for the job again: the server takes it up by itself
     job = app.test_client().get("/api/v1/jobs/1", headers=AUTH).get_json()
     assert job["source"] == "demo_channel" and job["threshold"] == 0.7
-    assert wait_for(lambda: len(seqs(webapp_stub)) > len(before), timeout=60)
+    resumed_at = saved[0]["next_seq"]
+    assert wait_for(lambda: any(seq >= resumed_at for seq in seqs(webapp_stub)), timeout=60)
+    assert app.test_client().get("/api/v1/jobs/1", headers=AUTH).get_json()["segments_done"] >= 1
     after = seqs(webapp_stub)[len(before):]
     assert after[0] > max(before), "the resumed job continues the sequence numbers"
     assert after == sorted(set(after))
