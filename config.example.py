@@ -28,7 +28,7 @@ ALLOWED_SOURCE_HOSTS = []
 SERVER_HOST = "127.0.0.1"  # bind address; keep loopback unless a proxy fronts it
 SERVER_PORT = 5000
 ALLOWED_CALLBACK_HOSTS = ["127.0.0.1", "localhost"]  # webapp hosts the server will report to
-DATA_DIR = "var/server"  # per-stream ring buffers of segments
+DATA_DIR = "var/server"  # ring buffers of segments, jobs.json, outbox/ and spool/: keep it across restarts
 MAX_JOBS = 20  # streams one server processes at once
 # Resume after a restart: running jobs (request + next seq/offset) are kept in DATA_DIR/jobs.json and
 # started again, and undelivered webapp reports are journaled in DATA_DIR/outbox and re-sent in order.

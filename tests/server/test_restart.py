@@ -164,3 +164,14 @@ def test_an_unreadable_journal_entry_is_set_aside_and_the_rest_is_sent_in_order(
     second.stop()
     assert [body["n"] for body in webapp_stub.posted("segments")] == [0, 2, 3]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["000000000001.bad"]
+
+
+def test_a_threshold_changed_while_running_is_what_the_resumed_job_uses(start_app, webapp_stub, tmp_path):
+    app = start_app()
+    client = app.test_client()
+    client.post("/api/v1/jobs", json=job_body(webapp_stub, source="nobody_here"), headers=AUTH)
+    assert client.patch("/api/v1/jobs/1", json={"threshold": 0.4}, headers=AUTH).status_code == 200
+    assert saved_jobs(tmp_path / "data")[0]["threshold"] == 0.4
+    shutdown(app)
+    app = start_app()
+    assert app.test_client().get("/api/v1/jobs/1", headers=AUTH).get_json()["threshold"] == 0.4
