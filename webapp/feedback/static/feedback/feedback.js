@@ -8,7 +8,6 @@
   const $ = (id) => document.getElementById(id);
   const csrf = panel.querySelector("input[name=csrfmiddlewaretoken]").value;
   let votes = {};
-  let range = { first: null, last: null };
 
   function hms(seconds) {
     const total = Math.max(0, Math.floor(seconds));
@@ -33,7 +32,6 @@
     if (!response.ok) return;
     const doc = await response.json();
     votes = doc.votes;
-    range = { first: doc.first_offset_s, last: doc.last_offset_s };
     document.querySelectorAll("#highlights .highlight").forEach(decorate);
   }
 
@@ -107,28 +105,13 @@
 
   // --- a missed moment, picked on the timeline or typed ---------------------------------------
 
-  const timeline = $("timeline");
-
-  // Where a click falls along the plot, 0..1. The threshold line spans the plot's width in the
-  // chart's own coordinates, whatever margins stream.js leaves for labels.
-  function plotFraction(event) {
-    const point = new DOMPoint(event.clientX, event.clientY).matrixTransform(timeline.getScreenCTM().inverse());
-    const line = timeline.querySelector("line.tl-threshold");
-    const box = timeline.viewBox.baseVal;
-    const left = line ? Number(line.getAttribute("x1")) : 0;
-    const right = line ? Number(line.getAttribute("x2")) : (box && box.width) || 1;
-    return Math.min(Math.max((point.x - left) / Math.max(right - left, 1), 0), 1);
-  }
-  if (timeline) {
-    timeline.addEventListener("click", async (event) => {
-      await loadState(); // the scored range grows while the stream is live
-      if (range.first === null) return;
-      const fraction = plotFraction(event);
-      const offset = Math.round(range.first + fraction * Math.max(range.last - range.first, 0));
-      $("missed-offset").value = hms(offset);
-      $("missed-note").textContent = `Picked ${hms(offset)}: press "This was a highlight" to mark it.`;
-    });
-  }
+  // stream.js says which moment a click on the score timeline picked (its own geometry, so the
+  // two scripts never disagree about where a point is).
+  document.addEventListener("timeline:pick", (event) => {
+    const offset = Math.round(event.detail.offset_s);
+    $("missed-offset").value = hms(offset);
+    $("missed-note").textContent = `Picked ${hms(offset)}: press "This was a highlight" to mark it.`;
+  });
 
   $("missed-form").addEventListener("submit", async (event) => {
     event.preventDefault();
