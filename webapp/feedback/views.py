@@ -52,17 +52,14 @@ def _answer(request: HttpRequest, stream: Stream, doc: dict[str, Any], status: i
 @login_required
 @require_GET
 def state(request: HttpRequest, stream_id: int) -> JsonResponse:
-    """The user's votes and missed moments on a stream, its threshold and the scored time range."""
+    """The user's votes and missed moments on a stream, and its threshold."""
     stream = _stream(request, stream_id)
     votes = Vote.objects.filter(user=request.user, highlight__stream=stream)
-    offsets = list(stream.segments.values_list("offset_s", "duration_s"))
     response = JsonResponse({
         "votes": {str(v.highlight_id): v.label for v in votes},
         "missed": [{"id": m.id, "offset_s": m.offset_s} for m in stream.missed_moments.filter(user=request.user)],
         "threshold": threshold_for(stream),
         "server_threshold": stream.threshold,
-        "first_offset_s": min((o for o, _ in offsets), default=None),
-        "last_offset_s": max((o for o, _ in offsets), default=None),
     })
     response["Cache-Control"] = "no-store"
     return response
