@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from appconfig import ROOT
+from appconfig import ROOT, setting
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,11 @@ def cli() -> int:
     parser.add_argument("--server-port", type=int, default=5000)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stack = Stack(args.workdir, args.webapp_port, args.server_port)
+    # The demo keeps its data where the embedded defaults (or the user's config.py) put it, so
+    # `manage.py createsuperuser` and a later `python -m server` see the same database and clips.
+    places = {name: str(setting(name, ROOT / "var" / default)) for name, default in
+              (("DATABASE_PATH", "db.sqlite3"), ("DATA_DIR", "server"), ("MEDIA_ROOT", "media"))}
+    stack = Stack(args.workdir, args.webapp_port, args.server_port, extra_env=places)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         stack.start()
