@@ -1,19 +1,17 @@
 """The feedback script in a real browser: thumbs on every card (also new ones), a missed moment
 picked on the timeline, and the threshold slider reaching the processing server."""
 
-import os
 import unittest
 from datetime import datetime, timezone
 
 from django.contrib.auth.models import User
-from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 from django.test import override_settings
 
 from webapp.feedback.models import MissedMoment, Sensitivity, Vote
 from webapp.streams.models import Highlight, Segment, Stream
 from webapp.test import PASSWORD, FakeProcessingServer
 
-from test_stream_page_browser import _launch, sync_playwright
+from test_stream_page_browser import BrowserTestCase, sync_playwright
 
 if sync_playwright is not None:
     from playwright.sync_api import expect
@@ -22,26 +20,7 @@ T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
 
 
 @unittest.skipIf(sync_playwright is None, "playwright is not installed")
-class FeedbackBrowserTestCase(StaticLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API keeps a loop in this thread
-        super().setUpClass()
-        cls.playwright = sync_playwright().start()
-        try:
-            cls.browser = _launch(cls.playwright)
-        except BaseException:
-            cls.playwright.stop()
-            super().tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.close()
-        cls.playwright.stop()
-        super().tearDownClass()
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
+class FeedbackBrowserTestCase(BrowserTestCase):
     def setUp(self):
         self.alice = User.objects.create_user("alice", password=PASSWORD)
         self.stream = Stream.objects.create(owner=self.alice, source="xqcow", state="live", threshold=0.5)

@@ -36,9 +36,9 @@ def _launch(playwright):
         return playwright.chromium.launch(executable_path=CHROMIUM)
 
 
-@unittest.skipIf(sync_playwright is None, "playwright is not installed")
-@override_settings(INGEST_API_TOKEN=TOKEN)
-class StreamPageBrowserTestCase(StaticLiveServerTestCase):
+class BrowserTestCase(StaticLiveServerTestCase):
+    """A live Django server and one headless Chromium for the test class."""
+
     @classmethod
     def setUpClass(cls):
         # Playwright's sync API keeps an event loop in this thread; the ORM calls here are sync.
@@ -59,6 +59,10 @@ class StreamPageBrowserTestCase(StaticLiveServerTestCase):
         super().tearDownClass()
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
+
+@unittest.skipIf(sync_playwright is None, "playwright is not installed")
+@override_settings(INGEST_API_TOKEN=TOKEN)
+class StreamPageBrowserTestCase(BrowserTestCase):
     def setUp(self):
         self.alice = User.objects.create_user("alice", password=PASSWORD)
         self.stream = Stream.objects.create(owner=self.alice, source="xqcow", chat_channel="xqcow", state="starting")
