@@ -315,6 +315,11 @@ class TwitchIRCServer:
 
     def _join(self, client: _Client, channel: str) -> None:
         nick = client.nick
+        # Counted before the reply goes out, so whoever reads 366 sees the join counted.
+        stop = threading.Event()
+        client.channels[channel] = stop
+        with self._lock:
+            self.clients_joined += 1
         self._send(client, f":{client.prefix} JOIN #{channel}")
         self._send(client, f":{nick}.{SERVER_NAME} 353 {nick} = #{channel} :{nick}")
         self._send(client, f":{nick}.{SERVER_NAME} 366 {nick} #{channel} :End of /NAMES list")
@@ -322,10 +327,6 @@ class TwitchIRCServer:
             state = "emote-only=0;followers-only=-1;r9k=0;room-id=71092938;slow=0;subs-only=0"
             tags = f"@{state} " if "twitch.tv/tags" in client.caps else ""
             self._send(client, f"{tags}:{SERVER_NAME} ROOMSTATE #{channel}")
-        stop = threading.Event()
-        client.channels[channel] = stop
-        with self._lock:
-            self.clients_joined += 1
         self._spawn(self._replay, f"irc-replay-{channel}", client, channel, stop)
 
     def _on_part(self, client: _Client, msg: IRCMessage) -> None:
