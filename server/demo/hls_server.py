@@ -82,6 +82,7 @@ class LiveHLSServer:
         host: str = "127.0.0.1",
         port: int = 0,
         segment_duration: float = SEGMENT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._data = [Path(p).read_bytes() for p in segments]
         if not self._data:
@@ -94,7 +95,8 @@ class LiveHLSServer:
         self.host, self._port = host, port
         self._online = {channel: True for channel in channels}
         self._lock = threading.Lock()
-        self._started = time.monotonic()
+        self._clock = clock  # a test may hold the live clock still; a race on it is not a bug
+        self._started = clock()
         self._started_wall = time.time()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -122,7 +124,7 @@ class LiveHLSServer:
         httpd.owner = self
         self._httpd = httpd
         self._port = httpd.server_address[1]
-        self._started, self._started_wall = time.monotonic(), time.time()
+        self._started, self._started_wall = self._clock(), time.time()
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="hls", daemon=True
         )
@@ -147,7 +149,7 @@ class LiveHLSServer:
         The channel starts with a full window, as if it had been live for a while, so a player
         has segments to buffer from its first request.
         """
-        elapsed = (time.monotonic() - self._started) * self.speed
+        elapsed = (self._clock() - self._started) * self.speed
         return self.window + int(elapsed // self.segment_duration)
 
     def playlist(self) -> str:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 
 import pytest
 import requests
 
 from server.demo.stack import Stack, free_port
+from waiting import wait_for
 
 SERVER_TOKEN = {"Authorization": "Bearer dev-server-token"}
 
@@ -28,16 +28,6 @@ def csrf_post(session: requests.Session, url: str, data: dict) -> requests.Respo
     page = session.get(url)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     return session.post(url, data={**data, "csrfmiddlewaretoken": token}, headers={"Referer": url})
-
-
-def wait_for(check, timeout: float, step: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(step)
-    return None
 
 
 def probe(path) -> dict:
@@ -58,9 +48,9 @@ def test_a_user_adds_the_demo_channel_and_gets_a_playable_highlight(stack, tmp_p
     assert stream_page, "the new stream is listed on the dashboard"
     status_url = f"{stack.webapp_url}/streams/{stream_page.group(2)}/status.json"
 
-    live = wait_for(lambda: user.get(status_url).json()["state"] == "live", timeout=90)
+    live = wait_for(lambda: user.get(status_url).json()["state"] == "live", timeout=90, step=1.0)
     assert live, user.get(status_url).text
-    status = wait_for(lambda: (s := user.get(status_url).json())["highlights"] and s, timeout=300)
+    status = wait_for(lambda: (s := user.get(status_url).json())["highlights"] and s, timeout=300, step=1.0)
     assert status, f"no highlight in 5 minutes; server log:\n{stack.log_of('server')[-3000:]}"
 
     highlight = status["highlights"][0]

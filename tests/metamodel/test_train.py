@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from metamodel import Metamodel, MetamodelError, load_metamodel, save_metamodel
+from metamodel import MetamodelError, load_metamodel, save_metamodel
 from metamodel.dataset import read_training_csv
 from metamodel.train import (Objective, count_highlights, cross_validate, grouped_splits, make_pipeline,
                              score_metrics, train)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from server.app import create_app, shutdown
+from waiting import wait_for
 
 TOKEN = "test-server-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -43,15 +43,6 @@ def job_body(webapp_stub, **overrides):
     body = {"stream_id": 1, "source": "demo_channel", "chat_channel": None, "callback_base": webapp_stub.url}
     body.update(overrides)
     return body
-
-
-def wait_for(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def ffmpeg_children() -> list[int]:

@@ -14,20 +14,12 @@ import pytest
 from server.chat.buffer import ChatBuffer
 from server.chat.client import TwitchChatClient, backoff_delays
 from server.demo.irc_server import DEFAULT_LOG, TwitchIRCServer
+from waiting import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
 SHARED_LOG = Path("/work/shared/data/twitch-chat/xqcow-2019-09-15.irc.gz")
 FAST = {"backoff_initial": 0.05, "backoff_max": 0.2}  # seconds; real Twitch gets 1 s .. 60 s
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from server.app import create_app, shutdown
+from waiting import wait_for
 
 TOKEN = "test-server-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CHAT_GROUP = ("chat_messages", "chat_positive", "chat_negative", "chat_hype", "chat_copypasta")
-
-
-def wait_for(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.mark.timeout(150)

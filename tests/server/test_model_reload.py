@@ -4,13 +4,13 @@ model stays; a job's threshold moves with PATCH /api/v1/jobs/<id>."""
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import pytest
 
 from metamodel import MetamodelError, load_metamodel, save_metamodel
 from server.app import create_app, shutdown
 from server.model_store import ModelStore
+from waiting import wait_for
 
 TOKEN = "test-server-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -18,7 +18,6 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 def model_with(threshold: float):
     return dataclasses.replace(load_metamodel(), threshold=threshold, provenance={"trained_at": f"t={threshold}"})
-
 
 
 @pytest.fixture
@@ -113,15 +112,6 @@ def test_a_job_started_with_a_threshold_uses_it_instead_of_the_models(client, we
     assert job["threshold"] == 0.77
     refused = client.post("/api/v1/jobs", json=job_body(webapp_stub, stream_id=2, threshold=2), headers=AUTH)
     assert refused.status_code == 400
-
-
-def wait_for(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.timeout(120)

@@ -1,17 +1,7 @@
 """The outbox: reports reach the webapp in order, survive its downtime, stop for deleted streams."""
 
-import time
-
 from server.reporter import Reporter
-
-
-def wait_for(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
+from waiting import wait_for
 
 
 def test_reports_are_delivered_with_the_bearer_token(webapp_stub):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from server.app import create_app, shutdown
 from server.job_store import JobStore, SavedJob
 from server.reporter import Reporter
 from server.validation import JobRequest
+from waiting import wait_for
 
 TOKEN = "test-server-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -40,15 +40,6 @@ def start_app(tmp_path, hls_server):
 def job_body(webapp_stub, **overrides):
     return {"stream_id": 1, "source": "demo_channel", "chat_channel": None, "callback_base": webapp_stub.url,
             **overrides}
-
-
-def wait_for(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def seqs(webapp_stub) -> list[int]:

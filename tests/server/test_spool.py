@@ -12,18 +12,10 @@ import requests
 from server.reporter import Reporter
 from server.spool import Spool, Upload, Uploader
 from storage_backends import write
+from waiting import wait_for
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
 JPG = b"\xff\xd8\xff\xe0" + b"thumbnail" * 100
-
-
-def wait_for(condition, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 class Server:

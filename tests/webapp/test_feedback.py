@@ -1,7 +1,6 @@
 """Feedback on highlights: votes, missed moments and the sensitivity slider, owner-scoped and
 CSRF-protected; the threshold reaches the processing server."""
 
-import json
 from datetime import datetime, timezone
 
 from django.test import Client, override_settings

@@ -19,8 +19,6 @@ LABEL_NAMES = {0: "negative", 1: "neutral", 2: "positive"}
 def build_tiny_model(folder: Path, steps: int = 60, seed: int = 0, anonymous_labels: bool = False) -> Path:
     """Train and save the tiny model into `folder`; return it. Takes about a second on a CPU."""
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 
     torch.manual_seed(seed)
     threads = torch.get_num_threads()
