@@ -2,7 +2,7 @@
 
 Each entry is a job's request plus its resume point: the next segment sequence number and the
 stream offset it starts at, so a resumed job's (stream, seq) rows and highlight keys never clash
-with what the webapp already has. The file is rewritten whole (temp file + os.replace), so a crash
+with what the webapp already has. The file is rewritten whole (server/durable.py: temp file, fsync, rename), so a crash
 leaves either the old or the new version, never half of one.
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from server.durable import write_atomically
 from server.validation import JobRequest
 
 log = logging.getLogger(__name__)
@@ -82,11 +82,4 @@ class JobStore:
 
     def save(self, jobs: list[SavedJob]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".jobs-", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(encode(jobs))
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path, encode(jobs))

@@ -5,8 +5,8 @@ webapp answers 2xx; connection errors and 5xx are retried with exponential backo
 the stream was deleted in the webapp: everything queued for it is dropped and the job is told.
 
 With a `journal_dir` (DATA_DIR/outbox) the queue also survives a server restart: each queued
-message is one JSON file named by a monotonic counter (000000000042.json, written via a temp file
-and os.replace), deleted once the message is done with. A new Reporter loads the folder in name
+message is one JSON file named by a monotonic counter (000000000042.json, written atomically and
+synced, server/durable.py), deleted once the message is done with. A new Reporter loads the folder in name
 order, so undelivered reports are re-sent, in order, before anything new. A file that cannot be
 read is logged and renamed *.bad. A message posted with `on_done` is NOT journaled: callbacks
 exist only in memory, and their owner keeps its own durable record (the upload spool re-reports
@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Callable
 
 import requests
+
+from server.durable import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +111,10 @@ class Reporter:
         """Write one queued message to disk; None (memory only) if the disk refuses."""
         path = self.journal_dir / f"{self._counter:012d}.json"
         self._counter += 1
-        tmp = path.with_name(f".{path.stem}.tmp")
         try:
-            tmp.write_text(json.dumps({"stream_id": stream_id, "url": url, "payload": payload}), encoding="utf-8")
-            os.replace(tmp, path)
+            write_atomically(path, json.dumps({"stream_id": stream_id, "url": url, "payload": payload}))
         except OSError as exc:
             log.error("outbox: cannot journal %s (%s); it is kept in memory only", url, exc)
-            tmp.unlink(missing_ok=True)
             return None
         return path
 

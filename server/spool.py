@@ -9,7 +9,7 @@ report to the webapp. The spooled item is removed when the outbox has delivered 
         items/<id>/item.json    the manifest: keys, content types, the report, URLs stored so far
         items/<id>/clip.mp4 ...
 
-Manifests are written atomically (temp file, fsync, rename), so a crash leaves either the old or
+Manifests are written atomically (server/durable.py: temp file, fsync, rename), so a crash leaves either the old or
 the new one. On start the uploader picks up every item left by the previous run. A failed upload
 is retried with exponential backoff, without limit in time: nothing is lost while storage is down.
 """
@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from server.durable import write_atomically
 from server.reporter import Reporter
 from server.storage import Storage, StorageError
 
@@ -115,13 +116,7 @@ class Spool:
         return item
 
     def save(self, item: SpoolItem) -> None:
-        folder = self.items_dir / item.id
-        fd, tmp = tempfile.mkstemp(prefix=".item-", dir=folder)
-        with os.fdopen(fd, "w") as out:
-            json.dump(asdict(item), out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, folder / MANIFEST)
+        write_atomically(self.items_dir / item.id / MANIFEST, json.dumps(asdict(item)))
 
     def load(self) -> list[SpoolItem]:
         """Every complete item on disk, oldest first; unfinished or unreadable ones are removed."""
