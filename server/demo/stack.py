@@ -97,11 +97,14 @@ class Stack:
                        "--threads=8", "webapp.wsgi:application"],
         }
 
-    def stop_part(self, name: str) -> None:
-        """Stop one part (SIGTERM, then SIGKILL after 30 s), e.g. to test the others without it."""
+    def stop_part(self, name: str, kill: bool = False) -> None:
+        """Stop one part (SIGTERM, then SIGKILL after 30 s), e.g. to test the others without it.
+
+        `kill` sends SIGKILL at once, as a crash or the OOM killer would: no clean-up runs.
+        """
         process = self.processes.pop(name)
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:

@@ -10,24 +10,9 @@ import subprocess
 import pytest
 import requests
 
-from server.demo.stack import Stack, free_port
 from waiting import wait_for
 
 SERVER_TOKEN = {"Authorization": "Bearer dev-server-token"}
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    stack = Stack(tmp_path_factory.mktemp("stack"), free_port(), free_port(), free_port(), free_port())
-    stack.start()
-    yield stack
-    stack.stop()
-
-
-def csrf_post(session: requests.Session, url: str, data: dict) -> requests.Response:
-    page = session.get(url)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    return session.post(url, data={**data, "csrfmiddlewaretoken": token}, headers={"Referer": url})
 
 
 def probe(path) -> dict:
@@ -37,16 +22,13 @@ def probe(path) -> dict:
 
 
 @pytest.mark.timeout(600)
-def test_a_user_adds_the_demo_channel_and_gets_a_playable_highlight(stack, tmp_path):
-    user = requests.Session()
-    signup = csrf_post(user, f"{stack.webapp_url}/accounts/signup/",
-                       {"username": "alice", "password1": "correct-horse-42", "password2": "correct-horse-42"})
+def test_a_user_adds_the_demo_channel_and_gets_a_playable_highlight(stack, visitor, tmp_path):
+    user = visitor
+    signup = user.sign_up(stack.webapp_url, "alice")
     assert signup.url.rstrip("/") == stack.webapp_url, "signed up and landed on the dashboard"
-
-    added = csrf_post(user, f"{stack.webapp_url}/", {"source": "demo_channel", "chat_channel": ""})
-    stream_page = re.search(r'href="(/streams/(\d+)/)"', added.text)
-    assert stream_page, "the new stream is listed on the dashboard"
-    status_url = f"{stack.webapp_url}/streams/{stream_page.group(2)}/status.json"
+    stream_id = user.add_stream(stack.webapp_url, "demo_channel")
+    stream_page = f"/streams/{stream_id}/"
+    status_url = f"{stack.webapp_url}{stream_page}status.json"
 
     live = wait_for(lambda: user.get(status_url).json()["state"] == "live", timeout=90, step=1.0)
     assert live, user.get(status_url).text
@@ -65,15 +47,15 @@ def test_a_user_adds_the_demo_channel_and_gets_a_playable_highlight(stack, tmp_p
     data = clip.read_bytes()
     assert data.index(b"moov") < data.index(b"mdat"), "faststart: playable while it downloads"
     assert thumb.read_bytes()[:3] == b"\xff\xd8\xff", "the thumbnail is a JPEG"
-    page = user.get(f"{stack.webapp_url}{stream_page.group(1)}").text
+    page = user.get(f"{stack.webapp_url}{stream_page}").text
     assert "status.json" in page or "data-status-url" in page
 
     jobs = requests.get(f"{stack.server_url}/api/v1/jobs", headers=SERVER_TOKEN).json()["jobs"]
     assert [j["state"] for j in jobs] == ["live"]
-    page = user.get(f"{stack.webapp_url}{stream_page.group(1)}")
+    page = user.get(f"{stack.webapp_url}{stream_page}")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    gone = user.post(f"{stack.webapp_url}{stream_page.group(1)}delete/", data={"csrfmiddlewaretoken": token},
+    gone = user.post(f"{stack.webapp_url}{stream_page}delete/", data={"csrfmiddlewaretoken": token},
                      headers={"Referer": page.url})
-    assert gone.url.rstrip("/") == stack.webapp_url and f'href="{stream_page.group(1)}"' not in gone.text
+    assert gone.url.rstrip("/") == stack.webapp_url and f'href="{stream_page}"' not in gone.text
     assert requests.get(f"{stack.server_url}/api/v1/jobs", headers=SERVER_TOKEN).json()["jobs"] == []
     assert user.get(status_url).status_code == 404
