@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -132,9 +133,18 @@ def _checksum_or_none(data: Mapping[str, Any]) -> str | None:
 def save_metamodel(model: Metamodel, path: str | Path) -> None:
     """Write the artifact atomically: a server polling the file never reads half of it."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    # A temp name of its own: two trainings saving at once must not write into one temp file.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(model.to_dict(), indent=1) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the server may run as another user than the trainer
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _sigmoid(x: float) -> float:
