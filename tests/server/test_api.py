@@ -116,7 +116,8 @@ def test_an_offline_channel_is_retried_and_its_state_says_so(client, webapp_stub
     client.post("/api/v1/jobs", json=job_body(webapp_stub, source="nobody_here"), headers=AUTH)
     assert wait_for(lambda: client.get("/api/v1/jobs/1", headers=AUTH).get_json()["state"] == "offline")
     assert "offline" in client.get("/api/v1/jobs/1", headers=AUTH).get_json()["last_error"]
-    assert any(s["state"] == "offline" for s in webapp_stub.posted("status"))
+    assert wait_for(lambda: any(s["state"] == "offline" for s in webapp_stub.posted("status"))), \
+        "the webapp is told too (by the outbox, a moment later)"
 
 
 @pytest.mark.timeout(180)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from server.app import create_app, shutdown
 from server.features.audio_tags import (DEFAULT_CLASSES, NO_CHECKPOINT, AudioTagger, parse_classes,
                                         resample_to_model_rate)
 from server.inference import ModelWorker
+from waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIPS = [ROOT / "server" / "demo" / "media" / name for name in ("seed-lobby.mp4", "seed-gameplay.mp4")]
@@ -150,9 +150,7 @@ def test_without_weights_the_server_runs_and_says_so_in_job_status(tmp_path, hls
         client = app.test_client()
         assert client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH).status_code == 201
         assert NO_CHECKPOINT in client.get("/api/v1/jobs/1", headers=AUTH).get_json()["degraded"]
-        deadline = time.monotonic() + 20
-        while not webapp_stub.posted("status") and time.monotonic() < deadline:
-            time.sleep(0.1)
+        assert wait_for(lambda: webapp_stub.posted("status"))
         assert NO_CHECKPOINT in webapp_stub.posted("status")[0]["degraded"]
     finally:
         shutdown(app)
@@ -166,9 +164,7 @@ def test_a_live_job_reports_audio_tags_from_the_shared_model(tmp_path, hls_serve
         assert torch.get_num_threads() == 1
         client = app.test_client()
         client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH)
-        deadline = time.monotonic() + 60
-        while not webapp_stub.posted("segments") and time.monotonic() < deadline:
-            time.sleep(0.2)
+        assert wait_for(lambda: webapp_stub.posted("segments"), timeout=60)
         features = webapp_stub.posted("segments")[0]["segments"][0]["features"]
         tags = {k: v for k, v in features.items() if k.startswith("audio_tag:")}
         assert len(tags) == 22 and all(0 <= v <= 1 for v in tags.values())

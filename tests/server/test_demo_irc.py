@@ -11,6 +11,7 @@ import pytest
 
 from server.chat.irc import IRCMessage, parse_line
 from server.demo.irc_server import TwitchIRCServer, load_log
+from waiting import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -136,10 +137,7 @@ def test_it_pings_and_pongs(chat_log: Path) -> None:
         assert messages[-1].params[-1] == "hello"
         assert peer.read_until("PING")[-1].params == ["tmi.twitch.tv"]
         peer.send("PONG :tmi.twitch.tv")
-        deadline = time.monotonic() + 2
-        while server.pongs_received == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert server.pongs_received == 1
+        assert wait_for(lambda: server.pongs_received == 1)
     finally:
         peer.close()
         server.stop()

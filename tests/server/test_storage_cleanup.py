@@ -12,6 +12,7 @@ from server.app import create_app, shutdown
 from server.cleanup import StorageJanitor, remove_stale_ring_buffers
 from server.storage import LocalStorage
 from storage_backends import write
+from waiting import wait_for
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
 TOKEN = "test-server-token"
@@ -103,10 +104,7 @@ def test_deleting_a_job_through_the_api_deletes_its_clips_after_the_grace_period
     app = make_app(tmp_path, STORAGE_DELETE_GRACE_S=0)
     try:
         assert app.test_client().delete("/api/v1/jobs/12", headers=AUTH).status_code == 204
-        deadline = time.monotonic() + 10
-        while (tmp_path / "media" / "12").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not (tmp_path / "media" / "12").exists(), "the janitor thread deleted the clips"
+        assert wait_for(lambda: not (tmp_path / "media" / "12").exists()), "the janitor thread deleted the clips"
     finally:
         shutdown(app)
 
