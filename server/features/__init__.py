@@ -6,14 +6,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
+from metamodel.schema import FEATURE_GROUPS
 from server import media
 from server.features.audio import audio_features
 from server.features.baseline import RollingBaseline
 from server.features.chat import chat_features, copypasta_share, hype_points, sentiment_counts, spread_sample
 from server.features.motion import motion_features
 
-CHAT_FEATURES = ["chat_messages", "chat_users", "chat_emotes", "chat_rate_ratio", "chat_positive",
-                 "chat_negative", "chat_hype", "chat_copypasta"]
+AUDIO_FEATURES = FEATURE_GROUPS["audio"]
+MOTION_FEATURES = FEATURE_GROUPS["motion"]
+CHAT_FEATURES = FEATURE_GROUPS["chat"]
 BASELINE_SEGMENTS = 30  # 5 minutes of 10 s segments: long enough to be "usual", short enough to follow a stream
 
 
@@ -46,17 +50,21 @@ class SegmentFeaturizer:
 
         `chat` None means no chat for this stream: the chat group is None (imputed by the model).
         """
-        samples = media.decode_audio(path, start, duration)
-        frames = media.decode_grey_frames(path, start, duration)
+        samples, frames = media.decode_segment(path, start, duration)
         values: dict[str, float | None] = {}
-        values.update(audio_features(samples, media.AUDIO_RATE))
+        # A stream the segment lacks leaves its group None (imputed by the model), not "silent"
+        # or "still", which would be a claim about the stream.
+        values.update(audio_features(samples, media.AUDIO_RATE) if samples is not None else dict.fromkeys(AUDIO_FEATURES))
         values.update(self.motion(frames))
         values.update(self.chat(chat, events))
         if self.audio_tags is not None:  # last: it may gate on the cheap features above
-            values.update(self.audio_tags(samples, media.AUDIO_RATE, dict(values)))
+            no_audio = np.zeros(0, dtype=np.float32)
+            values.update(self.audio_tags(samples if samples is not None else no_audio, media.AUDIO_RATE, dict(values)))
         return values
 
-    def motion(self, frames) -> dict[str, float]:
+    def motion(self, frames) -> dict[str, float | None]:
+        if frames is None:
+            return dict.fromkeys(MOTION_FEATURES)
         values = motion_features(frames)
         values["motion_ratio"] = self.motion_baseline.ratio(values["motion_mean"])
         return values
