@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Callable
 
 import requests
 
+from server.background import BackgroundLoop
 from server.durable import write_atomically
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,11 @@ class Message:
     file: Path | None = field(default=None, compare=False)  # its journal entry, if journaled
 
 
-class Reporter:
+class Reporter(BackgroundLoop):
     def __init__(self, token: str, timeout: float = 10.0, min_backoff: float = 1.0, max_backoff: float = 60.0,
                  max_pending: int = 10000, on_gone: Callable[[int], None] | None = None,
                  journal_dir: Path | None = None):
+        super().__init__("reporter")
         self.token = token
         self.timeout = timeout
         self.min_backoff = min_backoff
@@ -55,22 +56,9 @@ class Reporter:
         self._counter = 0
         if journal_dir is not None:
             self._load_journal(journal_dir)
-        self._wake = threading.Condition()
-        self._stopping = False
         self._http = requests.Session()
-        self._thread = threading.Thread(target=self._run, name="reporter", daemon=True)
         self.last_error: str | None = None
         self.sent = 0
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        with self._wake:
-            self._stopping = True
-            self._wake.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
 
     @property
     def pending(self) -> int:

@@ -21,7 +21,6 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from server.background import BackgroundLoop
 from server.durable import write_atomically
 from server.reporter import Reporter
 from server.storage import Storage, StorageError
@@ -136,11 +136,14 @@ class Spool:
         shutil.rmtree(self.items_dir / item.id, ignore_errors=True)
 
 
-class Uploader:
+class Uploader(BackgroundLoop):
     """The thread that moves spooled items into storage, then reports them, oldest first."""
+
+    stop_timeout = 10.0  # an upload in flight may take a while to give up
 
     def __init__(self, spool: Spool, storage: Storage, reporter: Reporter, min_backoff: float = 1.0,
                  max_backoff: float = 300.0):
+        super().__init__("uploader")
         self.spool = spool
         self.storage = storage
         self.reporter = reporter
@@ -150,23 +153,13 @@ class Uploader:
         self.uploaded = 0  # files stored and checked by this process
         self._items: dict[str, SpoolItem] = {}
         self._reported: set[str] = set()  # handed to the outbox, waiting for its delivery
-        self._wake = threading.Condition()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="uploader", daemon=True)
 
     def start(self) -> None:
         for item in self.spool.load():
             self._items[item.id] = item
         if self._items:
             log.info("spool: %d highlight(s) left by the last run, uploading them", len(self._items))
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        with self._wake:
-            self._stopping = True
-            self._wake.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        super().start()
 
     @property
     def pending(self) -> int:

@@ -30,12 +30,7 @@ class FeedbackBrowserTestCase(BrowserTestCase):
         self.highlight = Highlight.objects.create(
             stream=self.stream, key="k1", start_utc=T0, end_utc=T0, start_offset_s=0.0, end_offset_s=20.0,
             score=0.8, clip_url="http://127.0.0.1:9/a.mp4")
-        self.client.force_login(self.alice)
-        self.context = self.browser.new_context()
-        self.context.add_cookies([{"name": "sessionid", "value": self.client.cookies["sessionid"].value,
-                                   "url": self.live_server_url}])
-        self.page = self.context.new_page()
-        self.addCleanup(self.context.close)
+        self.page = self.page_as(self.alice)
         self.page.goto(f"{self.live_server_url}/streams/{self.stream.id}/")
 
     def test_thumbs_toggle_and_new_cards_get_them_too(self):

@@ -59,6 +59,15 @@ class BrowserTestCase(StaticLiveServerTestCase):
         super().tearDownClass()
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
+    def page_as(self, user):
+        """A fresh browser page (own cookies) logged in as `user`; closed after the test."""
+        self.client.force_login(user)
+        context = self.browser.new_context()
+        self.addCleanup(context.close)
+        context.add_cookies([{"name": "sessionid", "value": self.client.cookies["sessionid"].value,
+                              "url": self.live_server_url}])
+        return context.new_page()
+
 
 @unittest.skipIf(sync_playwright is None, "playwright is not installed")
 @override_settings(INGEST_API_TOKEN=TOKEN)
@@ -72,12 +81,7 @@ class StreamPageBrowserTestCase(BrowserTestCase):
         self.first = Highlight.objects.create(
             stream=self.stream, key="k1", start_utc=T0, end_utc=T0, start_offset_s=10.0, end_offset_s=30.0,
             score=0.8, clip_url="http://127.0.0.1:9/a.mp4")
-        self.client.force_login(self.alice)
-        self.context = self.browser.new_context()
-        self.context.add_cookies([{"name": "sessionid", "value": self.client.cookies["sessionid"].value,
-                                   "url": self.live_server_url}])
-        self.page = self.context.new_page()
-        self.addCleanup(self.context.close)
+        self.page = self.page_as(self.alice)
 
     def ingest(self, what, doc):
         request = urllib.request.Request(
