@@ -12,6 +12,7 @@ refused) and comes back on the same port.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -30,8 +31,9 @@ class LocalBackend:
     def __init__(self, tmp: Path):
         from server.app import _register_plain_routes  # the real /media/ route, without jobs
 
-        self.root = tmp / "media"
-        self.root.mkdir()
+        self.root, self.data = tmp / "media", tmp / "media-data"
+        self.data.mkdir()
+        self._link_root()
         app = Flask("media-test")
         app.config["MEDIA_ROOT"] = self.root
         _register_plain_routes(app)
@@ -43,12 +45,20 @@ class LocalBackend:
         return LocalStorage(self.root, self.base_url)
 
     def break_(self) -> None:
-        self.root.rename(self.root.with_name("media-away"))
-        self.root.write_text("not a folder")
+        broken = self.root.with_name("media-broken")
+        broken.write_text("not a folder")
+        os.replace(broken, self.root)
 
     def repair(self) -> None:
-        self.root.unlink()
-        self.root.with_name("media-away").rename(self.root)
+        self._link_root()
+
+    def _link_root(self) -> None:
+        # The folder lives beside `root`, which is a link to it (working) or a file (broken):
+        # each swap is one atomic rename, so an upload retried meanwhile never finds the path
+        # missing (it would make a fresh, empty folder there).
+        link = self.root.with_name("media-link")
+        link.symlink_to(self.data)
+        os.replace(link, self.root)
 
     def close(self) -> None:
         self._httpd.shutdown()
