@@ -2,17 +2,19 @@
 
 import csv
 import tempfile
-from datetime import datetime, timezone
+import threading
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from django.core.management import CommandError, call_command
-from django.test import override_settings
+from django.contrib.auth.models import User
+from django.test import TransactionTestCase, override_settings
 
 from metamodel import load_metamodel
 from metamodel.dataset import read_training_csv
-from webapp.feedback.models import MissedMoment, Vote
+from webapp.feedback.models import MissedMoment, TrainingRun, Vote
 from webapp.streams.models import Highlight, Segment, Stream
-from webapp.test import BaseTestCase
+from webapp.test import PASSWORD, BaseTestCase
 
 T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
 
@@ -64,56 +66,93 @@ class ExportTestCase(BaseTestCase):
             call_command("export_training_data", "--out", str(self.out))
 
 
-class RetrainTestCase(BaseTestCase):
+def join_training_threads():
+    for thread in threading.enumerate():
+        if thread.name.startswith("retrain-"):
+            thread.join(120)
+
+
+class RetrainTestCase(TransactionTestCase):
+    """Retraining runs on a thread of its own, which needs committed data: a TransactionTestCase."""
+
     def setUp(self):
+        self.alice = User.objects.create_user("alice", password=PASSWORD, is_staff=True)
+        self.bob = User.objects.create_user("bob", password=PASSWORD)
         # Two streams where liked highlights are exactly the chat spikes: a model can learn that.
-        second = Stream.objects.create(owner=self.bob, source="shroud")
-        for stream in (self.stream, second):
+        for owner, source in ((self.alice, "xqcow"), (self.bob, "shroud")):
+            stream = Stream.objects.create(owner=owner, source=source)
             counts = [5, 6, 40, 42, 5, 4, 6, 38, 5, 5, 6, 4, 44, 5, 6, 5, 39, 41, 5, 6]
             add_segments(stream, counts)
             for seq in (2, 7, 12, 16):
-                Vote.objects.create(user=stream.owner, highlight=add_highlight(stream, seq, seq + (seq == 2 or seq == 16)),
+                Vote.objects.create(user=owner, highlight=add_highlight(stream, seq, seq + (seq == 2 or seq == 16)),
                                     value=Vote.UP)
-            Vote.objects.create(user=stream.owner, highlight=add_highlight(stream, 9, 9), value=Vote.DOWN)
+            Vote.objects.create(user=owner, highlight=add_highlight(stream, 9, 9), value=Vote.DOWN)
         self.model_path = Path(tempfile.mkdtemp()) / "model.json"
+        self.settings = override_settings(METAMODEL_PATH=self.model_path)
+        self.settings.enable()
+        self.addCleanup(self.settings.disable)
+        self.client.force_login(self.alice)
+
+    def retrain(self):
+        r = self.client.post("/feedback/retrain/")
+        self.assertRedirects(r, "/feedback/retrain/")
+        join_training_threads()
+        return self.client.get("/feedback/retrain/")
 
     def test_retraining_from_the_command_line_writes_a_valid_model_where_the_server_looks(self):
-        with override_settings(METAMODEL_PATH=self.model_path):
-            call_command("retrain_metamodel", stdout=open("/dev/null", "w"))
+        call_command("retrain_metamodel", stdout=open("/dev/null", "w"))
         model = load_metamodel(self.model_path)
         self.assertEqual(model.provenance["trained_by"], "python -m metamodel train")
         self.assertGreater(model.coef[model.features.index("chat_messages")], 0)
+        self.assertEqual(TrainingRun.objects.get().state, TrainingRun.DONE, "listed on the staff page too")
 
     @override_settings(METAMODEL_PATH=None)
     def test_retraining_without_a_model_path_says_what_to_set(self):
         with self.assertRaisesMessage(CommandError, "METAMODEL_PATH"):
             call_command("retrain_metamodel")
+        r = self.client.post("/feedback/retrain/", follow=True)
+        self.assertContains(r, "Not retrained: METAMODEL_PATH is not set")
+        self.assertFalse(TrainingRun.objects.exists())
 
-    def test_staff_retrain_from_the_web_page_and_others_cannot(self):
-        self.login(self.bob)
-        self.assertEqual(self.client.get("/feedback/retrain/").status_code, 302)  # to the admin login
-        self.alice.is_staff = True
-        self.alice.save()
-        self.login()
-        with override_settings(METAMODEL_PATH=self.model_path):
-            self.assertContains(self.client.get("/feedback/retrain/"), "Retrain now")
-            r = self.client.post("/feedback/retrain/")
-        self.assertContains(r, "New model written")
-        self.assertContains(r, "chat only")
+    def test_staff_retrain_on_a_background_thread_and_see_the_report(self):
+        self.assertContains(self.client.get("/feedback/retrain/"), "Retrain now")
+        page = self.retrain()
+        self.assertContains(page, "new model written (threshold")
+        self.assertContains(page, "chat only")
+        self.assertContains(page, "by alice")
         self.assertEqual(load_metamodel(self.model_path).provenance["rows"], 40)
+        self.assertEqual(TrainingRun.objects.get().rows, 40)
+
+    def test_others_cannot_retrain(self):
+        self.client.force_login(self.bob)
+        self.assertEqual(self.client.get("/feedback/retrain/").status_code, 302)  # to the admin login
+        self.assertEqual(self.client.post("/feedback/retrain/").status_code, 302)
+        self.assertFalse(TrainingRun.objects.exists())
+        self.assertFalse(self.model_path.exists())
+
+    def test_a_second_retraining_waits_for_the_first(self):
+        TrainingRun.objects.create(model_path=str(self.model_path), started_by=self.alice)
+        page = self.client.get("/feedback/retrain/")
+        self.assertContains(page, '<meta http-equiv="refresh"')
+        self.assertContains(page, "disabled")
+        r = self.client.post("/feedback/retrain/", follow=True)
+        self.assertContains(r, "Not retrained: a retraining is already running")
+        self.assertEqual(TrainingRun.objects.count(), 1)
+
+    def test_a_run_left_running_by_a_stopped_webapp_does_not_block_the_next(self):
+        stale = TrainingRun.objects.create(model_path=str(self.model_path))
+        TrainingRun.objects.filter(pk=stale.pk).update(started=stale.started - timedelta(hours=2))
+        page = self.retrain()
+        self.assertContains(page, "did not finish (the webapp stopped while it ran)")
+        self.assertContains(page, "new model written")
 
     def test_the_admins_vote_list_links_to_retraining(self):
-        self.alice.is_staff = self.alice.is_superuser = True
+        self.alice.is_superuser = True
         self.alice.save()
-        self.login()
         self.assertContains(self.client.get("/admin/feedback/vote/"), 'href="/feedback/retrain/"')
 
     def test_too_little_feedback_is_explained_on_the_page(self):
         Stream.objects.filter(source="shroud").delete()
-        self.alice.is_staff = True
-        self.alice.save()
-        self.login()
-        with override_settings(METAMODEL_PATH=self.model_path):
-            r = self.client.post("/feedback/retrain/")
-        self.assertContains(r, "Not retrained: cross-validation needs at least 2 streams")
+        page = self.retrain()
+        self.assertContains(page, "not retrained: cross-validation needs at least 2 streams")
         self.assertFalse(self.model_path.exists())

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from webapp.feedback.models import MissedMoment, Sensitivity, Vote
+from webapp.feedback.models import MissedMoment, Sensitivity, TrainingRun, Vote
 
 
 @admin.register(Vote)
@@ -20,3 +20,10 @@ class MissedMomentAdmin(admin.ModelAdmin):
 class SensitivityAdmin(admin.ModelAdmin):
     list_display = ("stream", "threshold", "updated")
     raw_id_fields = ("stream",)
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    list_display = ("started", "state", "started_by", "rows", "threshold", "finished")
+    list_filter = ("state",)
+    readonly_fields = [f.name for f in TrainingRun._meta.fields]

@@ -66,3 +66,31 @@ class Sensitivity(models.Model):
 def threshold_for(stream: Stream) -> float | None:
     """The user's threshold for a stream, or None (the model's own)."""
     return Sensitivity.objects.filter(stream=stream).values_list("threshold", flat=True).first()
+
+
+class TrainingRun(models.Model):
+    """One retraining of the metamodel from feedback, started from the staff page or the command line.
+
+    The web page starts it on a background thread and shows its state; a run still "running"
+    long after it began is one whose process ended (the webapp restarted) and is shown as failed.
+    """
+
+    RUNNING, DONE, FAILED = "running", "done", "failed"
+    STATES = [(RUNNING, "Running"), (DONE, "Done"), (FAILED, "Failed")]
+
+    state = models.CharField(max_length=10, choices=STATES, default=RUNNING)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
+                                   related_name="training_runs")
+    started = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    model_path = models.CharField(max_length=500)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    report = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started", "-pk"]
+
+    def __str__(self) -> str:
+        return f"training run {self.pk} ({self.state})"

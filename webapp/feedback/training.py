@@ -6,18 +6,39 @@ Labels per stored segment (a stream with any feedback; other streams are left ou
   -  the segment is in a highlight nobody voted on: left out (the model thought it was a
      highlight and nobody said yes or no, so it is neither a known positive nor a known negative)
   0  every other segment: the viewer saw the stream and did not mark it
+
+A retraining is a `TrainingRun`: `start_run` records it (one at a time), `run_training` does the
+work and records the outcome, `run_in_background` does that on a thread so the staff page answers
+at once however much feedback there is.
 """
 
 from __future__ import annotations
 
+import logging
+import tempfile
+import threading
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
 
-from metamodel.dataset import is_positive, write_training_csv
+from django.db import connection, transaction
+from django.utils import timezone
+
+from metamodel import MetamodelError
+from metamodel.dataset import DatasetError, is_positive, write_training_csv
 from metamodel.schema import group_of
-from webapp.feedback.models import MissedMoment, Vote
+from webapp.feedback.models import MissedMoment, TrainingRun, Vote
 from webapp.streams.models import Highlight, Segment, Stream
+
+log = logging.getLogger(__name__)
+
+# Far longer than any retraining takes: a run still "running" after this died with its process.
+STALE_AFTER = timedelta(hours=1)
+
+
+class RetrainRefused(Exception):
+    """A retraining that cannot start; the message says why, for the page or the command line."""
 
 
 def labelled_streams() -> list[Stream]:
@@ -88,3 +109,47 @@ def retrain(data: Path, model_path: Path) -> tuple[str, float]:
     save_metamodel(model, model_path)
     text = format_report(report, f"cross-validation on viewers' feedback ({len(training)} segments)")
     return text, model.threshold
+
+
+def start_run(model_path: Path | None, user=None) -> TrainingRun:
+    """Record a new run, or refuse: no METAMODEL_PATH, or another run still going."""
+    if model_path is None:
+        raise RetrainRefused("METAMODEL_PATH is not set: the server would not see a new model.")
+    with transaction.atomic():  # check and create as one (SQLite IMMEDIATE: one writer at a time)
+        TrainingRun.objects.filter(state=TrainingRun.RUNNING, started__lt=timezone.now() - STALE_AFTER).update(
+            state=TrainingRun.FAILED, finished=timezone.now(), error="did not finish (the webapp stopped while it ran)")
+        busy = TrainingRun.objects.filter(state=TrainingRun.RUNNING).first()
+        if busy is not None:
+            raise RetrainRefused(f"a retraining is already running (started {busy.started:%Y-%m-%d %H:%M:%S} UTC)")
+        return TrainingRun.objects.create(model_path=str(model_path), started_by=user)
+
+
+def run_training(run: TrainingRun) -> TrainingRun:
+    """Export the feedback, train, write the model where the server looks; record how it went."""
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp) / "feedback.csv"
+            run.rows = export_training_data(data)["rows"]
+            run.report, run.threshold = retrain(data, Path(run.model_path))
+        run.state = TrainingRun.DONE
+    except (ValueError, DatasetError, MetamodelError, OSError) as exc:
+        run.state, run.error = TrainingRun.FAILED, str(exc)
+    except Exception as exc:  # recorded, or the run would show "running" for an hour
+        log.exception("training run %s failed", run.pk)
+        run.state, run.error = TrainingRun.FAILED, f"unexpected error: {type(exc).__name__}: {exc}"
+    run.finished = timezone.now()
+    run.save()
+    log.info("training run %s %s in %.1f s", run.pk, run.state, (run.finished - run.started).total_seconds())
+    return run
+
+
+def run_in_background(run: TrainingRun) -> threading.Thread:
+    def work() -> None:
+        try:
+            run_training(run)
+        finally:
+            connection.close()  # this thread's own database connection
+
+    thread = threading.Thread(target=work, name=f"retrain-{run.pk}", daemon=True)
+    thread.start()
+    return thread

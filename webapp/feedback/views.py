@@ -8,8 +8,6 @@ the stream page for a plain form post, so the forms work without JavaScript too.
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -21,10 +19,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from metamodel import MetamodelError
-from metamodel.dataset import DatasetError, parse_time
+from metamodel.dataset import parse_time
 from webapp.feedback import training
-from webapp.feedback.models import MissedMoment, Sensitivity, Vote, threshold_for
+from webapp.feedback.models import MissedMoment, Sensitivity, TrainingRun, Vote, threshold_for
 from webapp.feedback.rates import highlights_per_hour
 from webapp.lib import processing
 from webapp.streams.models import Highlight, Stream
@@ -154,18 +151,18 @@ def _send_threshold(stream: Stream, threshold: float | None) -> tuple[bool, str]
 @staff_member_required
 @require_http_methods(["GET", "POST"])
 def retrain(request: HttpRequest) -> HttpResponse:
-    """Staff: retrain from all feedback and write the model the server reloads (METAMODEL_PATH)."""
-    ctx: dict[str, Any] = {"model_path": settings.METAMODEL_PATH, "streams": len(training.labelled_streams()),
-                           "votes": Vote.objects.count(), "missed": MissedMoment.objects.count()}
+    """Staff: retrain from all feedback, on a background thread, into the model the server reloads."""
     if request.method == "POST":
-        if settings.METAMODEL_PATH is None:
-            ctx["error"] = "METAMODEL_PATH is not set: the server would not see a new model."
+        try:
+            run = training.start_run(settings.METAMODEL_PATH, request.user)
+        except training.RetrainRefused as exc:
+            messages.error(request, f"Not retrained: {exc}")
         else:
-            try:
-                with tempfile.TemporaryDirectory() as tmp:
-                    data = Path(tmp) / "feedback.csv"
-                    training.export_training_data(data)
-                    ctx["report"], ctx["threshold"] = training.retrain(data, Path(settings.METAMODEL_PATH))
-            except (ValueError, DatasetError, MetamodelError) as exc:
-                ctx["error"] = str(exc)
-    return render(request, "feedback/retrain.html", ctx)
+            training.run_in_background(run)
+            messages.success(request, "Retraining started; this page shows the result when it is done.")
+        return redirect("feedback-retrain")
+    runs = list(TrainingRun.objects.select_related("started_by")[:5])
+    return render(request, "feedback/retrain.html", {
+        "model_path": settings.METAMODEL_PATH, "streams": len(training.labelled_streams()),
+        "votes": Vote.objects.count(), "missed": MissedMoment.objects.count(), "runs": runs,
+        "running": any(run.state == TrainingRun.RUNNING for run in runs)})

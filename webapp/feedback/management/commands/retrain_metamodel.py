@@ -1,20 +1,19 @@
 """`python manage.py retrain_metamodel [--out MODEL.json]`: export feedback, train, write the model.
 
 The model goes to METAMODEL_PATH (the file the processing server watches and reloads) unless
---out says otherwise.
+--out says otherwise. The run is recorded like one started from the staff page, so the page
+lists it too, and it waits for no other: a run already going is refused.
 """
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from metamodel import MetamodelError
-from metamodel.dataset import DatasetError
-from webapp.feedback.training import export_training_data, retrain
+from webapp.feedback.models import TrainingRun
+from webapp.feedback.training import RetrainRefused, run_training, start_run
 
 
 class Command(BaseCommand):
@@ -28,11 +27,10 @@ class Command(BaseCommand):
         if out is None:
             raise CommandError("set METAMODEL_PATH (the server's model file) or pass --out")
         try:
-            with tempfile.TemporaryDirectory() as tmp:
-                data = Path(tmp) / "feedback.csv"
-                export_training_data(data)
-                report, threshold = retrain(data, Path(out))
-        except (ValueError, DatasetError, MetamodelError) as exc:
+            run = run_training(start_run(Path(out)))
+        except RetrainRefused as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(report)
-        self.stdout.write(f"wrote {out} (threshold {threshold:.3f}); the server reloads it within seconds")
+        if run.state != TrainingRun.DONE:
+            raise CommandError(run.error)
+        self.stdout.write(run.report)
+        self.stdout.write(f"wrote {out} (threshold {run.threshold:.3f}); the server reloads it within seconds")
