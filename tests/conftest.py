@@ -13,6 +13,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 CHAT_LOG = ROOT / "server" / "demo" / "media" / "xqcow-2019-09-15.irc.gz"
 
+try:  # Browser assertions wait for pages that poll every 3-5 s; Playwright's 5 s default is too
+    from playwright.sync_api import expect  # tight on a busy 2-core CI machine.
+
+    expect.set_options(timeout=15_000)
+except ImportError:
+    pass
+
 
 @pytest.fixture(scope="session")
 def demo_segments(tmp_path_factory):
