@@ -9,9 +9,10 @@ report to the webapp. The spooled item is removed when the outbox has delivered 
         items/<id>/item.json    the manifest: keys, content types, the report, URLs stored so far
         items/<id>/clip.mp4 ...
 
-Manifests are written atomically (server/durable.py: temp file, fsync, rename), so a crash leaves either the old or
-the new one. On start the uploader picks up every item left by the previous run. A failed upload
-is retried with exponential backoff, without limit in time: nothing is lost while storage is down.
+Manifests are written atomically (server/durable.py: temp file, fsync, rename), so a crash
+leaves either the old or the new one. On start the uploader picks up every item left by the
+previous run. A failed upload is retried with exponential backoff, without limit in time: nothing
+is lost while storage is down.
 """
 
 from __future__ import annotations
