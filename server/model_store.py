@@ -6,6 +6,9 @@ first. A file that fails validation is refused: the error is logged and kept for
 (`/healthz`, `GET /api/v1/model`) and the model in use stays. Retraining writes the file
 atomically (`metamodel.save_metamodel`), so a half-written file is never seen; a refused file
 is retried only when it changes again.
+
+A configured file that does not exist yet (no retraining has run) is not an error: the shipped
+default scores until the file appears, and `status()` says so.
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ class ModelStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._signature = self._stat()
-        self._model = load_metamodel(self.path)
+        self.serving = self.path if self._signature is not None else DEFAULT_MODEL_PATH
+        if self.serving != self.path:
+            log.warning("no model at %s yet: scoring with the shipped default until one is written there", self.path)
+        self._model = load_metamodel(self.serving)
         self._loaded_at = time.time()
         self._checked = clock()
         self.last_error: str | None = None
@@ -56,6 +62,7 @@ class ModelStore:
         model = self._model
         return {
             "path": str(self.path),
+            "serving": str(self.serving),  # the shipped default until a model is written at `path`
             "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._loaded_at)),
             "reloads": self.reloads,
             "threshold": model.threshold,
@@ -87,7 +94,7 @@ class ModelStore:
             self.last_error = f"new model refused, the previous one stays: {exc}"
             log.error("%s", self.last_error)
             return
-        self._model, self._loaded_at, self.last_error = model, time.time(), None
+        self._model, self._loaded_at, self.last_error, self.serving = model, time.time(), None, self.path
         self.reloads += 1
         log.info("metamodel reloaded from %s (threshold %.3f, %d features)", self.path, model.threshold,
                  len(model.features))

@@ -63,6 +63,9 @@ class Stack:
             "DATA_DIR": str(self.workdir / "server"),
             "MEDIA_ROOT": str(self.workdir / "media"),
             "MEDIA_BASE_URL": f"{self.server_url}/media",
+            # One file for both: staff retraining in the webapp writes it, the server reloads it
+            # (the shipped default scores until the first retraining).
+            "METAMODEL_PATH": str(self.workdir / "model" / "metamodel.json"),
             "ALLOWED_SOURCE_HOSTS": f"{HOST},localhost",
             # The demo channel stands in for Twitch: channel names resolve to the loopback HLS
             # server and chat comes from the loopback IRC server, both speaking the real protocols.
@@ -162,8 +165,9 @@ def cli() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The demo keeps its data where the embedded defaults (or the user's config.py) put it, so
     # `manage.py createsuperuser` and a later `python -m server` see the same database and clips.
-    places = {name: str(setting(name, ROOT / "var" / default)) for name, default in
-              (("DATABASE_PATH", "db.sqlite3"), ("DATA_DIR", "server"), ("MEDIA_ROOT", "media"))}
+    places = {name: str(setting(name, None) or ROOT / "var" / default) for name, default in
+              (("DATABASE_PATH", "db.sqlite3"), ("DATA_DIR", "server"), ("MEDIA_ROOT", "media"),
+               ("METAMODEL_PATH", "model/metamodel.json"))}
     stack = Stack(args.workdir, args.webapp_port, args.server_port, extra_env=places)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

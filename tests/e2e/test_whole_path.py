@@ -30,6 +30,10 @@ def test_a_user_adds_the_demo_channel_and_gets_a_playable_highlight(stack, visit
     stream_page = f"/streams/{stream_id}/"
     status_url = f"{stack.webapp_url}{stream_page}status.json"
 
+    model = requests.get(f"{stack.server_url}/api/v1/model", headers=SERVER_TOKEN, timeout=10).json()
+    assert model["path"] == str(stack.workdir / "model" / "metamodel.json"), "where staff retraining writes"
+    assert model["serving"].endswith("default_model.json"), "the shipped model until then"
+
     live = wait_for(lambda: user.get(status_url).json()["state"] == "live", timeout=90, step=1.0)
     assert live, user.get(status_url).text
     status = wait_for(lambda: (s := user.get(status_url).json())["highlights"] and s, timeout=300, step=1.0)

@@ -48,6 +48,17 @@ def test_a_bad_model_file_is_refused_and_the_old_model_stays_until_a_good_one_ar
     assert store().threshold == 0.6 and store.status()["error"] is None
 
 
+def test_until_a_model_is_written_where_it_is_configured_the_shipped_default_scores(tmp_path):
+    path = tmp_path / "trained" / "model.json"
+    store = ModelStore(path, check_s=0)
+    assert store().threshold == load_metamodel().threshold
+    assert store.status()["serving"].endswith("default_model.json") and store.status()["error"] is None
+    path.parent.mkdir()
+    save_metamodel(model_with(0.42), path)
+    assert store().threshold == 0.42
+    assert store.status()["serving"] == str(path)
+
+
 def test_the_file_is_looked_at_no_more_often_than_the_check_interval(model_file):
     now = [100.0]
     store = ModelStore(model_file, check_s=5, clock=lambda: now[0])
