@@ -7,42 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from server.app import create_app, shutdown
+from server_app import AUTH, job_body
 from waiting import wait_for
-
-TOKEN = "test-server-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-def app(tmp_path, hls_server):
-    app = create_app({
-        "SERVER_API_TOKEN": TOKEN,
-        "INGEST_API_TOKEN": "test-ingest-token",
-        "DATA_DIR": tmp_path / "data",
-        "MEDIA_ROOT": tmp_path / "media",
-        "ALLOWED_SOURCE_HOSTS": ["127.0.0.1"],
-        "TWITCH_URL_TEMPLATE": hls_server.url("{login}"),
-        "SEGMENT_SECONDS": 4.0,
-        "CHAT_LAG_S": 0.5,
-        "STREAM_READ_TIMEOUT_S": 4.0,
-        "RETRY_MIN_S": 0.5,
-        "RETRY_MAX_S": 2.0,
-        "REPORT_RETRY_MAX_S": 0.5,
-    })
-    yield app
-    shutdown(app)
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def job_body(webapp_stub, **overrides):
-    body = {"stream_id": 1, "source": "demo_channel", "chat_channel": None, "callback_base": webapp_stub.url}
-    body.update(overrides)
-    return body
 
 
 def ffmpeg_children() -> list[int]:

@@ -13,15 +13,14 @@ from metamodel import Metamodel
 from panns.model import build
 from panns.tagging import tag
 from server import media
-from server.app import create_app, shutdown
 from server.features.audio_tags import (DEFAULT_CLASSES, NO_CHECKPOINT, AudioTagger, parse_classes,
                                         resample_to_model_rate)
 from server.inference import ModelWorker
+from server_app import AUTH, job_body
 from waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIPS = [ROOT / "server" / "demo" / "media" / name for name in ("seed-lobby.mp4", "seed-gameplay.mp4")]
-AUTH = {"Authorization": "Bearer t"}
 
 
 @pytest.fixture(scope="module")
@@ -132,35 +131,19 @@ def test_the_metamodel_imputes_missing_tags_so_they_add_nothing():
     assert model.score({"motion_mean": 0.2, "audio_tag:Speech": None}) == model.score({"motion_mean": 0.2})
 
 
-def app_with(tmp_path, hls_server, **overrides):
-    return create_app({
-        "SERVER_API_TOKEN": "t", "INGEST_API_TOKEN": "i", "DATA_DIR": tmp_path / "data", "MEDIA_ROOT": tmp_path / "media",
-        "TWITCH_URL_TEMPLATE": hls_server.url("{login}"), "SEGMENT_SECONDS": 4.0, "CHAT_LAG_S": 0.5,
-        "STREAM_READ_TIMEOUT_S": 4.0, "RETRY_MIN_S": 0.5, "RETRY_MAX_S": 2.0, "REPORT_RETRY_MAX_S": 0.5,
-        **overrides})
-
-
-def job_body(webapp_stub) -> dict:
-    return {"stream_id": 1, "source": "demo_channel", "chat_channel": None, "callback_base": webapp_stub.url}
-
-
-def test_without_weights_the_server_runs_and_says_so_in_job_status(tmp_path, hls_server, webapp_stub):
-    app = app_with(tmp_path, hls_server, PANNS_CHECKPOINT=tmp_path / "absent.pth")
-    try:
-        client = app.test_client()
-        assert client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH).status_code == 201
-        assert NO_CHECKPOINT in client.get("/api/v1/jobs/1", headers=AUTH).get_json()["degraded"]
-        assert wait_for(lambda: webapp_stub.posted("status"))
-        assert NO_CHECKPOINT in webapp_stub.posted("status")[0]["degraded"]
-    finally:
-        shutdown(app)
+def test_without_weights_the_server_runs_and_says_so_in_job_status(make_app, tmp_path, webapp_stub):
+    client = make_app(PANNS_CHECKPOINT=tmp_path / "absent.pth").test_client()
+    assert client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH).status_code == 201
+    assert NO_CHECKPOINT in client.get("/api/v1/jobs/1", headers=AUTH).get_json()["degraded"]
+    assert wait_for(lambda: webapp_stub.posted("status"))
+    assert NO_CHECKPOINT in webapp_stub.posted("status")[0]["degraded"]
 
 
 @pytest.mark.timeout(120)
-def test_a_live_job_reports_audio_tags_from_the_shared_model(tmp_path, hls_server, webapp_stub, checkpoint):
+def test_a_live_job_reports_audio_tags_from_the_shared_model(make_app, webapp_stub, checkpoint):
     threads = torch.get_num_threads()
-    app = app_with(tmp_path, hls_server, PANNS_MODEL="Cnn10", PANNS_CHECKPOINT=checkpoint, MODEL_THREADS=1)
     try:
+        app = make_app(PANNS_MODEL="Cnn10", PANNS_CHECKPOINT=checkpoint, MODEL_THREADS=1)
         assert torch.get_num_threads() == 1
         client = app.test_client()
         client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH)
@@ -171,7 +154,6 @@ def test_a_live_job_reports_audio_tags_from_the_shared_model(tmp_path, hls_serve
         assert client.get("/api/v1/jobs/1", headers=AUTH).get_json()["degraded"] == ["chat off: no chat channel"]
         assert app.extensions["model_worker"].batches_run >= 1
     finally:
-        shutdown(app)
         torch.set_num_threads(threads)  # process-wide: give the other tests their threads back
 
 

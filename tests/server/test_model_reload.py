@@ -8,13 +8,9 @@ import dataclasses
 import pytest
 
 from metamodel import MetamodelError, load_metamodel, save_metamodel
-from server.app import create_app, shutdown
 from server.model_store import ModelStore
+from server_app import AUTH, job_body
 from waiting import wait_for
-
-TOKEN = "test-server-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
 
 def model_with(threshold: float):
     return dataclasses.replace(load_metamodel(), threshold=threshold, provenance={"trained_at": f"t={threshold}"})
@@ -77,27 +73,13 @@ def test_a_bad_model_file_at_start_up_stops_the_server(tmp_path):
 
 
 @pytest.fixture
-def app(tmp_path, hls_server, model_file):
-    app = create_app({
-        "SERVER_API_TOKEN": TOKEN, "INGEST_API_TOKEN": "test-ingest-token",
-        "DATA_DIR": tmp_path / "data", "MEDIA_ROOT": tmp_path / "media",
-        "ALLOWED_SOURCE_HOSTS": ["127.0.0.1"], "TWITCH_URL_TEMPLATE": hls_server.url("{login}"),
-        "SEGMENT_SECONDS": 2.0, "CHAT_LAG_S": 0.2, "STREAM_READ_TIMEOUT_S": 4.0,
-        "RETRY_MIN_S": 0.5, "RETRY_MAX_S": 2.0, "REPORT_RETRY_MAX_S": 0.5,
-        "METAMODEL_PATH": model_file, "METAMODEL_CHECK_S": 0.0,
-    })
-    yield app
-    shutdown(app)
+def app(make_app, model_file):
+    return make_app(SEGMENT_SECONDS=2.0, CHAT_LAG_S=0.2, METAMODEL_PATH=model_file, METAMODEL_CHECK_S=0.0)
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def job_body(webapp_stub, **overrides):
-    return {"stream_id": 1, "source": "demo_channel", "chat_channel": None, "callback_base": webapp_stub.url,
-            **overrides}
 
 
 @pytest.mark.parametrize("body", [

@@ -7,39 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from server.app import create_app, shutdown
+from server.app import shutdown
 from server.job_store import JobStore, SavedJob
 from server.reporter import Reporter
 from server.validation import JobRequest
+from server_app import AUTH, job_body
 from waiting import wait_for
 
-TOKEN = "test-server-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
 @pytest.fixture
-def start_app(tmp_path, hls_server):
-    """Start the server on one DATA_DIR (call again for a restart); every app is shut down at the end."""
-    apps = []
-
-    def start(**overrides):
-        app = create_app({
-            "SERVER_API_TOKEN": TOKEN, "INGEST_API_TOKEN": "test-ingest-token",
-            "DATA_DIR": tmp_path / "data", "MEDIA_ROOT": tmp_path / "media",
-            "ALLOWED_SOURCE_HOSTS": ["127.0.0.1"], "TWITCH_URL_TEMPLATE": hls_server.url("{login}"),
-            "SEGMENT_SECONDS": 4.0, "CHAT_LAG_S": 0.5, "STREAM_READ_TIMEOUT_S": 4.0,
-            "RETRY_MIN_S": 0.5, "RETRY_MAX_S": 2.0, "REPORT_RETRY_MAX_S": 0.3, **overrides})
-        apps.append(app)
-        return app
-
-    yield start
-    for app in apps:
-        shutdown(app)  # a second shutdown of an app a test already shut down is harmless
-
-
-def job_body(webapp_stub, **overrides):
-    return {"stream_id": 1, "source": "demo_channel", "chat_channel": None, "callback_base": webapp_stub.url,
-            **overrides}
+def start_app(make_app):
+    """Start the server on one DATA_DIR; call again for a restart."""
+    return lambda **overrides: make_app(**{"REPORT_RETRY_MAX_S": 0.3, **overrides})
 
 
 def seqs(webapp_stub) -> list[int]:
