@@ -13,12 +13,11 @@ import copy
 import hashlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from durable import write_atomically
 from metamodel.schema import SCHEMA_VERSION, group_of
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "default_model.json"
@@ -132,19 +131,8 @@ def _checksum_or_none(data: Mapping[str, Any]) -> str | None:
 
 def save_metamodel(model: Metamodel, path: str | Path) -> None:
     """Write the artifact atomically: a server polling the file never reads half of it."""
-    path = Path(path)
-    # A temp name of its own: two trainings saving at once must not write into one temp file.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(json.dumps(model.to_dict(), indent=1) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the server may run as another user than the trainer
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # mkstemp-style 0600 would hide it from a server running as another user than the trainer.
+    write_atomically(Path(path), json.dumps(model.to_dict(), indent=1) + "\n", mode=0o644)
 
 
 def _sigmoid(x: float) -> float:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
 
+from durable import write_atomically
 from server.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
@@ -127,12 +126,7 @@ class StorageJanitor:
 
     def _write(self) -> None:
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".deletes-", dir=self.state_path.parent)
-        with os.fdopen(fd, "w") as out:
-            json.dump({"deletes": {str(k): v for k, v in self._due.items()}}, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.state_path)
+        write_atomically(self.state_path, json.dumps({"deletes": {str(k): v for k, v in self._due.items()}}))
 
 
 def remove_stale_ring_buffers(data_dir: Path) -> int:

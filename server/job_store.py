@@ -2,7 +2,7 @@
 
 Each entry is a job's request plus its resume point: the next segment sequence number and the
 stream offset it starts at, so a resumed job's (stream, seq) rows and highlight keys never clash
-with what the webapp already has. The file is rewritten whole (server/durable.py: temp file, fsync, rename), so a crash
+with what the webapp already has. The file is rewritten whole (durable.py: temp file, fsync, rename), so a crash
 leaves either the old or the new version, never half of one.
 """
 
@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from server.durable import write_atomically
+from durable import write_atomically
 from server.validation import JobRequest
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ the stream was deleted in the webapp: everything queued for it is dropped and th
 
 With a `journal_dir` (DATA_DIR/outbox) the queue also survives a server restart: each queued
 message is one JSON file named by a monotonic counter (000000000042.json, written atomically and
-synced, server/durable.py), deleted once the message is done with. A new Reporter loads the
+synced, durable.py), deleted once the message is done with. A new Reporter loads the
 folder in name order, so undelivered reports are re-sent, in order, before anything new. A file
 that cannot be read is logged and renamed *.bad. A message posted with `on_done` is NOT
 journaled: callbacks exist only in memory, and their owner keeps its own durable record (the
@@ -27,7 +27,7 @@ from typing import Callable
 import requests
 
 from server.background import BackgroundLoop
-from server.durable import write_atomically
+from durable import write_atomically
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ report to the webapp. The spooled item is removed when the outbox has delivered 
         items/<id>/item.json    the manifest: keys, content types, the report, URLs stored so far
         items/<id>/clip.mp4 ...
 
-Manifests are written atomically (server/durable.py: temp file, fsync, rename), so a crash
+Manifests are written atomically (durable.py: temp file, fsync, rename), so a crash
 leaves either the old or the new one. On start the uploader picks up every item left by the
 previous run. A failed upload is retried with exponential backoff, without limit in time: nothing
 is lost while storage is down.
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Iterator
 
 from server.background import BackgroundLoop
-from server.durable import write_atomically
+from durable import write_atomically
 from server.reporter import Reporter
 from server.storage import Storage, StorageError
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from server.durable import write_atomically
+from durable import write_atomically
 
 
 def test_the_new_text_replaces_the_old(tmp_path):
