@@ -10,29 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from processes import alive, children_named
 from waiting import wait_for
-
-
-def children_named(pid: int, name: str) -> list[int]:
-    """Processes called `name` whose parent is `pid`, read from /proc."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # exited while we looked
-            continue
-        comm, rest = text[text.index("(") + 1: text.rindex(")")], text[text.rindex(")") + 2:].split()
-        if comm == name and int(rest[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def queued_segment_seqs(outbox: Path) -> set[int]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from processes import children_named
 from server_app import AUTH, job_body
 from waiting import wait_for
 
@@ -22,17 +23,7 @@ def client(app):
 
 
 def ffmpeg_children() -> list[int]:
-    """Pids of ffmpeg processes whose parent is this test process."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)
-            name = stat.read_text().split("(", 1)[1].split(")", 1)[0]
-        except (OSError, IndexError):
-            continue
-        if name == "ffmpeg" and int(fields[1].split()[1]) == os.getpid():
-            found.append(int(stat.parent.name))
-    return found
+    return children_named(os.getpid(), "ffmpeg")
 
 
 @pytest.mark.parametrize("headers, status", [
