@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
-
 from metamodel.schema import FEATURE_GROUPS
 from server import media
 from server.features.audio import audio_features
@@ -58,8 +56,7 @@ class SegmentFeaturizer:
         values.update(self.motion(frames))
         values.update(self.chat(chat, events))
         if self.audio_tags is not None:  # last: it may gate on the cheap features above
-            no_audio = np.zeros(0, dtype=np.float32)
-            values.update(self.audio_tags(samples if samples is not None else no_audio, media.AUDIO_RATE, dict(values)))
+            values.update(self.audio_tags(samples, media.AUDIO_RATE, dict(values)))
         return values
 
     def motion(self, frames) -> dict[str, float | None]:

@@ -85,15 +85,16 @@ class AudioTagger:
     def missing(self) -> dict[str, float | None]:
         return dict.fromkeys(feature_names(self.classes))
 
-    def features(self, samples: np.ndarray, rate: int, cheap: Mapping[str, float | None] | None = None,
+    def features(self, samples: np.ndarray | None, rate: int, cheap: Mapping[str, float | None] | None = None,
                  metamodel=None) -> dict[str, float | None]:
-        """This segment's class probabilities; None values when off or (gated) not a candidate.
+        """This segment's class probabilities; None values when off, without audio (`samples` None
+        or empty) or (gated) not a candidate.
 
         With candidates_only, only segments whose score from the cheap features alone (tags
         imputed) reaches candidate_ratio x the threshold are tagged: tags can then only refine
         segments that could become highlights, and quiet stretches cost no network time.
         """
-        if not self.on or samples.size == 0:
+        if not self.on or samples is None or samples.size == 0:
             return self.missing()
         if self.candidates_only and metamodel is not None and cheap is not None:
             if metamodel.score(cheap) < self.candidate_ratio * metamodel.threshold:
