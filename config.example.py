@@ -56,7 +56,7 @@ PANNS_CHECKPOINT = None  # a checkpoint file; None = the cached download of PANN
 # prototype's 16 classes plus Cheering, Applause, Screaming, Shout, Explosion, Crowd.
 AUDIO_TAG_CLASSES = None
 AUDIO_TAG_CANDIDATES_ONLY = False  # True: tag only segments the cheap features make candidates...
-AUDIO_TAG_CANDIDATE_RATIO = 0.5  # ...i.e. whose score without tags is >= this x the threshold
+AUDIO_TAG_CANDIDATE_RATIO = 1.0  # ...i.e. whose score without tags is >= this x a typical segment's score
 MODEL_BATCH_WINDOW_S = 0.05  # the model worker waits this long to batch segments of several streams
 MODEL_MAX_BATCH = 8  # at most this many items per forward pass
 
@@ -66,7 +66,11 @@ TWITCH_IRC_PORT = 6697
 TWITCH_IRC_TLS = True
 TWITCH_IRC_NICK = None  # the login a token belongs to
 TWITCH_OAUTH_TOKEN = None  # "oauth:..." ; never logged
-CHAT_LAG_S = 4.0  # chat window is shifted this much later: viewers react after they see it
+# The chat that reacts to a segment: from CHAT_LAG_S to CHAT_LAG_S + CHAT_WINDOW_S after it starts
+# (docs/metamodel.md: measured on held-out streams). Part of the features' definition: a model is
+# trained for one window, so change these only for tests with short segments.
+CHAT_LAG_S = 4.0
+CHAT_WINDOW_S = 20.0
 # Chat sentiment (docs/chat.md): "lexicon" (offline, emote-aware; the default) or "transformers".
 CHAT_SENTIMENT_BACKEND = "lexicon"
 # transformers only: a Hugging Face model id or a local folder (3 labels: negative/neutral/positive).

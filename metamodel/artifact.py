@@ -2,6 +2,9 @@
 
 p = sigmoid(intercept + sum_i coef_i * (x_i - mean_i) / scale_i)
 
+Which segments become highlights is not a probability cut: the selector publishes the stream's
+best moments at `highlights_per_hour` (metamodel/selection.py), the model's default budget.
+
 A feature that is missing for a segment (its group is off: no chat, no audio-tagger weights) is
 imputed at the scaler mean, so its term is exactly zero and it neither helps nor hurts.
 Never pickle: a JSON file of numbers loads safely whoever wrote it.
@@ -19,6 +22,7 @@ from typing import Any, Mapping
 
 from durable import write_atomically
 from metamodel.schema import SCHEMA_VERSION, group_of
+from metamodel.selection import validate_per_hour
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "default_model.json"
 
@@ -34,7 +38,7 @@ class Metamodel:
     scale: list[float]
     coef: list[float]
     intercept: float
-    threshold: float
+    per_hour: float  # the default highlight budget (metamodel/selection.py), highlights per hour
     provenance: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
 
@@ -45,15 +49,17 @@ class Metamodel:
             raise MetamodelError("artifact must be a JSON object")
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
-            raise MetamodelError(f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
+            raise MetamodelError(f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION}); a model "
+                                 "trained before the reaction-window chat features must be retrained")
         features = _feature_list(data.get("features"))
         columns = {name: _numbers(data.get(name), name, len(features)) for name in ("scaler_mean", "scaler_scale", "coef")}
         if any(s <= 0 for s in columns["scaler_scale"]):
             raise MetamodelError("scaler_scale must be positive")
         intercept = _number(data.get("intercept"), "intercept")
-        threshold = _number(data.get("threshold"), "threshold")
-        if not 0 < threshold < 1:
-            raise MetamodelError("threshold must be between 0 and 1")
+        try:
+            per_hour = validate_per_hour(data.get("highlights_per_hour"))
+        except ValueError as exc:
+            raise MetamodelError(str(exc)) from None
         # Last: a wrong version or a missing feature deserves its own message, not just "edited".
         if "checksum" in data and data["checksum"] != _checksum_or_none(data):
             raise MetamodelError("checksum does not match the contents: the file was edited or damaged "
@@ -64,7 +70,7 @@ class Metamodel:
             scale=columns["scaler_scale"],
             coef=columns["coef"],
             intercept=intercept,
-            threshold=threshold,
+            per_hour=per_hour,
             provenance=dict(data.get("provenance") or {}),
             metrics=dict(data.get("metrics") or {}),
         )
@@ -79,7 +85,7 @@ class Metamodel:
             "scaler_scale": list(self.scale),
             "coef": list(self.coef),
             "intercept": self.intercept,
-            "threshold": self.threshold,
+            "highlights_per_hour": self.per_hour,
             "provenance": copy.deepcopy(self.provenance),
             "metrics": copy.deepcopy(self.metrics),
         }

@@ -14,30 +14,25 @@ import json
 import logging
 import sys
 import time
+from bisect import bisect_left
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from tqdm import tqdm
 
-from metamodel import MetamodelError, load_metamodel
-from server import media
 from appconfig import setting
-from server.chat.logs import ChatLogError, read_chat_file
+from metamodel import MetamodelError, load_metamodel
+from metamodel.selection import HighlightSelector
+from server import media
+from server.chat.logs import ChatLog, ChatLogError, read_chat_file
 from server.chat.sentiment import load_with_fallback
 from server.features import SegmentFeaturizer
 from server.features.audio_tags import tagger_for_tools
-from server.scoring import score_segment
-from server.selection import HighlightSelector
+from server.scoring import reaction_window, score_window
 
 SEGMENT_SECONDS = 10.0
-CHAT_LAG_S = 4.0
 
 log = logging.getLogger("server.analyze")
-
-
-def read_chat_log(path: Path) -> list:
-    """ChatMessages of a chat file (IRC log or TwitchDownloader JSON), in time order."""
-    return read_chat_file(path).messages
 
 
 def windows(duration: float, length: float = SEGMENT_SECONDS) -> Iterator[tuple[int, float, float]]:
@@ -49,8 +44,13 @@ def windows(duration: float, length: float = SEGMENT_SECONDS) -> Iterator[tuple[
         start += length
 
 
+def between(items: Sequence, times: Sequence[float], lo: float, hi: float) -> list:
+    """The items whose time (sorted `times`) is in [lo, hi): found by bisection, not a scan."""
+    return list(items[bisect_left(times, lo):bisect_left(times, hi)])
+
+
 def analyze(video: Path, chat_log: Path | None = None, chat_offset: float | None = None,
-            model_path: Path | None = None, chat_lag: float = CHAT_LAG_S, progress: bool = True) -> dict:
+            model_path: Path | None = None, per_hour: float | None = None, progress: bool = True) -> dict:
     """Return {"segments": [...], "highlights": [...]} for a recording."""
     model = load_metamodel(model_path)
     log_ = read_chat_file(chat_log) if chat_log else None
@@ -61,20 +61,16 @@ def analyze(video: Path, chat_log: Path | None = None, chat_offset: float | None
     featurizer = SegmentFeaturizer(sentiment=backend.classify)
     tagger = tagger_for_tools()  # without weights its features are None (imputed), as on the server
     featurizer.audio_tags = tagger.features
-    selector = HighlightSelector(model.threshold)
+    selector = HighlightSelector(per_hour or model.per_hour)
+    chat = _ChatIndex(log_) if log_ is not None else None
     segments, picked = [], []
     spans = list(windows(media.duration_of(video)))
     for seq, start, end in tqdm(spans, desc="segments", unit="seg", disable=not progress):
-        chat = events = None
-        if log_ is not None:
-            lo, hi = t0 + start + chat_lag, t0 + end + chat_lag
-            chat = [m for m in log_.messages if lo <= m.ts < hi]
-            events = [e for e in log_.events if lo <= e.ts < hi]
-        values = featurizer.featurize(video, chat, start, end - start, events=events)
-        score, reasons = score_segment(model, values)
-        segments.append({"seq": seq, "start": start, "end": end, "features": values, "score": score,
-                         "reasons": [r.to_dict() for r in reasons]})
-        found = selector.push(seq, score)
+        messages, events = chat.reacting_to(t0 + start) if chat else (None, None)
+        scored = score_window(featurizer, model, video, messages, events, start, end - start)
+        segments.append({"seq": seq, "start": start, "end": end, "features": scored.values, "score": scored.score,
+                         "reasons": [r.to_dict() for r in scored.reasons]})
+        found = selector.push(seq, scored.score)
         if found:
             picked.append(found)
     last = selector.flush()
@@ -85,12 +81,27 @@ def analyze(video: Path, chat_log: Path | None = None, chat_offset: float | None
     return {"segments": segments, "highlights": highlights}
 
 
+class _ChatIndex:
+    """A chat log's messages and events, found per reaction window by bisection (8-hour VODs)."""
+
+    def __init__(self, chat_log: ChatLog):
+        self.messages = sorted(chat_log.messages, key=lambda m: m.ts)
+        self.events = sorted(chat_log.events, key=lambda e: e.ts)
+        self.message_times = [m.ts for m in self.messages]
+        self.event_times = [e.ts for e in self.events]
+
+    def reacting_to(self, start: float) -> tuple[list, list]:
+        lo, hi = reaction_window(start)
+        return between(self.messages, self.message_times, lo, hi), between(self.events, self.event_times, lo, hi)
+
+
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server.analyze", description=__doc__.split("\n")[0])
     parser.add_argument("video", type=Path, help="a recording ffmpeg can read")
     parser.add_argument("--chat", type=Path, help="raw Twitch IRC log or TwitchDownloader chat JSON (optionally .gz)")
     parser.add_argument("--chat-offset", type=float, help="epoch seconds of the video's start (default: first chat message)")
     parser.add_argument("--model", type=Path, help="metamodel JSON (default: the shipped model)")
+    parser.add_argument("--per-hour", type=float, help="highlight budget (default: the model's, usually 6 per hour)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -99,7 +110,7 @@ def cli(argv: list[str] | None = None) -> int:
             parser.error(f"{path}: no such file")
     started = time.process_time()
     try:
-        result = analyze(args.video, args.chat, args.chat_offset, args.model, progress=not args.json)
+        result = analyze(args.video, args.chat, args.chat_offset, args.model, args.per_hour, progress=not args.json)
     except (media.MediaError, MetamodelError, ChatLogError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

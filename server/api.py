@@ -7,7 +7,7 @@ from functools import wraps
 
 from flask import Blueprint, current_app, jsonify, request
 
-from server.validation import ValidationError, validate_job, validate_threshold
+from server.validation import ValidationError, validate_budget, validate_job
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -70,18 +70,18 @@ def get_job(stream_id: int):
 @bp.patch("/jobs/<int:stream_id>")
 @authorize
 def update_job(stream_id: int):
-    """Change a running job's settings; today only its highlight threshold (the user's sensitivity)."""
+    """Change a running job's settings; today only its highlight budget (the user's sensitivity)."""
     data = request.get_json(silent=True)
-    if not isinstance(data, dict) or set(data) != {"threshold"}:
-        return error('body must be {"threshold": <number between 0 and 1, or null>}', 400)
+    if not isinstance(data, dict) or set(data) != {"highlights_per_hour"}:
+        return error('body must be {"highlights_per_hour": <number from 0.5 to 60, or null>}', 400)
     try:
-        threshold = validate_threshold(data["threshold"])
+        per_hour = validate_budget(data["highlights_per_hour"])
     except ValidationError as exc:
         return error(str(exc), 400)
     job = current_app.extensions["jobs"].get(stream_id)
     if job is None:
         return error("no such job", 404)
-    job.set_threshold(threshold)
+    job.set_per_hour(per_hour)
     return jsonify(job.to_dict())
 
 

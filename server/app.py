@@ -9,6 +9,7 @@ import torch
 from flask import Flask, abort, jsonify, send_from_directory
 
 from appconfig import ROOT, as_bool, as_list, setting
+from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S
 from panns.download import cache_path
 from server import api
 from server.cleanup import StorageJanitor, remove_stale_ring_buffers
@@ -47,9 +48,10 @@ def default_config() -> dict:
         "TWITCH_IRC_TLS": setting("TWITCH_IRC_TLS", True, as_bool),
         "TWITCH_IRC_NICK": setting("TWITCH_IRC_NICK", None),
         "TWITCH_OAUTH_TOKEN": setting("TWITCH_OAUTH_TOKEN", None),
+        "CHAT_LAG_S": setting("CHAT_LAG_S", CHAT_LAG_S, float),
+        "CHAT_WINDOW_S": setting("CHAT_WINDOW_S", CHAT_WINDOW_S, float),
         "SEGMENT_SECONDS": setting("SEGMENT_SECONDS", 10.0, float),
         "RING_SEGMENTS": setting("RING_SEGMENTS", 60, int),
-        "CHAT_LAG_S": setting("CHAT_LAG_S", 4.0, float),
         "CHAT_SENTIMENT_BACKEND": setting("CHAT_SENTIMENT_BACKEND", "lexicon"),
         "CHAT_SENTIMENT_MODEL": setting("CHAT_SENTIMENT_MODEL", None),
         "CHAT_SENTIMENT_MAX_MESSAGES": setting("CHAT_SENTIMENT_MAX_MESSAGES", 50, int),
@@ -80,7 +82,7 @@ def default_config() -> dict:
         "PANNS_CHECKPOINT": setting("PANNS_CHECKPOINT", None, Path),
         "AUDIO_TAG_CLASSES": setting("AUDIO_TAG_CLASSES", DEFAULT_CLASSES, parse_classes),
         "AUDIO_TAG_CANDIDATES_ONLY": setting("AUDIO_TAG_CANDIDATES_ONLY", False, as_bool),
-        "AUDIO_TAG_CANDIDATE_RATIO": setting("AUDIO_TAG_CANDIDATE_RATIO", 0.5, float),
+        "AUDIO_TAG_CANDIDATE_RATIO": setting("AUDIO_TAG_CANDIDATE_RATIO", 1.0, float),
         "MODEL_BATCH_WINDOW_S": setting("MODEL_BATCH_WINDOW_S", 0.05, float),
         "MODEL_MAX_BATCH": setting("MODEL_MAX_BATCH", 8, int),
         "MODEL_THREADS": setting("MODEL_THREADS", 1, int),
@@ -117,8 +119,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         reporter=reporter,
         model=model,
         segment_seconds=config["SEGMENT_SECONDS"],
+        reaction_window=(config["CHAT_LAG_S"], config["CHAT_WINDOW_S"]),
         ring_size=config["RING_SEGMENTS"],
-        chat_lag_s=config["CHAT_LAG_S"],
         read_timeout_s=config["STREAM_READ_TIMEOUT_S"],
         retry_min_s=config["RETRY_MIN_S"],
         retry_max_s=config["RETRY_MAX_S"],

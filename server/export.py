@@ -8,7 +8,7 @@ from pathlib import Path
 
 from server import media
 from server.ingest import Segment
-from server.selection import Highlight
+from metamodel.selection import Highlight
 from server.storage import Storage
 
 log = logging.getLogger(__name__)

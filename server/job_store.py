@@ -50,10 +50,10 @@ def decode(text: str) -> list[SavedJob]:
     jobs = []
     for entry in data["jobs"]:
         try:
-            threshold = entry.get("threshold")
+            per_hour = entry.get("per_hour")
             request = JobRequest(int(entry["stream_id"]), str(entry["source"]), str(entry["stream_url"]),
                                  entry.get("chat_channel"), str(entry["callback_base"]),
-                                 None if threshold is None else float(threshold))
+                                 None if per_hour is None else float(per_hour))
             jobs.append(SavedJob(request, int(entry["next_seq"]), float(entry["offset_s"])))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise JobStoreError(f"bad job entry {entry!r}: {exc!r}") from exc

@@ -1,7 +1,7 @@
 """Stream jobs: one per tracked stream, each with an ingest thread, a scoring thread and chat.
 
 ingest thread:  streamlink -> ffmpeg -> Segment queue   (retries with backoff while offline)
-scoring thread: Segment -> features(audio, motion, chat window) -> score -> selection -> export
+scoring thread: Segment -> score_window(audio, motion, chat reaction window) -> selection -> export
 chat:           TwitchChatClient -> ChatBuffer          (its own thread, reconnects by itself)
 Everything a job reports goes through the shared Reporter, so a webapp outage loses nothing.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from metamodel import Metamodel
+from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S
 from server.chat.buffer import ChatBuffer
 from server.chat.client import TwitchChatClient
 from server.chat.sentiment.service import ChatSentiment
@@ -28,8 +29,8 @@ from server.inference import ModelWorker
 from server.ingest import IngestError, LiveSegmenter, Segment, StreamOffline
 from server.media import MediaError
 from server.reporter import Reporter
-from server.scoring import score_segment
-from server.selection import Highlight, HighlightSelector
+from metamodel.selection import Highlight, HighlightSelector
+from server.scoring import reaction_window, score_window
 from server.spool import Upload, Uploader
 from server.storage import Storage, StorageError
 from server.validation import JobRequest
@@ -46,8 +47,10 @@ class JobContext:
     reporter: Reporter
     model: Callable[[], Metamodel]
     segment_seconds: float = 10.0
+    # (lag, length) of the chat that reacts to a segment, from its start: the feature's definition
+    # (metamodel/schema.py); tests shrink it with their short segments.
+    reaction_window: tuple[float, float] = (CHAT_LAG_S, CHAT_WINDOW_S)
     ring_size: int = 60
-    chat_lag_s: float = 4.0
     read_timeout_s: float = 30.0
     retry_min_s: float = 5.0
     retry_max_s: float = 60.0
@@ -81,16 +84,16 @@ class StreamJob:
         self._recent: dict[int, Segment] = {}  # the ring buffer's segments, for export
         self._reasons: dict[int, list] = {}  # each recent segment's reasons, for its highlight
         self._next_seq, self._offset = next_seq, offset_s
-        self.on_change: Callable[[StreamJob], None] | None = None  # resume point or threshold moved (JobManager)
+        self.on_change: Callable[[StreamJob], None] | None = None  # resume point or budget moved (JobManager)
         self._featurizer = SegmentFeaturizer()
         if ctx.audio_tagger is not None:
-            tagger = ctx.audio_tagger  # gated on this job's cheap features and the current metamodel
-            self._featurizer.audio_tags = lambda samples, rate, cheap: tagger.features(samples, rate, cheap, ctx.model())
+            tagger = ctx.audio_tagger
+            self._featurizer.audio_tags = tagger.features  # gated on this job's cheap features and the metamodel
         if ctx.chat_sentiment is not None:
             self._featurizer.sentiment = ctx.chat_sentiment.classify  # on the shared model thread
             self._featurizer.sentiment_max = ctx.chat_sentiment.max_messages
-        self.threshold_override = request.threshold  # the user's sensitivity (PATCH /api/v1/jobs/<id>)
-        self._selector = HighlightSelector(self._threshold(ctx.model()))
+        self.per_hour_override = request.per_hour  # the user's sensitivity (PATCH /api/v1/jobs/<id>)
+        self._selector = HighlightSelector(self._per_hour(ctx.model()), ctx.segment_seconds)
         self.chat: TwitchChatClient | None = None
         self._chat_buffer = ChatBuffer()
         if request.chat_channel:
@@ -124,14 +127,14 @@ class StreamJob:
         shutil.rmtree(self.folder, ignore_errors=True)
         self.state = "stopped"
 
-    def set_threshold(self, threshold: float | None) -> None:
-        """Move this stream's threshold (None: back to the model's); applies from the next segment."""
-        self.threshold_override = threshold
-        self._selector.threshold = self._threshold(self.ctx.model())
+    def set_per_hour(self, per_hour: float | None) -> None:
+        """Set this stream's highlight budget (None: back to the model's); applies from the next segment."""
+        self.per_hour_override = per_hour
+        self._selector.set_per_hour(self._per_hour(self.ctx.model()))
         self._changed()
 
-    def _threshold(self, model: Metamodel) -> float:
-        return self.threshold_override if self.threshold_override is not None else model.threshold
+    def _per_hour(self, model: Metamodel) -> float:
+        return self.per_hour_override if self.per_hour_override is not None else model.per_hour
 
     @property
     def resume_point(self) -> tuple[int, float]:
@@ -159,7 +162,8 @@ class StreamJob:
             "last_error": self.last_error,
             "lag_s": None if self.lag_s is None else round(self.lag_s, 2),
             "degraded": self.degraded(),
-            "threshold": self._selector.threshold,
+            "highlights_per_hour": self._selector.per_hour,
+            "bar": self._selector.bar,  # the score the last segment had to reach (None while warming up)
         }
 
     def degraded(self) -> list[str]:
@@ -218,8 +222,8 @@ class StreamJob:
                 segment = self._segments.get(timeout=0.5)
             except queue.Empty:
                 continue
-            # Viewers react after they see it: wait until the lagged chat window has closed.
-            if self._stop.wait(max(segment.end_utc + self.ctx.chat_lag_s - time.time(), 0)):
+            # Viewers react after they see it: wait until the segment's reaction window has closed.
+            if self._stop.wait(max(reaction_window(segment.start_utc, *self.ctx.reaction_window)[1] - time.time(), 0)):
                 return
             try:
                 self._process(segment)
@@ -229,25 +233,25 @@ class StreamJob:
                 log.exception("stream %s: segment %d failed", self.stream_id, segment.seq)
 
     def _process(self, segment: Segment) -> None:
-        lag = self.ctx.chat_lag_s
-        chat = self._chat_buffer.window(segment.start_utc + lag, segment.end_utc + lag) if self.chat else None
-        events = self._chat_buffer.events(segment.start_utc + lag, segment.end_utc + lag) if self.chat else None
+        lo, hi = reaction_window(segment.start_utc, *self.ctx.reaction_window)
+        chat = self._chat_buffer.window(lo, hi) if self.chat else None
+        events = self._chat_buffer.events(lo, hi) if self.chat else None
         self._chat_buffer.prune(segment.start_utc - 60)
-        values = self._featurizer.featurize(segment.path, chat, events=events)
         model = self.ctx.model()  # reloaded by the ModelStore when its file changes
-        self._selector.threshold = self._threshold(model)
-        score, reasons = score_segment(model, values)
+        self._selector.set_per_hour(self._per_hour(model))
+        scored = score_window(self._featurizer, model, segment.path, chat, events)
+        score, reasons, values = scored.score, scored.reasons, scored.values
         self._remember(segment)
         self.segments_done += 1
         self.lag_s = time.time() - segment.end_utc
-        self._post("segments", {"threshold": self._selector.threshold, "segments": [{
+        highlight = self._selector.push(segment.seq, score)
+        self._post("segments", {"threshold": self._selector.bar, "segments": [{
             "seq": segment.seq, "start_utc": _iso(segment.start_utc), "end_utc": _iso(segment.end_utc),
             "offset_s": round(segment.offset_s, 3), "duration_s": round(segment.duration, 3),
             "score": round(score, 6), "features": values, "reasons": [r.to_dict() for r in reasons]}]})
         self._reasons[segment.seq] = reasons
         if self.degraded() != self._reported_degraded:
             self._report_status()  # e.g. chat dropped, or a new model file was refused
-        highlight = self._selector.push(segment.seq, score)
         if highlight:
             self._publish(highlight)
 

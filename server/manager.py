@@ -88,11 +88,11 @@ class JobManager:
             self.stop(job.stream_id, forget=False)
 
     def _save(self, job: StreamJob, add: bool = False) -> None:
-        """Write the job's request and resume point (on start, each segment and threshold change)."""
+        """Write the job's request and resume point (on start, each segment and budget change)."""
         with self._save_lock:
             if not add and job.stream_id not in self._saved:
                 return  # deleted meanwhile: a late segment must not bring it back
-            request = replace(job.request, threshold=job.threshold_override)
+            request = replace(job.request, per_hour=job.per_hour_override)
             next_seq, offset_s = job.resume_point
             self._saved[job.stream_id] = SavedJob(request, next_seq, offset_s)
             self.store.save(list(self._saved.values()))

@@ -65,7 +65,7 @@ class ModelStore:
             "serving": str(self.serving),  # the shipped default until a model is written at `path`
             "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._loaded_at)),
             "reloads": self.reloads,
-            "threshold": model.threshold,
+            "highlights_per_hour": model.per_hour,
             "features": len(model.features),
             "trained_at": model.provenance.get("trained_at"),
             "error": self.last_error,
@@ -96,5 +96,5 @@ class ModelStore:
             return
         self._model, self._loaded_at, self.last_error, self.serving = model, time.time(), None, self.path
         self.reloads += 1
-        log.info("metamodel reloaded from %s (threshold %.3f, %d features)", self.path, model.threshold,
+        log.info("metamodel reloaded from %s (%.1f highlights per hour, %d features)", self.path, model.per_hour,
                  len(model.features))

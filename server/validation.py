@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from metamodel.selection import validate_per_hour
+
 CHANNEL_RE = re.compile(r"^[a-zA-Z0-9_]{3,25}$")
 
 
@@ -21,7 +23,7 @@ class JobRequest:
     stream_url: str  # what streamlink opens
     chat_channel: str | None
     callback_base: str
-    threshold: float | None = None  # the user's sensitivity for this stream; None = the model's
+    per_hour: float | None = None  # the user's highlight budget for this stream; None = the model's
 
 
 def source_host(url: str) -> str:
@@ -40,13 +42,14 @@ def source_host(url: str) -> str:
     return parts.hostname.lower()
 
 
-def validate_threshold(raw: Any) -> float | None:
-    """A highlight threshold strictly between 0 and 1, or None (use the model's own)."""
+def validate_budget(raw: Any) -> float | None:
+    """Highlights per hour (metamodel.selection's range), or None (use the model's own)."""
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 < raw < 1:
-        raise ValidationError("threshold must be a number strictly between 0 and 1, or null")
-    return float(raw)
+    try:
+        return validate_per_hour(raw)
+    except ValueError as exc:
+        raise ValidationError(f"highlights_per_hour: {exc}, or null") from None
 
 
 def validate_job(data: Any, allowed_source_hosts: list[str], allowed_callback_hosts: list[str],
@@ -77,4 +80,4 @@ def validate_job(data: Any, allowed_source_hosts: list[str], allowed_callback_ho
     if source_host(callback) not in allowed_callback_hosts:
         raise ValidationError(f"callback host {source_host(callback)!r} is not allowed")
     return JobRequest(stream_id, source, stream_url, chat.lower() if chat else None, callback.rstrip("/"),
-                      validate_threshold(data.get("threshold")))
+                      validate_budget(data.get("highlights_per_hour")))

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from metamodel.schema import FEATURE_GROUPS
+from metamodel.ranks import StreamRanks
+from metamodel.schema import FEATURE_GROUPS, RANKED
 from server import media
 from server.features.audio import audio_features
 from server.features.baseline import RollingBaseline
@@ -39,14 +40,18 @@ class SegmentFeaturizer:
     # At most this many messages per segment are classified (an evenly spaced sample, counts
     # scaled back up): a model that manages ~10 messages/s must not fall behind a 100/s chat.
     sentiment_max: int | None = None
-    # (samples, rate, the other features) -> audio_tag:* features; None: no tagger (see audio_tags.py).
+    # (samples, rate, the other features, metamodel) -> audio_tag:* features; None: no tagger (audio_tags.py).
     audio_tags: Callable[..., dict] | None = None
+    # Every raw feature against this stream's last hour (rank:* features, metamodel/ranks.py).
+    ranks: StreamRanks = field(default_factory=lambda: StreamRanks(RANKED))
 
     def featurize(self, path: Path, chat: Sequence | None, start: float = 0.0, duration: float | None = None,
-                  events: Sequence | None = None) -> dict[str, float | None]:
-        """Features of the media in `path` (optionally a window of it) and its chat window.
+                  events: Sequence | None = None, model=None) -> dict[str, float | None]:
+        """Features of the media in `path` (optionally a window of it) and its chat reaction window,
+        raw and ranked against this stream's history.
 
         `chat` None means no chat for this stream: the chat group is None (imputed by the model).
+        `model`: the metamodel the audio tagger may gate on (AUDIO_TAG_CANDIDATES_ONLY).
         """
         samples, frames = media.decode_segment(path, start, duration)
         values: dict[str, float | None] = {}
@@ -55,8 +60,11 @@ class SegmentFeaturizer:
         values.update(audio_features(samples, media.AUDIO_RATE) if samples is not None else dict.fromkeys(AUDIO_FEATURES))
         values.update(self.motion(frames))
         values.update(self.chat(chat, events))
+        values.update(self.ranks.rank(values))
         if self.audio_tags is not None:  # last: it may gate on the cheap features above
-            values.update(self.audio_tags(samples, media.AUDIO_RATE, dict(values)))
+            tags = self.audio_tags(samples, media.AUDIO_RATE, dict(values), model)
+            values.update(tags)
+            values.update(self.ranks.rank(tags))
         return values
 
     def motion(self, frames) -> dict[str, float | None]:

@@ -55,7 +55,7 @@ class AudioTagger:
     """Tags segments with `model` on `worker`; `model` None means tagging is off (see `notice`)."""
 
     def __init__(self, worker: ModelWorker, model: PannsTagger | None, classes: Sequence[str] = DEFAULT_CLASSES,
-                 notice: str | None = None, candidates_only: bool = False, candidate_ratio: float = 0.5):
+                 notice: str | None = None, candidates_only: bool = False, candidate_ratio: float = 1.0):
         self.classes = tuple(classes)
         self.indices = [index_of(name) for name in self.classes]  # KeyError names a bad class
         self.model, self.worker, self.notice = model, worker, notice
@@ -91,13 +91,14 @@ class AudioTagger:
         or empty) or (gated) not a candidate.
 
         With candidates_only, only segments whose score from the cheap features alone (tags
-        imputed) reaches candidate_ratio x the threshold are tagged: tags can then only refine
-        segments that could become highlights, and quiet stretches cost no network time.
+        imputed) reaches candidate_ratio x the score of a typical segment of its stream (every
+        stream-relative feature at its median) are tagged: tags can then only refine segments
+        that could become highlights, and quiet stretches cost no network time.
         """
         if not self.on or samples is None or samples.size == 0:
             return self.missing()
         if self.candidates_only and metamodel is not None and cheap is not None:
-            if metamodel.score(cheap) < self.candidate_ratio * metamodel.threshold:
+            if metamodel.score(cheap) < self.candidate_ratio * metamodel.score({}):
                 self.skipped += 1
                 return self.missing()
         clip = resample_to_model_rate(samples, rate)

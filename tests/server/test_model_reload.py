@@ -74,7 +74,7 @@ def test_a_bad_model_file_at_start_up_stops_the_server(tmp_path):
 
 @pytest.fixture
 def app(make_app, model_file):
-    return make_app(SEGMENT_SECONDS=2.0, CHAT_LAG_S=0.2, METAMODEL_PATH=model_file, METAMODEL_CHECK_S=0.0)
+    return make_app(SEGMENT_SECONDS=2.0, CHAT_LAG_S=0.2, CHAT_WINDOW_S=2.0, METAMODEL_PATH=model_file, METAMODEL_CHECK_S=0.0)
 
 
 @pytest.fixture
