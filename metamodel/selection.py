@@ -29,7 +29,7 @@ DEFAULT_PER_HOUR = 6.0  # about one highlight per 10 minutes of stream
 MIN_PER_HOUR, MAX_PER_HOUR = 0.5, 60.0
 HISTORY_SEGMENTS = 360  # one hour of 10 s segments: the stream's own score distribution
 MIN_HISTORY = 6  # one minute: a bar drawn from fewer scores means nothing
-BURST_MINUTES = 10.0  # the bucket holds at most this many minutes' worth of budget (at least 1)
+BURST_MINUTES = 20.0  # the bucket holds at most this many minutes' worth of budget (at least 1)
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,14 @@ class HighlightSelector:
     _tokens: float = 1.0
     _run: list[tuple[int, float]] = field(default_factory=list, repr=False)
     _last_end: int | None = None
+    _run_bar: float | None = None
     bar: float | None = None  # the bar the last segment was held to (None while warming up)
 
     def push(self, seq: int, score: float) -> Highlight | None:
         """Feed the next segment's score; return a highlight when a run of good segments closes."""
-        self.bar = self._bar()
+        # A run in progress is held to the bar it opened at: its own high scores, now in the
+        # history, must not cut the moment short.
+        self.bar = self._run_bar if self._run else self._bar()
         self._remember(score)
         good = self.bar is not None and score >= self.bar
         if good and self._run and seq != self._run[-1][0] + 1:  # a gap in the stream ends a run
@@ -124,7 +127,7 @@ class HighlightSelector:
     def _open_or_skip(self, seq: int, score: float) -> None:
         if self._tokens >= 1.0:
             self._tokens -= 1.0
-            self._run = [(seq, score)]
+            self._run, self._run_bar = [(seq, score)], self.bar
 
     def _cooling(self, seq: int) -> bool:
         return self._last_end is not None and seq <= self._last_end + self.cooldown
