@@ -75,8 +75,9 @@ def test_chat_sentiment_hype_and_copypasta_come_from_the_log(gameplay):
     assert sum(f["chat_positive"] for f in features) > sum(f["chat_negative"] for f in features) > 0
     assert all(0 <= f["chat_copypasta"] <= 20 and f["chat_hype"] >= 0 for f in features)
     # The one cheer of that minute (70 bits, 17.7 s in) is 70/500 of a sub; no subs yet: floor 1.
-    # It reacts to the two segments whose reaction windows (4-24 s after each start) hold it.
-    assert [f["chat_hype"] for f in features] == [pytest.approx(70 / 500), pytest.approx(70 / 500), 0, 0, 0, 0]
+    # It counts for the two segments whose reaction windows (4-24 s after each start) hold it; the
+    # last segment's window (54-74 s) reaches the log's first sub, one point.
+    assert [f["chat_hype"] for f in features] == [pytest.approx(70 / 500), pytest.approx(70 / 500), 0, 0, 0, 1.0]
 
 
 def test_it_reads_twitchdownloader_json(tmp_path):

@@ -31,18 +31,18 @@ def saved_jobs(data_dir: Path) -> list[dict]:
 @pytest.mark.timeout(120)
 def test_a_running_job_resumes_after_a_restart_with_seqs_past_every_earlier_one(start_app, webapp_stub, tmp_path):
     app = start_app()
-    created = app.test_client().post("/api/v1/jobs", json=job_body(webapp_stub, threshold=0.7), headers=AUTH)
+    created = app.test_client().post("/api/v1/jobs", json=job_body(webapp_stub, highlights_per_hour=7.0), headers=AUTH)
     assert created.status_code == 201
     assert wait_for(lambda: len(seqs(webapp_stub)) >= 1, timeout=60)
     shutdown(app)
     before = seqs(webapp_stub)
     saved = saved_jobs(tmp_path / "data")
-    assert [(j["stream_id"], j["source"], j["threshold"]) for j in saved] == [(1, "demo_channel", 0.7)]
+    assert [(j["stream_id"], j["source"], j["per_hour"]) for j in saved] == [(1, "demo_channel", 7.0)]
     assert saved[0]["next_seq"] > max(before) and saved[0]["offset_s"] > 0
 
     app = start_app()  # nothing asks for the job again: the server takes it up by itself
     job = app.test_client().get("/api/v1/jobs/1", headers=AUTH).get_json()
-    assert job["source"] == "demo_channel" and job["threshold"] == 0.7
+    assert job["source"] == "demo_channel" and job["highlights_per_hour"] == 7.0
     resumed_at = saved[0]["next_seq"]
     assert wait_for(lambda: any(seq >= resumed_at for seq in seqs(webapp_stub)), timeout=60)
     assert app.test_client().get("/api/v1/jobs/1", headers=AUTH).get_json()["segments_done"] >= 1
@@ -135,12 +135,12 @@ def test_an_unreadable_journal_entry_is_set_aside_and_the_rest_is_sent_in_order(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["000000000001.bad"]
 
 
-def test_a_threshold_changed_while_running_is_what_the_resumed_job_uses(start_app, webapp_stub, tmp_path):
+def test_a_budget_changed_while_running_is_what_the_resumed_job_uses(start_app, webapp_stub, tmp_path):
     app = start_app()
     client = app.test_client()
     client.post("/api/v1/jobs", json=job_body(webapp_stub, source="nobody_here"), headers=AUTH)
-    assert client.patch("/api/v1/jobs/1", json={"threshold": 0.4}, headers=AUTH).status_code == 200
-    assert saved_jobs(tmp_path / "data")[0]["threshold"] == 0.4
+    assert client.patch("/api/v1/jobs/1", json={"highlights_per_hour": 4.0}, headers=AUTH).status_code == 200
+    assert saved_jobs(tmp_path / "data")[0]["per_hour"] == 4.0
     shutdown(app)
     app = start_app()
-    assert app.test_client().get("/api/v1/jobs/1", headers=AUTH).get_json()["threshold"] == 0.4
+    assert app.test_client().get("/api/v1/jobs/1", headers=AUTH).get_json()["highlights_per_hour"] == 4.0
