@@ -1,5 +1,8 @@
 """`python -m server.analyze VIDEO [--chat LOG] [--json]`: score a recording like a live stream.
 
+`python -m server.analyze --chat LOG` (no VIDEO) scores the chat alone, over the log's span:
+audio and motion are missing (imputed), as for a stream without video.
+
 Cuts the recording into 10 s windows, computes the same features with the same rolling
 baselines as a live job, scores them with the metamodel and picks highlights with the same
 selector. Chat LOG is a raw Twitch IRC log (with `tmi-sent-ts`; its first message is taken as the
@@ -49,7 +52,7 @@ def between(items: Sequence, times: Sequence[float], lo: float, hi: float) -> li
     return list(items[bisect_left(times, lo):bisect_left(times, hi)])
 
 
-def analyze(video: Path, chat_log: Path | None = None, chat_offset: float | None = None,
+def analyze(video: Path | None, chat_log: Path | None = None, chat_offset: float | None = None,
             model_path: Path | None = None, per_hour: float | None = None, progress: bool = True) -> dict:
     """Return {"segments": [...], "highlights": [...]} for a recording."""
     model = load_metamodel(model_path)
@@ -64,7 +67,10 @@ def analyze(video: Path, chat_log: Path | None = None, chat_offset: float | None
     selector = HighlightSelector(per_hour or model.per_hour)
     chat = _ChatIndex(log_) if log_ is not None else None
     segments, picked = [], []
-    spans = list(windows(media.duration_of(video)))
+    if video is None and log_ is None:
+        raise ValueError("give a video, a chat log or both")
+    duration = media.duration_of(video) if video is not None else _chat_span(log_, t0)
+    spans = list(windows(duration))
     for seq, start, end in tqdm(spans, desc="segments", unit="seg", disable=not progress):
         messages, events = chat.reacting_to(t0 + start) if chat else (None, None)
         scored = score_window(featurizer, model, video, messages, events, start, end - start)
@@ -79,6 +85,12 @@ def analyze(video: Path, chat_log: Path | None = None, chat_offset: float | None
     highlights = [{"start": segments[h.first_seq]["start"], "end": segments[h.last_seq]["end"], "score": h.score,
                    "peak_seq": h.peak_seq, "reasons": segments[h.peak_seq]["reasons"]} for h in picked]
     return {"segments": segments, "highlights": highlights}
+
+
+def _chat_span(chat_log: ChatLog, t0: float) -> float:
+    """Seconds from the video's start to the log's last message or event."""
+    times = [m.ts for m in chat_log.messages] + [e.ts for e in chat_log.events]
+    return max(times) - t0
 
 
 class _ChatIndex:
@@ -97,7 +109,7 @@ class _ChatIndex:
 
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server.analyze", description=__doc__.split("\n")[0])
-    parser.add_argument("video", type=Path, help="a recording ffmpeg can read")
+    parser.add_argument("video", type=Path, nargs="?", help="a recording ffmpeg can read (omit to score --chat alone)")
     parser.add_argument("--chat", type=Path, help="raw Twitch IRC log or TwitchDownloader chat JSON (optionally .gz)")
     parser.add_argument("--chat-offset", type=float, help="epoch seconds of the video's start (default: first chat message)")
     parser.add_argument("--model", type=Path, help="metamodel JSON (default: the shipped model)")
@@ -105,6 +117,8 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.video is None and args.chat is None:
+        parser.error("give VIDEO, --chat LOG, or both")
     for path in (args.video, args.chat):
         if path and not path.is_file():
             parser.error(f"{path}: no such file")

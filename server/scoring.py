@@ -104,7 +104,7 @@ def reaction_window(start: float, lag: float = CHAT_LAG_S, length: float = CHAT_
     return start + lag, start + lag + length
 
 
-def score_window(featurizer: "SegmentFeaturizer", model: Metamodel, path: Path, chat: Sequence | None,
+def score_window(featurizer: "SegmentFeaturizer", model: Metamodel, path: Path | None, chat: Sequence | None,
                  events: Sequence | None = None, start: float = 0.0, duration: float | None = None) -> ScoredWindow:
     """Features of `path` (optionally a stretch of it) and its reaction chat, the score, the reasons.
 

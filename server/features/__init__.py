@@ -45,15 +45,16 @@ class SegmentFeaturizer:
     # Every raw feature against this stream's last hour (rank:* features, metamodel/ranks.py).
     ranks: StreamRanks = field(default_factory=lambda: StreamRanks(RANKED))
 
-    def featurize(self, path: Path, chat: Sequence | None, start: float = 0.0, duration: float | None = None,
+    def featurize(self, path: Path | None, chat: Sequence | None, start: float = 0.0, duration: float | None = None,
                   events: Sequence | None = None, model=None) -> dict[str, float | None]:
         """Features of the media in `path` (optionally a window of it) and its chat reaction window,
         raw and ranked against this stream's history.
 
+        `path` None means no media (a chat log alone): audio and motion are None (imputed).
         `chat` None means no chat for this stream: the chat group is None (imputed by the model).
         `model`: the metamodel the audio tagger may gate on (AUDIO_TAG_CANDIDATES_ONLY).
         """
-        samples, frames = media.decode_segment(path, start, duration)
+        samples, frames = media.decode_segment(path, start, duration) if path is not None else (None, None)
         values: dict[str, float | None] = {}
         # A stream the segment lacks leaves its group None (imputed by the model), not "silent"
         # or "still", which would be a claim about the stream.

@@ -100,3 +100,21 @@ def test_a_chat_file_of_neither_format_is_a_clear_error(tmp_path):
     done = analyze(MEDIA / "seed-lobby.mp4", "--chat", bad)
     assert done.returncode == 1
     assert "TwitchDownloader" in done.stderr
+
+
+def test_a_chat_log_alone_is_scored_over_its_span_with_audio_and_motion_missing():
+    done = analyze("--chat", CHAT_LOG)
+    assert done.returncode == 0, done.stderr
+    segments, highlights = segments_of(done)
+    assert len(segments) == 47  # 7.7 minutes of chat in 10 s steps
+    assert all(s["features"]["audio_loudness"] is None and s["features"]["motion_mean"] is None for s in segments)
+    assert highlights, "the budget's warm-up picks the stream's first standout moment"
+    # With chat alone, the shipped model ranks segments exactly as the chat reaction does.
+    ranked = sorted(segments, key=lambda s: s["score"])
+    assert [s["features"]["rank:chat_messages"] for s in ranked] == sorted(s["features"]["rank:chat_messages"]
+                                                                          for s in segments)
+
+
+def test_without_video_or_chat_there_is_nothing_to_analyze():
+    done = analyze()
+    assert done.returncode == 2 and "give VIDEO, --chat LOG, or both" in done.stderr
