@@ -33,7 +33,9 @@ from server.chat.client import TwitchChatClient  # noqa: E402
 from server.chat.logs import read_chat_file  # noqa: E402
 from server.chat.sentiment.service import ChatSentiment  # noqa: E402
 from server.demo.irc_server import DEFAULT_LOG, TwitchIRCServer  # noqa: E402
+from metamodel import load_metamodel  # noqa: E402
 from server.features import SegmentFeaturizer  # noqa: E402
+from server.scoring import reaction_window, score_window  # noqa: E402
 from server.inference import ModelWorker  # noqa: E402
 
 WINDOW_S = 10.0
@@ -74,13 +76,14 @@ def bench_features(log: Path, sentiment: ChatSentiment | None, max_messages: int
     windows = []
     start = t0
     while start <= end:
-        windows.append(([m for m in chat.messages if start <= m.ts < start + WINDOW_S],
-                        [e for e in chat.events if start <= e.ts < start + WINDOW_S]))
+        lo, hi = reaction_window(start)
+        windows.append(([m for m in chat.messages if lo <= m.ts < hi], [e for e in chat.events if lo <= e.ts < hi]))
         start += WINDOW_S
     windows = windows[:max_windows]
+    model = load_metamodel()
     started = time.perf_counter()
     for messages, events in windows:
-        featurizer.chat(messages, events)
+        score_window(featurizer, model, None, messages, events)  # the server's pipeline, chat alone
     return sum(len(m) for m, _ in windows), time.perf_counter() - started, len(windows)
 
 
