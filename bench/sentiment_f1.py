@@ -10,7 +10,7 @@ Two sets, never pooled (docs/chat.md, "Quality"):
   who then wrote twitch_extra.tsv after reading them: optimistic (its dev / test halves shown).
 
 Classifiers: the shipped lexicon backend; the same without the hand-written extra table; the
-backend as it was before issue 10 (no sarcasm rules, no learned table); Kobs et al. emotes +
+backend as it was before issue 10 (no sarcasm, booster or "but" rules, no learned table); Kobs et al. emotes +
 VADER words; Kobs emotes alone; VADER alone (its own +-0.05 cut-offs); with --model, the
 transformers backend.
 """
@@ -69,9 +69,11 @@ def classifiers(model: str | None = None) -> dict[str, Classifier]:
     found: dict[str, Classifier] = {
         "lexicon (shipped)": labels_of(LexiconSentiment()),
         "lexicon without twitch_extra.tsv": labels_of(LexiconSentiment(extras=False)),
-        "lexicon before issue 10": labels_of(LexiconSentiment(learned=False, sarcasm=False)),
-        "Kobs emotes + VADER words": labels_of(LexiconSentiment(extras=False, learned=False, sarcasm=False)),
-        "Kobs emotes alone": labels_of(LexiconSentiment(extras=False, words=False, learned=False, sarcasm=False)),
+        "lexicon before issue 10": labels_of(LexiconSentiment(learned=False, sarcasm=False, vader_rules=False)),
+        "Kobs emotes + VADER words": labels_of(LexiconSentiment(extras=False, learned=False, sarcasm=False,
+                                                                  vader_rules=False)),
+        "Kobs emotes alone": labels_of(LexiconSentiment(extras=False, words=False, learned=False, sarcasm=False,
+                                                                  vader_rules=False)),
         "VADER alone": vader_labels,
     }
     if model:

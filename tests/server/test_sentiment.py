@@ -113,6 +113,15 @@ def test_on_the_self_labelled_test_half_the_lexicon_beats_the_emote_lexicon_alon
     assert ours > kobs + 0.2 and ours > _macro_f1(vader_label, rows) + 0.4
 
 
+def test_intensifiers_dampers_and_but_follow_vaders_rules() -> None:
+    lexicon = LexiconSentiment()
+    assert lexicon.compound("very good") > lexicon.compound("good") > lexicon.compound("kinda good") > 0
+    assert lexicon.compound("kinda bad") > lexicon.compound("bad")  # a damper moves toward 0 either way
+    assert lexicon.sentiment("good start but awful ending").label == "negative"
+    assert lexicon.sentiment("awful start but good ending").label == "positive"
+    assert LexiconSentiment(vader_rules=False).compound("very good") == lexicon.compound("good")
+
+
 def test_the_sarcasm_rules_can_be_switched_off_for_comparison() -> None:
     assert LexiconSentiment(sarcasm=False).sentiment("great play Kappa").label == "positive"
     assert LexiconSentiment(sarcasm=False).sentiment("4Head").label == "positive"  # the survey's +0.40
@@ -163,17 +172,20 @@ def test_words_that_keep_company_with_happy_or_sad_emotes_are_learned(tmp_path: 
 
 def test_a_learned_token_counts_only_where_no_table_knows_it() -> None:
     lexicon = LexiconSentiment()
-    lexicon.learned = {"hypetrain": 0.6, "good": -0.9, "xqcL": 0.5}
+    lexicon.learned = {"hypetrain": 0.6, "good": -0.9, "m0xyRU": 0.5}
     assert lexicon.sentiment("HYPETRAIN").label == "positive"
     assert lexicon.valence(Token("good", "word")) == pytest.approx(1.9 / 4)  # VADER's, not the learned one
-    assert lexicon.sentiment("xqcL", ("xqcL",)).label == "positive"  # a channel emote from the tag
+    assert lexicon.sentiment("m0xyRU", ("m0xyRU",)).label == "positive"  # a channel emote from the tag
     assert LexiconSentiment(learned=False).sentiment("hypetrain").label == "neutral"
 
 
-def test_the_training_script_refuses_a_missing_log(tmp_path: Path, capsys) -> None:
+def test_the_training_script_refuses_a_missing_log_or_one_without_emote_labels(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         train_lexicon.main(["--log", str(tmp_path / "nope.log"), "--out", str(tmp_path / "x.tsv")])
-    assert "no such log" in capsys.readouterr().err and not (tmp_path / "x.tsv").exists()
+    assert "no such log" in capsys.readouterr().err
+    quiet = _irc_log(tmp_path / "quiet.log", ["hello chat", "is he canadian", "POGGERS only happy"])
+    assert train_lexicon.main(["--log", str(quiet), "--out", str(tmp_path / "x.tsv")]) == 1
+    assert "both polarities" in capsys.readouterr().err and not (tmp_path / "x.tsv").exists()
 
 
 def _cli(*args: str, stdin: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -6,7 +6,10 @@ and chat slang), an emoticon, a VADER word (valence / 4), an emoji (VADER's emoj
 word), then a token learned from this project's recorded chat by emote distant supervision
 (`data/chat_learned.tsv`, built by `train_lexicon.py`: third-party emotes typed as text, channel
 emotes, chat slang that VADER lacks). Then VADER-style rules: a shouted (all-caps) or stretched
-word counts more, a negation within the three tokens before a word flips and damps it, and a
+word counts more, an intensifier ("very", "so") or a damper ("kinda") within the three tokens
+before a word or emote moves it by VADER's booster step, a "but" halves what comes before it
+and adds half to what follows (VADER's rule), a negation within the three tokens before a word
+flips and damps it, and a
 sarcasm marker (Kappa, 4Head, /s) has no valence of its own but flips the message's words. The
 sum is squashed to [-1, 1] like VADER's compound score and cut at +-THRESHOLD.
 """
@@ -31,6 +34,8 @@ ELONGATED_BOOST = 1.15
 NEGATION_FACTOR = -0.74  # VADER's N_SCALAR
 NEGATION_REACH = 3  # tokens after a negation that it flips
 SARCASM_FACTOR = NEGATION_FACTOR  # "nice play Kappa" reads like "not a nice play"
+BOOSTER_DECAY = (1.0, 0.95, 0.9)  # VADER: a booster 1, 2 or 3 tokens before the word
+BUT_BEFORE, BUT_AFTER = 0.5, 1.5  # VADER's _but_check
 
 
 def _read_tsv(path: Path, kinds: tuple[str, ...] | None = None) -> dict[str, float]:
@@ -75,7 +80,8 @@ def vader_tables() -> tuple[dict[str, float], dict[str, str]]:
 class LexiconSentiment:
     """Twitch-aware lexicon sentiment. The defaults are the shipped backend; the switches give the
     variants `bench/sentiment_f1.py` compares (e.g. `extras=False, words=False, learned=False` is
-    the Kobs et al. emote lexicon alone, `learned=False, sarcasm=False` the backend before issue 10).
+    the Kobs et al. emote lexicon alone, `learned=False, sarcasm=False, vader_rules=False` the backend
+    before issue 10).
 
     `extras` (on by default) is `twitch_extra.tsv`, written by hand after reading the 380
     self-labelled messages of tests/data, so it is not blind to them; it stays because emote
@@ -85,7 +91,7 @@ class LexiconSentiment:
     name = "lexicon"
 
     def __init__(self, threshold: float = THRESHOLD, extras: bool = True, words: bool = True,
-                 learned: bool = True, sarcasm: bool = True) -> None:
+                 learned: bool = True, sarcasm: bool = True, vader_rules: bool = True) -> None:
         self.threshold = threshold
         self.emotes = dict(emote_table())
         self.slang: dict[str, float] = {}
@@ -97,6 +103,7 @@ class LexiconSentiment:
         self.words = vader_words if words else {}
         self.learned = learned_table() if learned else {}
         self.sarcasm = sarcasm
+        self.vader_rules = vader_rules  # boosters and "but"
 
     def classify(self, messages: Sequence[ChatText]) -> list[Sentiment]:
         return [self.sentiment(m.text, m.emotes) for m in messages]
@@ -115,6 +122,8 @@ class LexiconSentiment:
         if not self.sarcasm:  # the old reading: markers are plain emotes of the tables
             tokens = [Token(t.text, "emote") if t.kind == "sarcasm" else t for t in tokens]
         ironic = any(t.kind == "sarcasm" for t in tokens)
+        but = next((i for i, t in enumerate(tokens) if t.kind == "word" and t.text == "but"), None)
+        boosters = _boosters() if self.vader_rules else {}
         total = 0.0
         for i, token in enumerate(tokens):
             value = self.valence(token)
@@ -122,6 +131,12 @@ class LexiconSentiment:
                 continue
             if token.caps or token.elongated:
                 value *= CAPS_BOOST if token.caps else ELONGATED_BOOST
+            for distance, decay in enumerate(BOOSTER_DECAY, start=1):
+                before = tokens[i - distance] if i - distance >= 0 else None
+                if before is not None and before.kind == "word" and before.text in boosters:
+                    value += boosters[before.text] * decay * (1.0 if value > 0 else -1.0)
+            if but is not None and self.vader_rules:
+                value *= BUT_BEFORE if i < but else BUT_AFTER
             # Emotes are the writer's reaction, not a proposition: "NO WAY PogU" is not negated,
             # and "LULW Kappa" still laughs; only words are said the other way.
             if token.kind == "word":
@@ -131,6 +146,19 @@ class LexiconSentiment:
                     value *= SARCASM_FACTOR
             total += value
         return total / math.sqrt(total * total + ALPHA)
+
+    def emote_decides(self, text: str, emotes: Sequence[str] = ()) -> bool:
+        """True when the message has an emote or emoticon that carries sentiment (any table).
+
+        Twitch users put their feeling in emotes, which a model trained on other text misreads
+        (Kobs et al. 2020), so the ensemble (`ensemble.py`) lets these messages be read here.
+        """
+        for token in tokenize(text, emotes, self.emotes):
+            if token.kind in ("emote", "emoticon") and self.valence(token) != 0.0:
+                return True
+            if token.kind == "word" and token.text in self.emotes_folded and self.emotes_folded[token.text] != 0.0:
+                return True  # "poggers" typed in lower case
+        return False
 
     def valence(self, token: Token) -> float:
         """The lexicon value of one token (0.0 when no table knows it)."""
@@ -157,6 +185,14 @@ class LexiconSentiment:
     def _learned(self, text: str) -> float:
         # Learned keys are emotes as written (xqcL) and words in lower case (pogu, kkonaw).
         return self.learned.get(text, self.learned.get(text.lower(), 0.0))
+
+
+@lru_cache(maxsize=1)
+def _boosters() -> dict[str, float]:
+    # VADER's intensifiers and dampers (one-word ones; on its -4..4 scale, so / 4 here).
+    from vaderSentiment.vaderSentiment import BOOSTER_DICT
+
+    return {word: step / 4.0 for word, step in BOOSTER_DICT.items() if " " not in word}
 
 
 def _squeeze_all(word: str) -> str:

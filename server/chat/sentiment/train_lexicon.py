@@ -28,7 +28,8 @@ Fixed choices, made before any labelled evaluation and not tuned on one:
   should be: a table learned from a few hundred messages is otherwise mostly the topics of the
   moment ("apex", "game", "girl") rather than sentiment.
 
-`--log FILE` (repeatable) learns from other recorded IRC logs instead, e.g. a channel's own chat;
+`--log FILE` (repeatable) learns from other recorded chat instead, e.g. hours of a channel's own
+chat (a raw IRC log or TwitchDownloader JSON, as `python -m server.analyze --chat` reads them);
 all their messages are used, since no held-out part of them is evaluated here.
 
 The output `data/chat_learned.tsv` is plain text, rebuilt byte for byte by this script (the
@@ -47,7 +48,8 @@ from typing import Iterable, Sequence
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from server.chat.irc import ChatMessage
-from server.chat.sentiment.corpus import TRAINING_SHARE, XQCOW_LOG, privmsgs_in_time_order, training_part
+from server.chat.logs import read_chat_file
+from server.chat.sentiment.corpus import TRAINING_SHARE, XQCOW_LOG, training_part
 from server.chat.sentiment.tokenize import NEGATIONS, SARCASM_MARKERS, Token, tokenize
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -168,7 +170,7 @@ def build(logs: Sequence[Path] = ()) -> str:
 
     emote_values = emote_table()
     if logs:
-        messages = [m for log in logs for m in privmsgs_in_time_order(log)]
+        messages = [m for log in logs for m in read_chat_file(log).messages]
         source = ", ".join(log.name for log in logs) + ", all PRIVMSGs"
     else:
         messages = training_part(XQCOW_LOG)
@@ -186,14 +188,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if the shipped table differs from a rebuild")
     parser.add_argument("--out", type=Path, default=LEARNED, help=f"where to write (default {LEARNED})")
     parser.add_argument("--log", type=Path, action="append", default=[],
-                        help="learn from this recorded IRC log (repeatable) instead of the #xqcow training part")
+                        help="learn from this recorded chat (IRC log or TwitchDownloader JSON; repeatable) "
+                             "instead of the #xqcow training part")
     args = parser.parse_args(argv)
     if args.check and args.log:
         parser.error("--check compares the shipped table, which is built from the default log only")
     missing = [str(log) for log in args.log if not log.is_file()]
     if missing:
         parser.error(f"no such log: {', '.join(missing)}")
-    text = build(args.log)
+    try:
+        text = build(args.log)
+    except ValueError as exc:  # ChatLogError is one
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.check:
         same = LEARNED.read_text(encoding="utf-8") == text
         print(f"{LEARNED}: {'matches a rebuild' if same else 'DIFFERS from a rebuild'}")
