@@ -67,13 +67,14 @@ TWITCH_IRC_TLS = True
 TWITCH_IRC_NICK = None  # the login a token belongs to
 TWITCH_OAUTH_TOKEN = None  # "oauth:..." ; never logged
 CHAT_LAG_S = 4.0  # chat window is shifted this much later: viewers react after they see it
-# Chat sentiment (docs/chat.md): "lexicon" (offline, emote-aware; the default) or "transformers".
+# Chat sentiment (docs/chat.md): "lexicon" (offline, emote-aware; the default), "transformers", or
+# "ensemble" (the lexicon for messages whose emotes carry sentiment, the transformers model for the rest).
 CHAT_SENTIMENT_BACKEND = "lexicon"
-# transformers only: a Hugging Face model id or a local folder (3 labels: negative/neutral/positive).
+# transformers/ensemble: a Hugging Face model id or a local folder (3 labels: negative/neutral/positive).
 # None = "cardiffnlp/twitter-roberta-base-sentiment-latest". If it cannot be loaded the server
 # keeps running on the lexicon and says so in each job's "degraded" list.
 CHAT_SENTIMENT_MODEL = None
-# transformers only: classify at most this many messages per segment (an evenly spaced sample,
+# transformers/ensemble: classify at most this many messages per segment (an evenly spaced sample,
 # counts scaled up), so a big chat cannot outrun the model; 0 = all. The lexicon reads every message.
 CHAT_SENTIMENT_MAX_MESSAGES = 50
 
