@@ -38,11 +38,12 @@ LABELS = ("negative", "neutral", "positive")
 Classifier = Callable[[list[str]], list[str]]
 
 
-def read_labelled(path: Path) -> list[dict[str, str]]:
-    """Rows with at least `label` and `text` (TSV, `#` comment lines, backslash escapes)."""
+def read_labelled(path: Path, escaped: bool = False) -> list[dict[str, str]]:
+    """Rows with at least `label` and `text` (TSV, `#` comment lines; `escaped`: backslash escapes,
+    as the self-labelled file is written; the held-out file has raw text, tabs made spaces)."""
     with path.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t",
-                                   quoting=csv.QUOTE_NONE, escapechar="\\"))
+                                   quoting=csv.QUOTE_NONE, escapechar="\\" if escaped else None))
     if rows and not {"label", "text"} <= set(rows[0]):
         raise SystemExit(f"{path}: expected columns 'label' and 'text', found {sorted(rows[0])}")
     bad = sorted({r["label"] for r in rows} - set(LABELS))
@@ -90,7 +91,7 @@ def sets() -> dict[str, list[dict[str, str]]]:
     found: dict[str, list[dict[str, str]]] = {}
     if HELD_OUT.exists():
         found["held-out (independent)"] = read_labelled(HELD_OUT)
-    self_labelled = read_labelled(SELF_LABELLED)
+    self_labelled = read_labelled(SELF_LABELLED, escaped=True)
     found["self-labelled dev"] = [r for r in self_labelled if r["split"] == "dev"]
     found["self-labelled test"] = [r for r in self_labelled if r["split"] == "test"]
     found["self-labelled all"] = self_labelled
