@@ -71,13 +71,14 @@ TWITCH_OAUTH_TOKEN = None  # "oauth:..." ; never logged
 # trained for one window, so change these only for tests with short segments.
 CHAT_LAG_S = 4.0
 CHAT_WINDOW_S = 20.0
-# Chat sentiment (docs/chat.md): "lexicon" (offline, emote-aware; the default) or "transformers".
+# Chat sentiment (docs/chat.md): "lexicon" (offline, emote-aware; the default), "transformers", or
+# "ensemble" (the lexicon for messages whose emotes carry sentiment, the transformers model for the rest).
 CHAT_SENTIMENT_BACKEND = "lexicon"
-# transformers only: a Hugging Face model id or a local folder (3 labels: negative/neutral/positive).
+# transformers/ensemble: a Hugging Face model id or a local folder (3 labels: negative/neutral/positive).
 # None = "cardiffnlp/twitter-roberta-base-sentiment-latest". If it cannot be loaded the server
 # keeps running on the lexicon and says so in each job's "degraded" list.
 CHAT_SENTIMENT_MODEL = None
-# transformers only: classify at most this many messages per segment (an evenly spaced sample,
+# transformers/ensemble: classify at most this many messages per segment (an evenly spaced sample,
 # counts scaled up), so a big chat cannot outrun the model; 0 = all. The lexicon reads every message.
 CHAT_SENTIMENT_MAX_MESSAGES = 50
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from server.chat.sentiment import ChatText, SentimentError
+from server.chat.sentiment import ChatText, SentimentError, load_backend
+from server.chat.sentiment.ensemble import EnsembleSentiment, combine
+from server.chat.sentiment.lexicon import LexiconSentiment
 from server.chat.sentiment.__main__ import cli
 from server.chat.sentiment.hf import TransformersSentiment, _label_map, preprocess
 from server.chat.sentiment.service import WORKER_KEY, ChatSentiment
@@ -100,3 +102,36 @@ def test_the_cli_runs_the_transformers_backend(tiny_model: Path) -> None:
     out = io.StringIO()
     assert cli(["--backend", "transformers", "--model", str(tiny_model)], io.StringIO("the good\nawful\n"), out) == 0
     assert [json.loads(line)["label"] for line in out.getvalue().splitlines()] == ["positive", "negative"]
+
+
+def test_in_the_ensemble_emotes_decide_and_the_model_reads_the_rest(tiny_model: Path) -> None:
+    model = TransformersSentiment(str(tiny_model))
+    seen: list[str] = []
+
+    def model_classify(messages):
+        seen.extend(m.text for m in messages)
+        return model.classify(messages)
+
+    messages = texts("sad FeelsGoodMan", "the good", "awful", "m0xyRU", "love")
+    messages[3] = ChatText("m0xyRU", ("m0xyRU",))  # a channel emote no table knows: the model reads it
+    results = combine(messages, LexiconSentiment(), model_classify)
+    assert [r.label for r in results[:3]] + [results[4].label] == ["positive", "positive", "negative", "positive"]
+    assert seen == ["the good", "awful", "m0xyRU", "love"]  # the emote-decided message never reached it
+    assert model.classify(texts("sad FeelsGoodMan"))[0].label == "negative"  # what the model alone says
+    assert combine(texts("POGGERS", "D:"), LexiconSentiment(), model_classify) == LexiconSentiment().classify(
+        texts("POGGERS", "D:")) and len(seen) == 4
+
+
+def test_the_ensemble_is_a_backend_and_runs_in_the_service(tiny_model: Path) -> None:
+    backend = load_backend("ensemble", str(tiny_model))
+    assert isinstance(backend, EnsembleSentiment) and backend.name == "ensemble"
+    assert [r.label for r in backend.classify(texts("sad FeelsGoodMan", "hate"))] == ["positive", "negative"]
+    worker = ModelWorker(window_s=0.05, max_batch=8)
+    try:
+        service = ChatSentiment("ensemble", str(tiny_model), worker)
+        assert service.wait_ready(120) and service.notice is None and service.active == "ensemble"
+        assert service.max_messages is not None  # the model's per-segment budget applies
+        assert [r.label for r in service.classify(texts("sad FeelsGoodMan", "great win", "bad"))] == [
+            "positive", "positive", "negative"]
+    finally:
+        worker.stop()

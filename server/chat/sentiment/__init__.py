@@ -1,9 +1,11 @@
-"""Chat sentiment: one interface, two backends chosen by `CHAT_SENTIMENT_BACKEND`.
+"""Chat sentiment: one interface, backends chosen by `CHAT_SENTIMENT_BACKEND`.
 
 - ``lexicon`` (default, offline): Twitch-aware tokens scored with the Kobs et al. emote lexicon,
   a small hand-written Twitch table and VADER's word lexicon (`lexicon.py`).
 - ``transformers``: a Hugging Face text-classification model, by default
   `cardiffnlp/twitter-roberta-base-sentiment-latest` (`hf.py`).
+- ``ensemble``: the lexicon where a message's emotes carry sentiment, the model for the rest
+  (`ensemble.py`).
 
 Both map a batch of texts to `Sentiment(label, score)`: `label` is positive/neutral/negative and
 `score` is a valence in [-1, 1] (> 0 positive), so the two backends are interchangeable.
@@ -19,7 +21,7 @@ from typing import Protocol, Sequence
 log = logging.getLogger(__name__)
 
 LABELS = ("negative", "neutral", "positive")
-BACKENDS = ("lexicon", "transformers")
+BACKENDS = ("lexicon", "transformers", "ensemble")
 DEFAULT_MODEL = "cardiffnlp/twitter-roberta-base-sentiment-latest"
 
 
@@ -62,6 +64,11 @@ def load_backend(name: str = "lexicon", model: str | None = None) -> SentimentBa
         from server.chat.sentiment.hf import TransformersSentiment
 
         return TransformersSentiment(model or DEFAULT_MODEL)
+    if name == "ensemble":
+        from server.chat.sentiment.ensemble import EnsembleSentiment
+        from server.chat.sentiment.hf import TransformersSentiment
+
+        return EnsembleSentiment(TransformersSentiment(model or DEFAULT_MODEL))
     raise SentimentError(f"unknown sentiment backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 

@@ -4,6 +4,7 @@ A transformers model loads in the background (a Hub download that cannot happen 
 about a minute), and until it is ready, or if it never is, messages are classified by the
 lexicon and `notice` says so for the status page. Model inference runs on the server's one
 `ModelWorker` thread, one item per segment (its list of messages), batched with other streams'.
+With `ensemble` the model only sees the messages whose emotes do not decide (`ensemble.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 from typing import Sequence
 
 from server.chat.sentiment import BACKENDS, DEFAULT_MODEL, ChatText, Sentiment, SentimentError, load_backend
+from server.chat.sentiment.ensemble import combine
 from server.chat.sentiment.lexicon import shared_lexicon
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ class ChatSentiment:
         self.worker, self.timeout_s = worker, timeout_s
         self.notice: str | None = None
         # Messages classified per segment (a sample of a busier window); the lexicon reads all.
-        self.max_messages = max_messages if backend == "transformers" else None
+        self.max_messages = max_messages if backend != "lexicon" else None
         self._lexicon = shared_lexicon()
         self._backend = None  # the transformers backend once loaded
         self._loaded = threading.Event()
@@ -48,8 +50,8 @@ class ChatSentiment:
 
     @property
     def active(self) -> str:
-        """The backend classifying right now: "transformers" or "lexicon"."""
-        return "transformers" if self._backend is not None else "lexicon"
+        """The backend classifying right now: "transformers", "ensemble" (once the model is ready) or "lexicon"."""
+        return self.wanted if self._backend is not None else "lexicon"
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait until the model has loaded or failed; True when loading is over."""
@@ -57,9 +59,14 @@ class ChatSentiment:
 
     def classify(self, texts: Sequence[ChatText]) -> list[Sentiment]:
         """One Sentiment per text; the model on the worker thread if ready, else the lexicon."""
-        backend = self._backend
-        if backend is None or not texts:
+        if self._backend is None or not texts:
             return self._lexicon.classify(texts)
+        if self.wanted == "ensemble":
+            return combine(texts, self._lexicon, self._model)
+        return self._model(texts)
+
+    def _model(self, texts: Sequence[ChatText]) -> list[Sentiment]:
+        backend = self._backend
         try:
             if self.worker is not None:
                 return self.worker.run(WORKER_KEY, list(texts), self.timeout_s)

@@ -25,6 +25,11 @@ NEGATIONS = frozenset({
     "isn't", "don't", "doesn't", "didn't", "can't", "won't", "wasn't", "aren't", "shouldn't",
     "wouldn't", "couldn't", "nah", "nope",
 })
+# Irony markers of Twitch chat, from general knowledge of the platform (not from labelled data):
+# Kappa and its variants are Twitch's "just kidding" face, 4Head the groan at a bad joke, "/s"
+# the Internet's sarcasm tag. The lexicon gives them no valence and reads the words of their
+# message the other way ("great play Kappa"); the emote-label training leaves their messages out.
+SARCASM_MARKERS = frozenset({"Kappa", "KappaHD", "Keepo", "Kapp", "4Head", "/s"})
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class Token:
     """One unit of a chat message; `text` is the emote/emoticon as written or the normalised word."""
 
     text: str
-    kind: str  # "emote" | "emoticon" | "emoji" | "word" | "question"
+    kind: str  # "emote" | "emoticon" | "emoji" | "word" | "question" | "sarcasm" (Kappa, 4Head, /s)
     caps: bool = False  # shouted: an all-caps word of 2+ letters
     elongated: bool = False  # had a letter repeated 3+ times, or was laughter stretched out
 
@@ -56,7 +61,9 @@ def tokenize(text: str, emotes: Collection[str] = (), known_emotes: Collection[s
     tokens: list[Token] = []
     emote_names = set(emotes) | set(known_emotes)
     for raw in text.split():
-        if raw in emote_names:
+        if raw in SARCASM_MARKERS:  # before emotes: Kappa is an emote, but read as a marker
+            tokens.append(Token(raw, "sarcasm"))
+        elif raw in emote_names:
             tokens.append(Token(raw, "emote"))
         elif raw in EMOTICONS:
             tokens.append(Token(raw, "emoticon"))
