@@ -30,13 +30,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
 from sklearn.metrics import roc_auc_score
 
-from metamodel.dataset import is_positive
+from metamodel.dataset import DatasetError, is_positive
 
-Label = tuple[float, "float | None"]
+Label = tuple[float, Optional[float]]  # (start, end) of a labelled clip; end None for a single moment
 
 # feature -> the name the report gives the baseline that ranks segments by it alone
 BASELINES: dict[str, str] = {"chat_messages": "message count", "chat_rate_ratio": "message-rate ratio",
@@ -213,11 +213,12 @@ def _mean(values: Sequence[float]) -> float | None:
 
 
 def _number(value: object) -> float | None:
-    """A finite number, or None for a missing value (null, NaN)."""
-    if value is None or isinstance(value, bool):
+    """A finite number, or None for a missing value (null, NaN); anything else is a bad analysis."""
+    if value is None:
         return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DatasetError(f"a segment's score or feature is {value!r}, not a number: is it server.analyze output?")
+    return float(value) if math.isfinite(value) else None
 
 
 def format_quality_report(report: Mapping) -> str:

@@ -295,3 +295,13 @@ def test_the_report_runs_on_real_recordings_with_their_real_chat(tmp_path, capsy
     assert main(["quality", "--analysis", f"gameplay={saved}", "--labels", f"gameplay={tmp_path / 'gameplay.csv'}",
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["streams"][0] == report["streams"][1]
+
+
+def test_an_analysis_with_a_score_that_is_not_a_number_is_refused_in_words(tmp_path, capsys):
+    segs = segments(MESSAGES)
+    segs[3]["score"] = "high"
+    analysis = write_jsonl(tmp_path / "a.jsonl", segs, [])
+    labels = tmp_path / "labels.csv"
+    labels.write_text("time\n25\n")
+    assert main(["quality", "--analysis", f"vod={analysis}", "--labels", f"vod={labels}"]) == 1
+    assert "'high', not a number" in capsys.readouterr().err
