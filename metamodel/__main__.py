@@ -62,8 +62,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
     from metamodel.quality import format_quality_report, product_spacing, quality_report
     from metamodel.quality_inputs import combine, load_runs, named_paths, read_manifest
 
-    manifest = read_manifest(args.manifest) if args.manifest else []
-    sources = combine(manifest, named_paths(args.analysis, "--analysis"), named_paths(args.labels, "--labels"))
+    analyses, labels = named_paths(args.analysis, "--analysis"), named_paths(args.labels, "--labels")
+    sources = combine(read_manifest(args.manifest) if args.manifest else [], analyses, labels)
     if args.model and all(s.analysis is not None for s in sources):
         print("note: --model is ignored: every stream comes from a saved analysis, scored when it was made",
               file=sys.stderr)
@@ -77,7 +77,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
         server_errors = (MediaError, ChatLogError)
         load_metamodel(args.model)  # a bad --model is refused before the first video, not after it
     try:
-        runs = load_runs(sources, analyze, args.model, progress=not args.json)
+        runs = load_runs(sources, analyze, args.model)  # progress goes to stderr: --json output stays clean
     except server_errors as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

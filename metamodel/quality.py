@@ -28,6 +28,7 @@ the same streams (those where both have the figure).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
@@ -57,8 +58,8 @@ def product_spacing() -> Spacing:
     except ImportError:
         # Imported here, not at module level: metamodel/ loads without server/ everywhere else.
         from server.selection import HighlightSelector
-    defaults = {f.name: f.default for f in dataclasses.fields(HighlightSelector)}
-    return Spacing(int(defaults["lead_in"]), int(defaults["cooldown"]))
+    parameters = inspect.signature(HighlightSelector).parameters  # its constructor's defaults
+    return Spacing(int(parameters["lead_in"].default), int(parameters["cooldown"].default))
 
 
 @dataclass(frozen=True)

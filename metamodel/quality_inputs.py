@@ -41,6 +41,9 @@ def read_manifest(path: str | Path) -> list[StreamSource]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc.strerror}") from exc
+    if path.suffix.lower() == ".jsonl":
+        raise DatasetError(f"{path} looks like saved server.analyze output, not a manifest: pass it as "
+                           "--analysis NAME=FILE.jsonl (with --labels NAME=FILE), or list it in a manifest's analysis column")
     if path.suffix.lower() == ".json":
         try:
             doc = json.loads(text)
@@ -52,6 +55,10 @@ def read_manifest(path: str | Path) -> list[StreamSource]:
         places = [f"{path}: stream {i + 1}" for i in range(len(rows))]
     else:
         reader = csv.DictReader(text.splitlines())
+        unknown = [c for c in reader.fieldnames or [] if c not in COLUMNS]
+        if unknown:  # said once for the header, not once per row
+            shown = ", ".join(repr(c[:40]) for c in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            raise DatasetError(f"{path}:1: unknown column(s) {shown} (a manifest's columns: {', '.join(COLUMNS)})")
         rows = list(reader)
         places = [f"{path}:{line}" for line in range(2, len(rows) + 2)]
     sources = [_source(row, path.parent, place) for row, place in zip(rows, places)]

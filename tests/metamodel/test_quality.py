@@ -305,3 +305,9 @@ def test_an_analysis_with_a_score_that_is_not_a_number_is_refused_in_words(tmp_p
     labels.write_text("time\n25\n")
     assert main(["quality", "--analysis", f"vod={analysis}", "--labels", f"vod={labels}"]) == 1
     assert "'high', not a number" in capsys.readouterr().err
+
+
+def test_a_saved_analysis_given_as_the_manifest_is_refused_with_what_to_do(tmp_path, capsys):
+    analysis = write_jsonl(tmp_path / "vod.jsonl", segments(MESSAGES), [])
+    assert main(["quality", str(analysis)]) == 1
+    assert "pass it as --analysis NAME=FILE.jsonl" in capsys.readouterr().err
