@@ -77,8 +77,12 @@ def _source(row: object, folder: Path, place: str) -> StreamSource:
     for column in ("name", "labels"):
         if column not in cells:
             raise DatasetError(f"{place}: missing {column}")
-    if ("analysis" in cells) == ("video" in cells):
-        raise DatasetError(f"{place}: give either analysis (saved server.analyze --json output) or video, not both")
+    if "analysis" in cells and "video" in cells:
+        raise DatasetError(f"{place}: give analysis (saved server.analyze --json output) or video, not both")
+    if "analysis" not in cells and "video" not in cells:
+        # server.analyze cuts its windows from the recording; it cannot analyse a chat log alone (yet).
+        raise DatasetError(f"{place}: needs a video (analysed here) or an analysis (saved server.analyze --json "
+                           "output); a chat log alone cannot be analysed")
     offset = None
     if "chat_offset" in cells:
         try:

@@ -221,7 +221,7 @@ def test_a_manifest_lists_streams_with_paths_relative_to_it(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    pytest.param("name,labels\nvod,l.csv\n", "either analysis", id="neither-analysis-nor-video"),
+    pytest.param("name,labels,chat\nvod,l.csv,c.irc\n", "needs a video .* a chat log alone", id="chat-only"),
     pytest.param("name,labels,analysis,video\nvod,l.csv,a.jsonl,v.mp4\n", "not both", id="both"),
     pytest.param("name,analysis\nvod,a.jsonl\n", ":2: missing labels", id="no-labels"),
     pytest.param("name,labels,analysis,vidoe\nvod,l.csv,a.jsonl,v.mp4\n", "unknown column", id="typo"),
