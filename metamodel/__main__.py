@@ -3,12 +3,14 @@
   train DATA.csv --out MODEL.json [--per-hour N] [--plots DIR]
   evaluate MODEL.json DATA.csv [--plots DIR]
   dataset --analysis ANALYSIS.jsonl --labels LABELS.csv --stream NAME --out DATA.csv [--append]
-See docs/training.md.
+  quality [MANIFEST] [--analysis NAME=FILE.jsonl] [--labels NAME=LABELS.csv] [--model MODEL.json] [--json]
+See docs/training.md and docs/quality.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -23,6 +25,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     data = read_training_csv(args.data)
     model, report = train(data, Objective(args.per_hour), source=args.data, segment_seconds=args.segment_seconds)
+    args.out.parent.mkdir(parents=True, exist_ok=True)  # `--out new/model.json` makes new/, not an errno
     save_metamodel(model, args.out)
     print(format_report(report, f"cross-validation on {args.data} ({len(data)} rows, "
                                 f"{len(set(data.streams.tolist()))} streams)"))
@@ -52,6 +55,34 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     positives = sum(int(r["label"]) for r in rows)
     print(f"{'appended' if args.append else 'wrote'} {count} segments of {args.stream} to {args.out}: "
           f"{positives} labelled highlight")
+    return 0
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    from metamodel.quality import format_quality_report, product_spacing, quality_report
+    from metamodel.quality_inputs import combine, load_runs, named_paths, read_manifest
+
+    analyses, labels = named_paths(args.analysis, "--analysis"), named_paths(args.labels, "--labels")
+    sources = combine(read_manifest(args.manifest) if args.manifest else [], analyses, labels)
+    if args.model and all(s.analysis is not None for s in sources):
+        print("note: --model is ignored: every stream comes from a saved analysis, scored when it was made",
+              file=sys.stderr)
+    analyze, server_errors = None, ()
+    if any(s.video is not None for s in sources):
+        # The one place metamodel/ needs server/: analysing a video is the server's feature pipeline.
+        from server.analyze import analyze
+        from server.chat.logs import ChatLogError
+        from server.media import MediaError
+
+        server_errors = (MediaError, ChatLogError)
+        load_metamodel(args.model)  # a bad --model is refused before the first video, not after it
+    try:
+        runs = load_runs(sources, analyze, args.model)  # progress goes to stderr: --json output stays clean
+    except server_errors as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    report = quality_report(runs, product_spacing())
+    print(json.dumps(report, indent=2) if args.json else format_quality_report(report))
     return 0
 
 
@@ -87,6 +118,19 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--out", type=Path, required=True)
     d.add_argument("--append", action="store_true", help="add to an existing training CSV")
     d.set_defaults(run=cmd_dataset)
+    q = sub.add_parser("quality", help="labelled streams: the model's highlights against single-signal baselines",
+                       description="Per stream and overall: segment ROC AUC, precision and recall of the published "
+                                   "highlights, and the same for message count, message-rate ratio, loudness and "
+                                   "motion at the same number of picks (docs/quality.md).")
+    q.add_argument("manifest", type=Path, nargs="?",
+                   help="CSV or JSON listing streams: name,labels and analysis or video (+chat, chat_offset)")
+    q.add_argument("--analysis", action="append", default=[], metavar="NAME=FILE.jsonl",
+                   help="saved `python -m server.analyze VIDEO --json` output for stream NAME (repeatable)")
+    q.add_argument("--labels", action="append", default=[], metavar="NAME=LABELS.csv",
+                   help="labels CSV for stream NAME (repeatable; overrides the manifest's)")
+    q.add_argument("--model", type=Path, help="metamodel JSON to analyse videos with (default: the shipped/configured one)")
+    q.add_argument("--json", action="store_true", help="the report as JSON instead of a table")
+    q.set_defaults(run=cmd_quality)
     for sp in (t, e):
         sp.add_argument("--segment-seconds", type=float, default=10.0, help="segment length, for highlights per hour")
     return p

@@ -194,8 +194,15 @@ def _label_range(row: Mapping[str, str]) -> tuple[float, float | None]:
 
 def read_analysis(path: str | Path) -> list[dict]:
     """The segment lines of `python -m server.analyze --json` output (the highlights line is skipped)."""
+    return read_analysis_run(path)[0]
+
+
+def read_analysis_run(path: str | Path) -> tuple[list[dict], list[dict] | None]:
+    """(segments, highlights) of `python -m server.analyze --json` output; highlights is None when
+    the file has no highlights line (e.g. cut short), which is not the same as "none published"."""
     path = Path(path)
-    segments = []
+    segments: list[dict] = []
+    highlights: list[dict] | None = None
     with path.open(encoding="utf-8") as handle:
         for line, text in enumerate(handle, start=1):
             if not text.strip():
@@ -204,14 +211,23 @@ def read_analysis(path: str | Path) -> list[dict]:
                 doc = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise DatasetError(f"{path}:{line}: not JSON ({exc.msg})") from None
+            if not isinstance(doc, dict):
+                raise DatasetError(f"{path}:{line}: expected a JSON object")
             if "highlights" in doc and "features" not in doc:
+                highlights = _highlights(doc["highlights"], path, line)
                 continue
             if not {"start", "end", "features"} <= set(doc):
                 raise DatasetError(f"{path}:{line}: expected a segment with start, end and features")
             segments.append(doc)
     if not segments:
         raise DatasetError(f"{path}: no segments (is it `python -m server.analyze --json` output?)")
-    return segments
+    return segments, highlights
+
+
+def _highlights(raw: object, path: Path, line: int) -> list[dict]:
+    if not isinstance(raw, list) or not all(isinstance(h, dict) and {"start", "end"} <= set(h) for h in raw):
+        raise DatasetError(f"{path}:{line}: highlights must be a list of objects with start and end")
+    return raw
 
 
 def is_positive(start: float, end: float, ranges: Iterable[tuple[float, float | None]]) -> bool:
