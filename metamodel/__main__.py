@@ -68,8 +68,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
         print("note: --model is ignored: every stream comes from a saved analysis, scored when it was made",
               file=sys.stderr)
     analyze, server_errors = None, ()
-    if any(s.video is not None for s in sources):
-        # The one place metamodel/ needs server/: analysing a video is the server's feature pipeline.
+    if any(s.analysis is None for s in sources):
+        # The one place metamodel/ needs server/: analysing a recording or chat log is the server's pipeline.
         from server.analyze import analyze
         from server.chat.logs import ChatLogError
         from server.media import MediaError

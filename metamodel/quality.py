@@ -36,6 +36,7 @@ from typing import Mapping, Optional, Sequence
 from sklearn.metrics import roc_auc_score
 
 from metamodel.dataset import DatasetError, is_positive
+from metamodel.selection import HighlightSelector
 
 Label = tuple[float, Optional[float]]  # (start, end) of a labelled clip; end None for a single moment
 
@@ -53,11 +54,6 @@ class Spacing:
 
 def product_spacing() -> Spacing:
     """The lead-in and cooldown of the product's highlight selector (its defaults, read from it)."""
-    try:
-        from metamodel.selection import HighlightSelector  # where the selector may move
-    except ImportError:
-        # Imported here, not at module level: metamodel/ loads without server/ everywhere else.
-        from server.selection import HighlightSelector
     parameters = inspect.signature(HighlightSelector).parameters  # its constructor's defaults
     return Spacing(int(parameters["lead_in"].default), int(parameters["cooldown"].default))
 

@@ -79,10 +79,9 @@ def _source(row: object, folder: Path, place: str) -> StreamSource:
             raise DatasetError(f"{place}: missing {column}")
     if "analysis" in cells and "video" in cells:
         raise DatasetError(f"{place}: give analysis (saved server.analyze --json output) or video, not both")
-    if "analysis" not in cells and "video" not in cells:
-        # server.analyze cuts its windows from the recording; it cannot analyse a chat log alone (yet).
-        raise DatasetError(f"{place}: needs a video (analysed here) or an analysis (saved server.analyze --json "
-                           "output); a chat log alone cannot be analysed")
+    if "analysis" not in cells and "video" not in cells and "chat" not in cells:
+        raise DatasetError(f"{place}: needs a video and/or a chat log (analysed here) or an analysis (saved "
+                           "server.analyze --json output)")
     offset = None
     if "chat_offset" in cells:
         try:
@@ -121,7 +120,7 @@ def combine(manifest: Sequence[StreamSource], analyses: Mapping[str, Path], labe
         analysis = analyses.get(name) or (old.analysis if old else None)
         if label_file is None:
             raise DatasetError(f"stream {name!r}: no labels (add --labels {name}=FILE)")
-        if analysis is None and (old is None or old.video is None):
+        if analysis is None and (old is None or (old.video is None and old.chat is None)):
             raise DatasetError(f"stream {name!r}: no analysis (add --analysis {name}=FILE.jsonl)")
         if old is not None and analysis is not None:
             by_name[name] = StreamSource(name, label_file, analysis)
@@ -171,10 +170,11 @@ def load_runs(sources: Sequence[StreamSource], analyze: Analyze | None, model_pa
                 raise DatasetError(f"stream {source.name!r}: a video to analyse but no analyser")
             if progress:
                 chat = f" with chat {source.chat}" if source.chat else " without chat"
-                print(f"[{k}/{len(sources)}] {source.name}: analysing {source.video}{chat}", file=sys.stderr)
+                what = source.video or "chat alone"
+                print(f"[{k}/{len(sources)}] {source.name}: analysing {what}{chat}", file=sys.stderr)
             result = analyze(source.video, source.chat, source.chat_offset, model_path, progress=progress)
             segments, highlights = result["segments"], result["highlights"]
             if not segments:
-                raise DatasetError(f"stream {source.name!r}: {source.video} is too short for one segment")
+                raise DatasetError(f"stream {source.name!r}: {source.video or source.chat} is too short for one segment")
         runs.append(StreamRun(source.name, segments, highlights, labels[source.name]))
     return runs

@@ -14,7 +14,7 @@ from metamodel.dataset import DatasetError
 from metamodel.quality import (BASELINES, Spacing, StreamRun, format_quality_report, overlaps, product_spacing,
                                quality_report, roc_auc, stream_quality, top_picks)
 from metamodel.quality_inputs import combine, load_runs, read_manifest
-from server.selection import HighlightSelector
+from metamodel.selection import HighlightSelector
 from synthetic import write_synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ def test_a_baseline_pick_is_a_clip_with_the_selectors_lead_in():
 
 
 def test_the_spacing_is_the_products_selector_defaults():
-    selector = HighlightSelector(threshold=0.5)
+    selector = HighlightSelector()
     assert product_spacing() == Spacing(selector.lead_in, selector.cooldown)
 
 
@@ -221,7 +221,7 @@ def test_a_manifest_lists_streams_with_paths_relative_to_it(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    pytest.param("name,labels,chat\nvod,l.csv,c.irc\n", "needs a video .* a chat log alone", id="chat-only"),
+    pytest.param("name,labels\nvod,l.csv\n", "needs a video and/or a chat log", id="nothing-to-analyse"),
     pytest.param("name,labels,analysis,video\nvod,l.csv,a.jsonl,v.mp4\n", "not both", id="both"),
     pytest.param("name,analysis\nvod,a.jsonl\n", ":2: missing labels", id="no-labels"),
     pytest.param("name,labels,analysis,vidoe\nvod,l.csv,a.jsonl,v.mp4\n", "unknown column", id="typo"),
@@ -295,6 +295,18 @@ def test_the_report_runs_on_real_recordings_with_their_real_chat(tmp_path, capsy
     assert main(["quality", "--analysis", f"gameplay={saved}", "--labels", f"gameplay={tmp_path / 'gameplay.csv'}",
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["streams"][0] == report["streams"][1]
+
+
+def test_a_chat_log_alone_is_measured_with_the_video_baselines_not_available(tmp_path, capsys):
+    """Plumbing only, as above: made-up labels on the real #xqcow chat, no recording."""
+    (tmp_path / "labels.csv").write_text("time\n1:40\n6:30\n")
+    manifest = tmp_path / "streams.csv"
+    manifest.write_text(f"name,chat,labels\nxqcow,{MEDIA / 'xqcow-2019-09-15.irc.gz'},labels.csv\n")
+    assert main(["quality", str(manifest), "--json"]) == 0
+    (stream,) = json.loads(capsys.readouterr().out)["streams"]
+    assert stream["segments"] == 47
+    assert stream["baselines"]["chat_messages"]["available"]
+    assert not stream["baselines"]["audio_loudness"]["available"] and not stream["baselines"]["motion_mean"]["available"]
 
 
 def test_an_analysis_with_a_score_that_is_not_a_number_is_refused_in_words(tmp_path, capsys):
