@@ -269,11 +269,19 @@ def verdict(models: Mapping[str, Mapping]) -> list[str]:
             continue
         losses = compare_to_baseline(model, result["mean"])
         if losses:
-            figures = ", ".join(f"{COMPARED[k]} {a:.3f} vs {b:.3f}" for k, (a, b) in losses.items())
+            figures = ", ".join(f"{COMPARED[k]} {a:.3f}{_counts(model, k)} vs {b:.3f}{_counts(result['mean'], k)}"
+                                for k, (a, b) in losses.items())
             lines.append(f"LOSES to {name}: {figures}")
     if not lines and len(models) > 1:
         lines.append(f"beats or ties every baseline on {' and '.join(COMPARED.values())}")
     return lines
+
+
+def _counts(summary: Mapping, key: str) -> str:
+    """The counts behind a precision, e.g. " (6/7)": with a handful of highlights, one hit decides."""
+    if key == "precision" and "hits" in summary and "highlights" in summary:
+        return f" ({summary['hits']}/{summary['highlights']})"
+    return ""
 
 
 def fit_metamodel(data: TrainingData, features: Sequence[str], per_hour: float) -> Metamodel:

@@ -160,6 +160,9 @@ def test_the_verdict_compares_roc_auc_and_precision_and_skips_missing_figures():
     assert lines == ["LOSES to loudness: ROC AUC 0.800 vs 0.900"]
     assert verdict({"metamodel": model, "motion": {"mean": {"roc_auc": 0.5, "precision": 0.1}}}) == [
         "beats or ties every baseline on ROC AUC and precision"]
+    counted = {"metamodel": {"mean": {"roc_auc": 0.9, "precision": 6 / 7, "hits": 6, "highlights": 7}},
+               "message count": {"mean": {"roc_auc": 0.8, "precision": 7 / 8, "hits": 7, "highlights": 8}}}
+    assert verdict(counted) == ["LOSES to message count: precision 0.857 (6/7) vs 0.875 (7/8)"]
 
 
 def test_a_baseline_whose_column_is_absent_is_named_as_missing(tmp_path):
