@@ -86,6 +86,12 @@ def read_training_csv(path: str | Path) -> TrainingData:
         rows = [_parse_row(row, features, path, line) for line, row in enumerate(reader, start=2)]
     if not rows:
         raise DatasetError(f"{path}: no rows")
+    seen: dict[tuple[str, float], int] = {}
+    for line, row in enumerate(rows, start=2):
+        first = seen.setdefault((row[0], row[1]), line)
+        if first != line:  # the selector and the moments need each segment of a stream once
+            raise DatasetError(f"{path}:{line}: stream {row[0]!r} already has this segment (line {first}); "
+                               "was the same VOD appended twice? give each VOD its own --stream name")
     streams, order, labels, values, seq, start = zip(*rows)
     return TrainingData(np.array(streams, dtype=object), np.array(order, dtype=float), np.array(labels, dtype=int),
                         np.array(values, dtype=float).reshape(len(rows), len(features)), features,

@@ -222,7 +222,7 @@ def fold_report(data: TrainingData, scores: np.ndarray, splits, per_hour: float,
 
 def cross_validate(data: TrainingData, features: Sequence[str], splits, objective: Objective,
                    segment_seconds: float = SEGMENT_SECONDS) -> dict:
-    """Per-fold metrics, their means, and the pooled out-of-fold scores for `features`."""
+    """Per-fold metrics, their summary, and the pooled out-of-fold scores for `features`."""
     x, y = data.columns(features), data.labels
     oof = np.full(len(y), np.nan)
     for train_rows, test in splits:

@@ -48,6 +48,8 @@ def test_a_segment_is_a_highlight_when_the_labels_say_so(start, end, ranges, exp
     pytest.param("stream,seq,label,chat_messages\na,0,1,nan\n", "finite", id="nan"),
     pytest.param("stream,seq,label,chat_messages\na,0.5,1,3\n", "seq must be a whole number", id="fractional-seq"),
     pytest.param("stream,seq,label,rank:bananas\na,0,1,3\n", "'rank:bananas' is not a feature", id="unknown-rank"),
+    pytest.param("stream,seq,label,chat_messages\na,0,1,3\nb,0,1,3\na,0,0,2\n",
+                 r"data.csv:4: stream 'a' already has this segment \(line 2\)", id="a-segment-twice"),
 ])
 def test_a_bad_training_csv_is_refused_with_the_line(tmp_path, text, message):
     path = tmp_path / "data.csv"
