@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from metamodel.artifact import Metamodel
+from metamodel.selection import MIN_HISTORY
 
 COLUMNS = [("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("highlights_per_hour", "hl/h"), ("precision", "prec"),
            ("recall", "recall")]
@@ -38,6 +39,10 @@ def format_report(report: dict, title: str) -> str:
         "overlapping a positive moment) and recall (found: positive moments overlapped by a highlight) are what "
         "the selector publishes from each fold's out-of-fold scores at the budget; all = AUCs averaged over "
         "folds, the rest pooled (counts summed over folds)."))
+    if not report["models"]["metamodel"]["mean"].get("highlights"):
+        lines.append(f"note: the selector published no highlight: it needs {MIN_HISTORY} segments of a stream before "
+                     "its first pick and then spaces them out, so streams of a few minutes give none (label longer "
+                     "stretches, or raise the budget)")
     lines += [f"verdict: {line}" for line in report.get("verdict", [])]
     return "\n".join(lines)
 

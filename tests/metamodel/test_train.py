@@ -250,3 +250,14 @@ def test_audio_tag_columns_raw_and_ranked_are_trained_on_and_count_as_audio(tmp_
     assert "rank:audio_tag:Laughter" in model.features
     assert "rank:audio_tag:Laughter" in report["models"]["audio only"]["features"]
     assert "rank:audio_tag:Laughter" not in report["models"]["chat only"]["features"]
+
+
+def test_streams_too_short_for_the_selector_are_explained_not_reported_as_zero_recall(tmp_path):
+    rows = [r for r in synthetic_rows(streams=3, per_stream=60) if r["seq"] < 5]
+    for row in rows:  # both classes in every stream, five segments each: under the selector's warm-up
+        row["label"] = int(row["seq"] in (1, 2))
+    path = tmp_path / "short.csv"
+    write_training_csv(path, rows)
+    _, report = train(read_training_csv(path))
+    assert report["models"]["metamodel"]["mean"]["highlights"] == 0
+    assert "note: the selector published no highlight: it needs 6 segments" in format_report(report, "t")
