@@ -1,7 +1,7 @@
 """`python -m metamodel {train,evaluate,dataset}`: train, measure and build data for the metamodel.
 
-  train DATA.csv --out MODEL.json [--per-hour N] [--plots DIR]
-  evaluate MODEL.json DATA.csv [--plots DIR]
+  train DATA.csv --out MODEL.json [--per-hour N] [--features rank|raw|all] [--plots DIR]
+  evaluate MODEL.json DATA.csv [--per-hour N] [--plots DIR]
   dataset --analysis ANALYSIS.jsonl --labels LABELS.csv --stream NAME --out DATA.csv [--append]
   quality [MANIFEST] [--analysis NAME=FILE.jsonl] [--labels NAME=LABELS.csv] [--model MODEL.json] [--json]
 See docs/training.md and docs/quality.md.
@@ -17,6 +17,8 @@ from pathlib import Path
 from metamodel.artifact import MetamodelError, load_metamodel, save_metamodel
 from metamodel.dataset import (DatasetError, join_labels, read_analysis, read_labels, read_training_csv,
                                write_training_csv)
+from metamodel.selection import DEFAULT_PER_HOUR, validate_per_hour
+from metamodel.train import FEATURE_SETS
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -24,14 +26,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     from metamodel.train import Objective, train
 
     data = read_training_csv(args.data)
-    model, report = train(data, Objective(args.per_hour), source=args.data, segment_seconds=args.segment_seconds)
+    model, report = train(data, Objective(args.per_hour or DEFAULT_PER_HOUR), source=args.data,
+                          segment_seconds=args.segment_seconds, feature_set=args.features)
     args.out.parent.mkdir(parents=True, exist_ok=True)  # `--out new/model.json` makes new/, not an errno
     save_metamodel(model, args.out)
     print(format_report(report, f"cross-validation on {args.data} ({len(data)} rows, "
                                 f"{len(set(data.streams.tolist()))} streams)"))
     plots = args.plots or args.out.parent
     _plots(model, data, report, "oof_scores", plots, args.out.stem, "out-of-fold")
-    print(f"wrote {args.out} (threshold {model.threshold:.3f}) and plots in {plots}")
+    print(f"wrote {args.out} ({model.per_hour:g} highlights per hour) and plots in {plots}")
     return 0
 
 
@@ -41,7 +44,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     model = load_metamodel(args.model)
     data = read_training_csv(args.data)
-    report = evaluate(model, data, args.segment_seconds)
+    report = evaluate(model, data, args.segment_seconds, args.per_hour)
     print(format_report(report, f"held-out evaluation of {args.model} on {args.data} (one line per stream)"))
     if args.plots:
         _plots(model, data, report, "scores", args.plots, args.model.stem + "-heldout", "held-out")
@@ -87,14 +90,12 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def _plots(model, data, report, key: str, folder: Path, stem: str, what: str) -> None:
-    from metamodel.report import operating_point, plot_importance, plot_pr_curves
+    from metamodel.report import plot_importance, plot_pr_curves
 
     folder.mkdir(parents=True, exist_ok=True)
     plot_importance(model, folder / f"{stem}-importance.png")
     curves = {name: (data.labels, result[key]) for name, result in report["models"].items()}
-    point = operating_point(data.labels, report["models"]["metamodel"][key], report["threshold"])
-    plot_pr_curves(curves, {"metamodel": point}, float(data.labels.mean()),
-                   folder / f"{stem}-pr.png", f"Precision-recall ({what})")
+    plot_pr_curves(curves, float(data.labels.mean()), folder / f"{stem}-pr.png", f"Precision-recall ({what})")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -103,13 +104,17 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="cross-validate by stream, fit, write the JSON artifact and plots")
     t.add_argument("data", type=Path, help="training CSV (docs/training.md)")
     t.add_argument("--out", type=Path, required=True, help="where to write the model JSON")
-    t.add_argument("--per-hour", type=float, help="threshold objective: at most N highlights per hour (default: max F1)")
+    t.add_argument("--per-hour", type=float, help="the budget: highlights per hour the model is measured at and "
+                                                  f"ships with (default {DEFAULT_PER_HOUR:g})")
+    t.add_argument("--features", choices=FEATURE_SETS, default="rank",
+                   help="rank: the stream-relative rank:* columns (default); raw; all")
     t.add_argument("--plots", type=Path, help="folder for the PNGs (default: next to --out)")
     t.set_defaults(run=cmd_train)
     e = sub.add_parser("evaluate", help="the same report on a held-out CSV")
     e.add_argument("model", type=Path)
     e.add_argument("data", type=Path)
     e.add_argument("--plots", type=Path, help="folder for the PNGs (default: none)")
+    e.add_argument("--per-hour", type=float, help="the budget to measure at (default: the model's)")
     e.set_defaults(run=cmd_evaluate)
     d = sub.add_parser("dataset", help="join `python -m server.analyze --json` output with labels")
     d.add_argument("--analysis", type=Path, required=True, help="output of python -m server.analyze VIDEO --json")
@@ -138,9 +143,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if getattr(args, "per_hour", None) is not None and args.per_hour <= 0:
-        print("error: --per-hour must be positive", file=sys.stderr)
-        return 2
+    if getattr(args, "per_hour", None) is not None:
+        try:
+            validate_per_hour(args.per_hour)
+        except ValueError as exc:
+            print(f"error: --per-hour: {exc}", file=sys.stderr)
+            return 2
     try:
         return args.run(args)
     except (DatasetError, MetamodelError, OSError) as exc:

@@ -4,7 +4,8 @@ Format (docs/training.md): one row per 10 s segment, header first:
     stream,seq,start,label,<feature>,<feature>,...
 `stream` groups rows for cross-validation (no stream is ever split between training and test),
 `seq` (or `start`, seconds) orders a stream's segments, `label` is 0 or 1, and every other
-column is a feature of the schema (`metamodel/schema.py`, plus any `audio_tag:<class>`).
+column is a feature of the schema (`metamodel/schema.py`: the raw features, their stream-relative
+twins `rank:<feature>`, plus any `audio_tag:<class>` and `rank:audio_tag:<class>`).
 An empty cell is a missing value (a group that was off); training imputes it at the mean.
 """
 
@@ -21,6 +22,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from metamodel.ranks import base_of
 from metamodel.schema import FEATURES, group_of
 
 ID_COLUMNS = ("stream", "seq", "start", "label")
@@ -37,6 +39,8 @@ class TrainingData:
     labels: np.ndarray  # int 0/1
     matrix: np.ndarray  # float, NaN where a value is missing
     features: list[str]
+    seq: np.ndarray  # float: the `seq` cell, NaN where the row has none (then `start` says where it is)
+    start: np.ndarray  # float: the `start` cell in seconds, NaN where the row has none
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -48,7 +52,8 @@ class TrainingData:
 
 
 def feature_columns(header: Iterable[str]) -> list[str]:
-    """The header's feature columns in schema order; unknown columns are an error."""
+    """The header's feature columns in schema order, then the audio tags (raw, then ranked);
+    unknown columns are an error."""
     extra = [c for c in header if c not in ID_COLUMNS]
     for name in extra:
         try:
@@ -56,7 +61,8 @@ def feature_columns(header: Iterable[str]) -> list[str]:
         except KeyError:
             raise DatasetError(f"column {name!r} is not a feature of the schema (see metamodel/schema.py)") from None
     tags = sorted(c for c in extra if c.startswith("audio_tag:"))
-    return [f for f in FEATURES if f in extra] + tags
+    ranked_tags = sorted(c for c in extra if c not in tags and base_of(c).startswith("audio_tag:"))
+    return [f for f in FEATURES if f in extra] + tags + ranked_tags
 
 
 def read_training_csv(path: str | Path) -> TrainingData:
@@ -80,9 +86,16 @@ def read_training_csv(path: str | Path) -> TrainingData:
         rows = [_parse_row(row, features, path, line) for line, row in enumerate(reader, start=2)]
     if not rows:
         raise DatasetError(f"{path}: no rows")
-    streams, order, labels, values = zip(*rows)
+    seen: dict[tuple[str, float], int] = {}
+    for line, row in enumerate(rows, start=2):
+        first = seen.setdefault((row[0], row[1]), line)
+        if first != line:  # the selector and the moments need each segment of a stream once
+            raise DatasetError(f"{path}:{line}: stream {row[0]!r} already has this segment (line {first}); "
+                               "was the same VOD appended twice? give each VOD its own --stream name")
+    streams, order, labels, values, seq, start = zip(*rows)
     return TrainingData(np.array(streams, dtype=object), np.array(order, dtype=float), np.array(labels, dtype=int),
-                        np.array(values, dtype=float).reshape(len(rows), len(features)), features)
+                        np.array(values, dtype=float).reshape(len(rows), len(features)), features,
+                        np.array(seq, dtype=float), np.array(start, dtype=float))
 
 
 def _parse_row(row: Mapping[str, str], features: list[str], path: Path, line: int):
@@ -92,11 +105,13 @@ def _parse_row(row: Mapping[str, str], features: list[str], path: Path, line: in
     label = (row.get("label") or "").strip()
     if label not in ("0", "1"):
         raise DatasetError(f"{path}:{line}: label must be 0 or 1, got {label!r}")
-    order_key = "seq" if (row.get("seq") or "").strip() else "start"
-    order = _cell(row.get(order_key), order_key, path, line)
-    if order is None:
+    seq, start = _cell(row.get("seq"), "seq", path, line), _cell(row.get("start"), "start", path, line)
+    if seq is None and start is None:
         raise DatasetError(f"{path}:{line}: needs a seq or start value")
-    return stream, order, int(label), [_cell(row.get(f), f, path, line) for f in features]
+    if seq is not None and seq != int(seq):
+        raise DatasetError(f"{path}:{line}: seq must be a whole number (a segment's number), got {row['seq']!r}")
+    order = seq if seq is not None else start
+    return stream, order, int(label), [_cell(row.get(f), f, path, line) for f in features], seq, start
 
 
 def _cell(raw: str | None, column: str, path: Path, line: int) -> float | None:

@@ -8,38 +8,48 @@ from pathlib import Path
 import numpy as np
 
 from metamodel.artifact import Metamodel
+from metamodel.selection import MIN_HISTORY
 
-COLUMNS = [("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("f1", "F1"), ("precision", "prec"),
-           ("recall", "recall"), ("highlights_per_hour", "hl/h")]
+COLUMNS = [("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("highlights_per_hour", "hl/h"), ("precision", "prec"),
+           ("recall", "recall")]
+NAME_WIDTH = 18
 
 
 def format_report(report: dict, title: str) -> str:
-    """One line per fold (or held-out stream) and a mean line per model, baselines below."""
-    lines = [title, f"threshold objective: {report['objective']}; model threshold {report['threshold']:.3f}"]
-    if not 0.01 <= report["threshold"] <= 0.99:
-        lines.append("warning: this threshold flags almost every segment or almost none: the labels carry "
-                     "little signal the features can see (label more streams)")
+    """One line per fold (or held-out stream) and a mean line per model, baselines below, then the verdict."""
+    lines = [title, f"objective: {report['objective']}; features: {report.get('feature_set', 'as in the model')}"]
     if report.get("dropped_features"):
         lines.append(f"left out (no values): {', '.join(report['dropped_features'])}")
     if report.get("missing_features"):
         lines.append(f"not in the data, scored as missing (imputed at the training mean): "
                      f"{', '.join(report['missing_features'])}")
-    head = f"{'model':<11} {'fold':<5} {'test streams':<24} {'rows':>5} {'pos':>4} {'thr':>6}"
-    lines.append(head + "".join(f" {label:>7}" for _, label in COLUMNS))
+    if report.get("missing_baselines"):
+        lines.append(f"baselines without data (their column is absent or empty): {', '.join(report['missing_baselines'])}")
+    head = f"{'model':<{NAME_WIDTH}} {'fold':<5} {'test streams':<20} {'rows':>5} {'pos':>4}"
+    lines.append(head + "".join(f" {label:>7}" for _, label in COLUMNS) + f" {'hl':>4} {'found':>9}")
     for name, result in report["models"].items():
         for fold in result["folds"]:
             streams = ",".join(fold["test_streams"])
-            lines.append(f"{name:<11} {fold['fold']!s:<5} {streams[:24]:<24} {fold['rows']:>5} {fold['positives']:>4} "
-                         f"{fold['threshold']:>6.3f}" + _cells(fold))
-        lines.append(f"{name:<11} {report.get('summary', 'mean'):<5} {'':<24} {'':>5} {'':>4} {'':>6}" + _cells(result["mean"]))
+            lines.append(f"{name:<{NAME_WIDTH}} {fold['fold']!s:<5} {streams[:20]:<20} {fold['rows']:>5} "
+                         f"{fold['positives']:>4}" + _cells(fold))
+        lines.append(f"{name:<{NAME_WIDTH}} {report.get('summary', 'mean'):<5} {'':<20} {'':>5} {'':>4}"
+                     + _cells(result["mean"]))
     lines.append(report.get("footer") or (
-        "ROC/PR AUC are threshold-free; F1, precision (of flagged segments), recall and highlights "
-        "per hour are at each fold's threshold, chosen without that fold."))
+        "ROC/PR AUC are threshold-free, over segments; hl/h and hl (highlights), prec (share of highlights "
+        "overlapping a positive moment) and recall (found: positive moments overlapped by a highlight) are what "
+        "the selector publishes from each fold's out-of-fold scores at the budget; all = AUCs averaged over "
+        "folds, the rest pooled (counts summed over folds)."))
+    if not report["models"]["metamodel"]["mean"].get("highlights"):
+        lines.append(f"note: the selector published no highlight: it needs {MIN_HISTORY} segments of a stream before "
+                     "its first pick and then spaces them out, so streams of a few minutes give none (label longer "
+                     "stretches, or raise the budget)")
+    lines += [f"verdict: {line}" for line in report.get("verdict", [])]
     return "\n".join(lines)
 
 
 def _cells(metrics: dict) -> str:
-    return "".join(f" {_fmt(metrics.get(key))}" for key, _ in COLUMNS)
+    found = f"{metrics.get('found', 0)}/{metrics.get('moments', 0)}"
+    return "".join(f" {_fmt(metrics.get(key))}" for key, _ in COLUMNS) + f" {metrics.get('highlights', 0):>4} {found:>9}"
 
 
 def _fmt(value: float | None) -> str:
@@ -73,18 +83,22 @@ def plot_importance(model: Metamodel, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_pr_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], threshold_points: dict[str, tuple[float, float]],
-                   base_rate: float, path: Path, title: str) -> None:
-    """Precision-recall curves, one per model, with each model's chosen operating point."""
+def plot_pr_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], base_rate: float, path: Path, title: str) -> None:
+    """Segment precision-recall curves, one per model, and the chance line.
+
+    No operating point is marked: at a budget, precision and recall are of highlights and
+    moments (the report's table), not of segments, so they do not belong on these axes.
+    """
     from sklearn.metrics import precision_recall_curve
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 5))
     for name, (labels, scores) in curves.items():
-        precision, recall, _ = precision_recall_curve(labels, scores)
-        line, = ax.plot(recall, precision, label=name)
-        if name in threshold_points:
-            ax.plot(*threshold_points[name], "o", color=line.get_color())
+        known = scores[~np.isnan(scores)]  # a baseline's missing values rank lowest, as in the report
+        if not len(known):
+            continue
+        precision, recall, _ = precision_recall_curve(labels, np.where(np.isnan(scores), known.min() - 1.0, scores))
+        ax.plot(recall, precision, label=name)
     ax.axhline(base_rate, color="#999", linestyle="--", label=f"chance ({base_rate:.2f})")
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
@@ -95,10 +109,3 @@ def plot_pr_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], threshold_p
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
-
-
-def operating_point(labels: np.ndarray, scores: np.ndarray, threshold: float) -> tuple[float, float]:
-    """(recall, precision) at a threshold, for marking on the PR curve."""
-    flags = scores >= threshold
-    tp = float(np.sum(flags & (labels == 1)))
-    return tp / max(labels.sum(), 1), tp / max(flags.sum(), 1)

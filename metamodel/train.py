@@ -1,10 +1,32 @@
-"""Train the metamodel on labelled segments and measure it honestly.
+"""Train the metamodel on labelled segments and measure it honestly, at a highlight budget.
+
+The objective is a budget, not a probability threshold: the product publishes a stream's best
+moments at `per_hour` highlights per hour (metamodel/selection.py, the one selector), so training
+measures what that selector publishes from the model's scores at that budget:
+
+- highlights per hour: highlights the selector published / hours of the rows;
+- precision: the share of published highlights that overlap a positive moment (`overlaps`);
+- recall: the share of positive moments that some highlight overlaps. A positive moment is a
+  maximal run of consecutive positive segments of one stream (`positive_moments`): a labelled
+  clip covering three segments is one moment, found or missed as a whole;
+- and the threshold-free ROC AUC and PR AUC (average precision) of the segment scores.
+A highlight is the clip as published: first_seq..last_seq, the selector's lead-in included.
 
 Honest means: cross-validation grouped by stream (neighbouring 10 s segments of one stream are
 nearly copies of each other; the prototype's shuffled K-fold over them reported an inflated
-0.82 ROC AUC), and every fold's F1/precision is measured at a threshold chosen on the OTHER
-folds' out-of-fold scores, never on the fold itself. The final model is fit on all rows and its
-threshold chosen on all out-of-fold scores for the stated objective.
+0.82 ROC AUC), so no stream is ever on both sides of a split. Nothing is tuned on a test fold:
+the model is fit on the other folds, and the selector runs per stream, online, over that
+stream's own out-of-fold scores (its bar comes from the stream's previous scores only) at the
+budget given before any data is seen.
+
+Baselines, scored and selected at the same budget on the same folds: the same pipeline on one
+feature group ("chat only", "audio only"), and single signals scored by their raw value with no
+fitting at all (SIGNAL_BASELINES: message count, message-rate ratio, loudness, motion). A model
+that cannot beat one raw number is not worth shipping; the report says LOSES when it does not.
+
+Features (`--features`): by default the stream-relative `rank:*` columns (metamodel/ranks.py),
+which mean the same on a 20-viewer and a 50,000-viewer channel; raw absolute counts and levels
+do not generalise across channels and must not decide. `raw` and `all` exist for comparison.
 """
 
 from __future__ import annotations
@@ -14,7 +36,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import sklearn
@@ -27,23 +49,45 @@ from sklearn.preprocessing import StandardScaler
 
 from metamodel.artifact import Metamodel
 from metamodel.dataset import DatasetError, TrainingData
-from metamodel.schema import group_of
+from metamodel.schema import RANK_PREFIX, group_of
+from metamodel.selection import DEFAULT_PER_HOUR, SEGMENT_SECONDS, Highlight, select, validate_per_hour
 
 SEED = 0
-SEGMENT_SECONDS = 10.0
 MAX_FOLDS = 5
-BASELINES = {"chat only": ("chat",), "audio only": ("audio", "audio_tag")}
+FEATURE_SETS = ("rank", "raw", "all")
+GROUP_BASELINES = {"chat only": ("chat",), "audio only": ("audio", "audio_tag")}
+# report name -> raw column. Each scored by its value alone (more messages = more of a highlight).
+SIGNAL_BASELINES = {"message count": "chat_messages", "message-rate ratio": "chat_rate_ratio",
+                    "loudness": "audio_loudness", "motion": "motion_mean"}
+# The figures a baseline is compared on: threshold-free ranking, and what viewers see (precision).
+COMPARED = {"roc_auc": "ROC AUC", "precision": "precision"}
 
 
 @dataclass(frozen=True)
 class Objective:
-    """How the threshold is chosen: max F1, or the lowest threshold giving at most `per_hour`
-    highlights per hour of stream (a viewer's budget of clips)."""
+    """The highlight budget the model is measured at and ships with (highlights per hour)."""
 
-    per_hour: float | None = None
+    per_hour: float = DEFAULT_PER_HOUR
+
+    def __post_init__(self) -> None:
+        validate_per_hour(self.per_hour)
 
     def describe(self) -> str:
-        return "max F1" if self.per_hour is None else f"at most {self.per_hour:g} highlights per hour"
+        return f"a budget of {self.per_hour:g} highlights per hour (metamodel/selection.py)"
+
+
+def choose_features(available: Sequence[str], which: str = "rank") -> list[str]:
+    """The columns to train on: `rank` (stream-relative, the default), `raw` or `all`."""
+    if which not in FEATURE_SETS:
+        raise ValueError(f"feature set must be one of {', '.join(FEATURE_SETS)}, got {which!r}")
+    ranked = [f for f in available if f.startswith(RANK_PREFIX)]
+    raw = [f for f in available if not f.startswith(RANK_PREFIX)]
+    chosen = {"rank": ranked, "raw": raw, "all": list(available)}[which]
+    if not chosen:
+        hint = " (add them with `python -m metamodel dataset`, which keeps the server's rank:* values)" \
+            if which == "rank" else ""
+        raise DatasetError(f"the data has no {which} feature columns{hint}")
+    return chosen
 
 
 def make_pipeline() -> Pipeline:
@@ -68,124 +112,227 @@ def grouped_splits(streams: np.ndarray, n_splits: int = MAX_FOLDS) -> list[tuple
     return list(folds.split(np.zeros(len(streams)), groups=streams))
 
 
-def count_highlights(flags: np.ndarray, streams: np.ndarray, order: np.ndarray) -> int:
-    """Runs of consecutive flagged segments within each stream: what the selector would publish."""
-    total = 0
-    for stream in set(streams):
+def segment_seqs(data: TrainingData, segment_seconds: float = SEGMENT_SECONDS) -> np.ndarray:
+    """Each row's segment number: its `seq`, or its `start` in segments when it has no seq.
+
+    The selector needs them: a gap in the numbers (segments left out of the data) ends a run.
+    """
+    from_start = np.round(np.nan_to_num(data.start) / segment_seconds)
+    return np.where(np.isnan(data.seq), from_start, data.seq).astype(int)
+
+
+def pick_highlights(streams: np.ndarray, seqs: np.ndarray, scores: np.ndarray, per_hour: float,
+                    segment_seconds: float = SEGMENT_SECONDS) -> dict[str, list[Highlight]]:
+    """What the product publishes: `select` per stream over its rows in segment order.
+
+    A row whose score is NaN (a baseline's signal missing there) is not shown to the selector:
+    it cannot pick what it cannot see, and the gap ends a run.
+    """
+    picked = {}
+    for stream in sorted(set(streams.tolist())):
         rows = np.flatnonzero(streams == stream)
-        f = flags[rows[np.argsort(order[rows], kind="stable")]].astype(int)
-        total += int(f[0]) + int(np.sum((f[1:] == 1) & (f[:-1] == 0)))
-    return total
+        rows = rows[np.argsort(seqs[rows], kind="stable")]
+        pairs = [(int(seqs[i]), float(scores[i])) for i in rows if not math.isnan(scores[i])]
+        picked[stream] = select(pairs, per_hour, segment_seconds)
+    return picked
 
 
-def score_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float, streams: np.ndarray,
-                  order: np.ndarray, segment_seconds: float = SEGMENT_SECONDS) -> dict:
-    """ROC AUC, PR AUC, and at the threshold: F1, precision, recall, highlights per hour."""
-    flags = scores >= threshold
-    tp = int(np.sum(flags & (labels == 1)))
-    precision = tp / flags.sum() if flags.any() else math.nan
-    recall = tp / labels.sum() if labels.any() else math.nan
-    f1 = 2 * tp / (flags.sum() + labels.sum()) if (flags.sum() + labels.sum()) else math.nan
+def positive_moments(seqs: np.ndarray, labels: np.ndarray) -> list[tuple[int, int]]:
+    """(first_seq, last_seq) of each maximal run of consecutive positive segments of ONE stream."""
+    positive = np.unique(seqs[labels == 1])
+    if not len(positive):
+        return []
+    breaks = np.flatnonzero(np.diff(positive) != 1)
+    firsts = np.concatenate([[positive[0]], positive[breaks + 1]])
+    lasts = np.concatenate([positive[breaks], [positive[-1]]])
+    return [(int(a), int(b)) for a, b in zip(firsts, lasts)]
+
+
+def overlaps(highlight: Highlight, moment: tuple[int, int]) -> bool:
+    """Does a published highlight (lead-in included) share at least one segment with a moment?
+
+    The one overlap rule of training and evaluation: precision counts highlights that overlap
+    some moment, recall counts moments that some highlight overlaps.
+    """
+    return highlight.first_seq <= moment[1] and moment[0] <= highlight.last_seq
+
+
+def highlight_metrics(streams: np.ndarray, seqs: np.ndarray, labels: np.ndarray,
+                      picked: Mapping[str, list[Highlight]]) -> dict:
+    """Counts, precision and recall of the picked highlights against the positive moments."""
+    highlights = hits = moments = found = 0
+    for stream, chosen in picked.items():
+        rows = streams == stream
+        stream_moments = positive_moments(seqs[rows], labels[rows])
+        highlights += len(chosen)
+        moments += len(stream_moments)
+        hits += sum(any(overlaps(h, m) for m in stream_moments) for h in chosen)
+        found += sum(any(overlaps(h, m) for h in chosen) for m in stream_moments)
+    return {"highlights": highlights, "hits": hits, "moments": moments, "found": found,
+            "precision": hits / highlights if highlights else math.nan,
+            "recall": found / moments if moments else math.nan}
+
+
+def score_metrics(labels: np.ndarray, scores: np.ndarray, streams: np.ndarray, seqs: np.ndarray, per_hour: float,
+                  segment_seconds: float = SEGMENT_SECONDS) -> dict:
+    """Every figure of the report for these rows: ROC AUC, PR AUC, and at the budget: highlights
+    per hour, precision of highlights and recall of moments. NaN scores are missing values (they
+    rank lowest and are never selected)."""
     both = len(set(labels.tolist())) == 2
+    known = scores[~np.isnan(scores)]
+    ranked = np.where(np.isnan(scores), (known.min() - 1.0) if len(known) else 0.0, scores)
+    picked = pick_highlights(streams, seqs, scores, per_hour, segment_seconds)
     hours = len(labels) * segment_seconds / 3600
+    counts = highlight_metrics(streams, seqs, labels, picked)
     return {
         "rows": int(len(labels)), "positives": int(labels.sum()),
-        "roc_auc": float(roc_auc_score(labels, scores)) if both else math.nan,
-        "pr_auc": float(average_precision_score(labels, scores)) if both else math.nan,
-        "f1": float(f1), "precision": float(precision), "recall": float(recall),
-        "highlights_per_hour": count_highlights(flags, streams, order) / hours,
-        "threshold": float(threshold),
+        "roc_auc": float(roc_auc_score(labels, ranked)) if both else math.nan,
+        "pr_auc": float(average_precision_score(labels, ranked)) if both else math.nan,
+        "highlights_per_hour": counts["highlights"] / hours if hours else math.nan,
+        **counts,
     }
 
 
-def choose_threshold(labels: np.ndarray, scores: np.ndarray, objective: Objective, streams: np.ndarray,
-                     order: np.ndarray, segment_seconds: float = SEGMENT_SECONDS) -> float:
-    """The threshold (strictly inside (0, 1)) that best meets the objective on these scores."""
-    candidates = np.unique(np.quantile(scores, np.linspace(0, 1, 201)))
-    if objective.per_hour is None:
-        def f1(t: float) -> float:
-            flags = scores >= t
-            return 2 * np.sum(flags & (labels == 1)) / max(flags.sum() + labels.sum(), 1)
-        best = max(candidates, key=lambda t: (f1(t), t))  # ties: the stricter threshold
-    else:
-        hours = len(scores) * segment_seconds / 3600
-        fitting = [t for t in candidates
-                   if count_highlights(scores >= t, streams, order) / hours <= objective.per_hour]
-        best = min(fitting) if fitting else float(np.max(scores))
-    return float(np.clip(best, 1e-6, 1 - 1e-6))
+COUNT_KEYS = ("rows", "positives", "highlights", "hits", "moments", "found")
+
+
+def summarise(folds: Sequence[Mapping], segment_seconds: float = SEGMENT_SECONDS) -> dict:
+    """The "all" line: ROC and PR AUC averaged over folds (each fold ranks its own rows), and the
+    budget's figures pooled: counts summed, then highlights per hour, precision and recall of the
+    sums, so a fold with one highlight does not weigh as much as a fold with nine."""
+    total = {key: int(sum(f[key] for f in folds)) for key in COUNT_KEYS}
+    hours = total["rows"] * segment_seconds / 3600
+    return {"roc_auc": _nanmean([f["roc_auc"] for f in folds]), "pr_auc": _nanmean([f["pr_auc"] for f in folds]),
+            "highlights_per_hour": total["highlights"] / hours if hours else math.nan,
+            "precision": total["hits"] / total["highlights"] if total["highlights"] else math.nan,
+            "recall": total["found"] / total["moments"] if total["moments"] else math.nan, **total}
+
+
+def fold_report(data: TrainingData, scores: np.ndarray, splits, per_hour: float, seqs: np.ndarray,
+                segment_seconds: float = SEGMENT_SECONDS) -> dict:
+    """Per-fold figures of `scores` (one per row) and their summary ("mean", printed as "all")."""
+    folds = []
+    for k, (_, test) in enumerate(splits):
+        fold = score_metrics(data.labels[test], scores[test], data.streams[test], seqs[test], per_hour,
+                             segment_seconds)
+        fold["fold"], fold["test_streams"] = k, sorted(set(data.streams[test].tolist()))
+        folds.append(fold)
+    return {"folds": folds, "mean": summarise(folds, segment_seconds)}
 
 
 def cross_validate(data: TrainingData, features: Sequence[str], splits, objective: Objective,
                    segment_seconds: float = SEGMENT_SECONDS) -> dict:
-    """Per-fold metrics, their means, and the pooled out-of-fold scores for `features`."""
+    """Per-fold metrics, their summary, and the pooled out-of-fold scores for `features`."""
     x, y = data.columns(features), data.labels
     oof = np.full(len(y), np.nan)
-    for train, test in splits:
-        if len(set(y[train].tolist())) < 2:
+    for train_rows, test in splits:
+        if len(set(y[train_rows].tolist())) < 2:
             raise DatasetError("a training fold has only one class: label more highlights or more streams")
-        oof[test] = make_pipeline().fit(x[train], y[train]).predict_proba(x[test])[:, 1]
-    folds = []
-    for k, (train, test) in enumerate(splits):
-        others = np.setdiff1d(np.arange(len(y)), test)
-        threshold = choose_threshold(y[others], oof[others], objective, data.streams[others], data.order[others],
-                                     segment_seconds)
-        fold = score_metrics(y[test], oof[test], threshold, data.streams[test], data.order[test], segment_seconds)
-        fold["fold"], fold["test_streams"] = k, sorted(set(data.streams[test].tolist()))
-        folds.append(fold)
-    keys = ("roc_auc", "pr_auc", "f1", "precision", "recall", "highlights_per_hour")
-    mean = {key: _nanmean([f[key] for f in folds]) for key in keys}
-    return {"features": list(features), "folds": folds, "mean": mean, "oof_scores": oof}
+        oof[test] = make_pipeline().fit(x[train_rows], y[train_rows]).predict_proba(x[test])[:, 1]
+    report = fold_report(data, oof, splits, objective.per_hour, segment_seqs(data, segment_seconds),
+                         segment_seconds)
+    return {"features": list(features), **report, "oof_scores": oof}
 
 
-def fit_metamodel(data: TrainingData, features: Sequence[str], threshold: float) -> Metamodel:
+def signal_baseline(data: TrainingData, column: str, splits, objective: Objective,
+                    segment_seconds: float = SEGMENT_SECONDS) -> dict:
+    """A single raw signal as the score, nothing fitted, on the same folds and budget."""
+    scores = data.columns([column])[:, 0]
+    report = fold_report(data, scores, splits, objective.per_hour, segment_seqs(data, segment_seconds),
+                         segment_seconds)
+    return {"features": [column], **report, "oof_scores": scores}
+
+
+def compare_to_baseline(model: Mapping, baseline: Mapping) -> dict[str, tuple[float, float]]:
+    """The figures (COMPARED) on which the baseline is higher than the model: {metric: (model, baseline)}.
+
+    The one rule for "the model loses to a baseline". Exact comparison, no significance test; a
+    figure either side lacks (NaN or None: no highlight, no positive) is not compared.
+    """
+    losses = {}
+    for key in COMPARED:
+        a, b = model.get(key), baseline.get(key)
+        if a is None or b is None or math.isnan(a) or math.isnan(b):
+            continue
+        if b > a:
+            losses[key] = (float(a), float(b))
+    return losses
+
+
+def verdict(models: Mapping[str, Mapping]) -> list[str]:
+    """One line per baseline the metamodel loses to ("LOSES to message count: ROC AUC 0.700 vs
+    0.760"), or one line saying it beats them all; from a report's "models", on their "all" lines."""
+    model = models["metamodel"]["mean"]
+    lines = []
+    for name, result in models.items():
+        if name == "metamodel":
+            continue
+        losses = compare_to_baseline(model, result["mean"])
+        if losses:
+            figures = ", ".join(f"{COMPARED[k]} {a:.3f}{_counts(model, k)} vs {b:.3f}{_counts(result['mean'], k)}"
+                                for k, (a, b) in losses.items())
+            lines.append(f"LOSES to {name}: {figures}")
+    if not lines and len(models) > 1:
+        lines.append(f"beats or ties every baseline on {' and '.join(COMPARED.values())}")
+    return lines
+
+
+def _counts(summary: Mapping, key: str) -> str:
+    """The counts behind a precision, e.g. " (6/7)": with a handful of highlights, one hit decides."""
+    if key == "precision" and "hits" in summary and "highlights" in summary:
+        return f" ({summary['hits']}/{summary['highlights']})"
+    return ""
+
+
+def fit_metamodel(data: TrainingData, features: Sequence[str], per_hour: float) -> Metamodel:
     """Fit the pipeline on every row and carry its numbers into a JSON-able Metamodel."""
     pipeline = make_pipeline().fit(data.columns(features), data.labels)
     scaler, logreg = pipeline.named_steps["scale"], pipeline.named_steps["logreg"]
     return Metamodel(list(features), scaler.mean_.tolist(), scaler.scale_.tolist(), logreg.coef_[0].tolist(),
-                     float(logreg.intercept_[0]), threshold)
+                     float(logreg.intercept_[0]), per_hour)
 
 
 def train(data: TrainingData, objective: Objective = Objective(), source: Path | None = None,
-          segment_seconds: float = SEGMENT_SECONDS) -> tuple[Metamodel, dict]:
-    """Cross-validate the full model and the baselines, then fit the model on all rows.
+          segment_seconds: float = SEGMENT_SECONDS, feature_set: str = "rank") -> tuple[Metamodel, dict]:
+    """Cross-validate the model and the baselines at the budget, then fit the model on all rows.
 
     Returns the artifact (with provenance and metrics) and the full report, out-of-fold scores
     included (for the PR curve).
     """
-    features = [f for f in data.features if not np.all(np.isnan(data.columns([f])))]
+    candidates = choose_features(data.features, feature_set)
+    features = [f for f in candidates if not np.all(np.isnan(data.columns([f])))]
     if not features:
-        raise DatasetError("every feature column is empty")
+        raise DatasetError(f"every {feature_set} feature column is empty")
     if data.labels.sum() == 0 or data.labels.sum() == len(data.labels):
         raise DatasetError("labels must contain both highlights (1) and other segments (0)")
     splits = grouped_splits(data.streams)
-    report = {"objective": objective.describe(), "models": {"metamodel": cross_validate(data, features, splits,
-                                                                                        objective, segment_seconds)}}
-    for name, groups in BASELINES.items():
+    models = {"metamodel": cross_validate(data, features, splits, objective, segment_seconds)}
+    for name, groups in GROUP_BASELINES.items():
         subset = [f for f in features if group_of(f) in groups]
         if subset:
-            report["models"][name] = cross_validate(data, subset, splits, objective, segment_seconds)
-    full = report["models"]["metamodel"]
-    threshold = choose_threshold(data.labels, full["oof_scores"], objective, data.streams, data.order,
-                                 segment_seconds)
-    model = fit_metamodel(data, features, round(threshold, 6))
-    report["threshold"] = model.threshold
-    report["dropped_features"] = [f for f in data.features if f not in features]
-    provenance = _provenance(data, source, features, objective, len(splits))
-    metrics = {name: {"features": r["features"], "mean": r["mean"], "folds": r["folds"]}
-               for name, r in report["models"].items()}
-    # The baselines travel in the artifact so `evaluate` can score them on held-out data too.
-    for name in BASELINES:
-        if name in report["models"]:
-            r = report["models"][name]
-            t = choose_threshold(data.labels, r["oof_scores"], objective, data.streams, data.order, segment_seconds)
-            metrics[name]["model"] = fit_metamodel(data, r["features"], round(t, 6)).to_dict()
-    metrics = json_safe({"cross_validation": metrics, "objective": objective.describe()})
-    return Metamodel(model.features, model.mean, model.scale, model.coef, model.intercept, model.threshold,
+            models[name] = cross_validate(data, subset, splits, objective, segment_seconds)
+    for name, column in SIGNAL_BASELINES.items():
+        if column in data.features and not np.all(np.isnan(data.columns([column]))):
+            models[name] = signal_baseline(data, column, splits, objective, segment_seconds)
+    report = {"objective": objective.describe(), "per_hour": objective.per_hour, "feature_set": feature_set,
+              "summary": "all", "models": models, "verdict": verdict(models),
+              "dropped_features": [f for f in candidates if f not in features],
+              "missing_baselines": [name for name in SIGNAL_BASELINES if name not in models]}
+    model = fit_metamodel(data, features, objective.per_hour)
+    provenance = _provenance(data, source, features, objective, feature_set, len(splits))
+    metrics = {name: {"features": r["features"], "mean": r["mean"], "folds": r["folds"]} for name, r in models.items()}
+    # The group baselines travel in the artifact as models, so `evaluate` can score them on held-out
+    # data too (the signal baselines need no model: evaluate reads their raw columns).
+    for name in GROUP_BASELINES:
+        if name in models:
+            metrics[name]["model"] = fit_metamodel(data, models[name]["features"], objective.per_hour).to_dict()
+    metrics = json_safe({"cross_validation": metrics, "objective": objective.describe(), "verdict": report["verdict"]})
+    return Metamodel(model.features, model.mean, model.scale, model.coef, model.intercept, model.per_hour,
                      provenance, metrics), report
 
 
 def _provenance(data: TrainingData, source: Path | None, features: Sequence[str], objective: Objective,
-                n_folds: int) -> dict:
+                feature_set: str, n_folds: int) -> dict:
     provenance = {
         "trained_by": "python -m metamodel train",
         "trained_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -194,8 +341,9 @@ def _provenance(data: TrainingData, source: Path | None, features: Sequence[str]
                     f"random_state={SEED})",
         "rows": int(len(data)), "positives": int(data.labels.sum()), "streams": sorted(set(data.streams.tolist())),
         "cross_validation": f"GroupKFold by stream, {n_folds} folds",
-        "threshold": f"{objective.describe()} on the pooled out-of-fold scores",
-        "features_dropped": [f for f in data.features if f not in features],
+        "feature_set": feature_set,
+        "highlights_per_hour": f"{objective.describe()}: measured at it and shipped as the default budget",
+        "features_dropped": [f for f in choose_features(data.features, feature_set) if f not in features],
     }
     if source is not None:
         provenance["data"] = {"file": source.name, "sha256": hashlib.sha256(source.read_bytes()).hexdigest()}

@@ -261,7 +261,7 @@ def test_train_creates_the_folder_of_its_output(tmp_path):
     write_synthetic(data)
     model = tmp_path / "not" / "yet" / "model.json"
     assert main(["train", str(data), "--out", str(model)]) == 0
-    assert json.loads(model.read_text())["threshold"] > 0
+    assert json.loads(model.read_text())["highlights_per_hour"] > 0
 
 
 def test_the_report_runs_on_real_recordings_with_their_real_chat(tmp_path, capsys):

@@ -2,6 +2,7 @@
 
 import csv
 import tempfile
+from io import StringIO
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -10,8 +11,11 @@ from django.core.management import CommandError, call_command
 from django.contrib.auth.models import User
 from django.test import TransactionTestCase, override_settings
 
-from metamodel import load_metamodel
+from metamodel import load_metamodel, save_metamodel
 from metamodel.dataset import read_training_csv
+from metamodel.ranks import StreamRanks
+from metamodel.schema import RANKED
+from metamodel.selection import DEFAULT_PER_HOUR
 from webapp.feedback.models import MissedMoment, TrainingRun, Vote
 from webapp.streams.models import Highlight, Segment, Stream
 from webapp.test import PASSWORD, BaseTestCase
@@ -20,11 +24,13 @@ T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
 
 
 def add_segments(stream, chat_counts):
+    """Segments as the server reports them: raw features and their ranks against the stream so far."""
+    ranks = StreamRanks(RANKED)
     for seq, count in enumerate(chat_counts):
+        raw = {"chat_messages": count, "audio_peak": 0.3, "motion_mean": None}
         Segment.objects.create(stream=stream, seq=seq, start_utc=T0, end_utc=T0, offset_s=seq * 10.0,
                                duration_s=10.0, score=0.5,
-                               features={"chat_messages": count, "audio_peak": 0.3, "motion_mean": None,
-                                         "not_a_feature": 7})
+                               features={**raw, **ranks.rank(raw), "not_a_feature": 7})
 
 
 def add_highlight(stream, first_seq, last_seq):
@@ -55,9 +61,13 @@ class ExportTestCase(BaseTestCase):
     def test_the_csv_has_schema_features_only_and_empty_cells_for_missing_values(self):
         call_command("export_training_data", "--out", str(self.out), stdout=open("/dev/null", "w"))
         data = read_training_csv(self.out)
-        self.assertEqual(data.features, ["chat_messages", "audio_peak", "motion_mean"])
+        self.assertEqual(data.features, ["chat_messages", "audio_peak", "motion_mean", "rank:chat_messages",
+                                         "rank:audio_peak", "rank:motion_mean"])
         self.assertEqual(data.columns(["chat_messages"]).ravel().tolist()[:3], [0.0, 1.0, 2.0])
-        self.assertTrue(all(v != v for v in data.columns(["motion_mean"]).ravel()))  # NaN: missing
+        stored = Segment.objects.get(stream=self.stream, seq=2).features["rank:chat_messages"]
+        self.assertEqual(data.columns(["rank:chat_messages"]).ravel().tolist()[2], stored)
+        for column in ("motion_mean", "rank:motion_mean"):
+            self.assertTrue(all(v != v for v in data.columns([column]).ravel()))  # NaN: missing
 
     def test_without_feedback_there_is_nothing_to_export(self):
         Vote.objects.all().delete()
@@ -103,8 +113,30 @@ class RetrainTestCase(TransactionTestCase):
         call_command("retrain_metamodel", stdout=open("/dev/null", "w"))
         model = load_metamodel(self.model_path)
         self.assertEqual(model.provenance["trained_by"], "python -m metamodel train")
-        self.assertGreater(model.coef[model.features.index("chat_messages")], 0)
-        self.assertEqual(TrainingRun.objects.get().state, TrainingRun.DONE, "listed on the staff page too")
+        self.assertTrue(all(f.startswith("rank:") for f in model.features), model.features)
+        self.assertGreater(model.coef[model.features.index("rank:chat_messages")], 0)
+        self.assertEqual(model.per_hour, DEFAULT_PER_HOUR, "no model served yet: the shipped default's budget")
+        run = TrainingRun.objects.get()
+        self.assertEqual(run.state, TrainingRun.DONE, "listed on the staff page too")
+        self.assertEqual(run.per_hour, DEFAULT_PER_HOUR)
+
+    def test_a_retrained_model_keeps_the_serving_models_budget_unless_told_otherwise(self):
+        served = load_metamodel()
+        save_metamodel(type(served)(served.features, served.mean, served.scale, served.coef, served.intercept, 12.0),
+                       self.model_path)
+        call_command("retrain_metamodel", stdout=open("/dev/null", "w"))
+        self.assertEqual(load_metamodel(self.model_path).per_hour, 12.0)
+        out = StringIO()
+        call_command("retrain_metamodel", "--per-hour", "3", stdout=out)
+        self.assertEqual(load_metamodel(self.model_path).per_hour, 3.0)
+        self.assertIn("(3 highlights per hour); the server reloads it", out.getvalue())
+        self.assertIn("a budget of 3 highlights per hour", out.getvalue())
+
+    def test_a_budget_the_selector_does_not_take_is_refused_before_anything_runs(self):
+        with self.assertRaisesMessage(CommandError, "--per-hour: highlights per hour must be a number from 0.5 to 60"):
+            call_command("retrain_metamodel", "--per-hour", "100")
+        self.assertFalse(TrainingRun.objects.exists())
+        self.assertFalse(self.model_path.exists())
 
     @override_settings(METAMODEL_PATH=None)
     def test_retraining_without_a_model_path_says_what_to_set(self):
@@ -117,7 +149,7 @@ class RetrainTestCase(TransactionTestCase):
     def test_staff_retrain_on_a_background_thread_and_see_the_report(self):
         self.assertContains(self.client.get("/feedback/retrain/"), "Retrain now")
         page = self.retrain()
-        self.assertContains(page, "new model written (threshold")
+        self.assertContains(page, f"new model written ({DEFAULT_PER_HOUR:g} highlights per hour, 40 segments)")
         self.assertContains(page, "chat only")
         self.assertContains(page, "by alice")
         self.assertEqual(load_metamodel(self.model_path).provenance["rows"], 40)

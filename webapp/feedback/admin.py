@@ -24,6 +24,6 @@ class SensitivityAdmin(admin.ModelAdmin):
 
 @admin.register(TrainingRun)
 class TrainingRunAdmin(admin.ModelAdmin):
-    list_display = ("started", "state", "started_by", "rows", "threshold", "finished")
+    list_display = ("started", "state", "started_by", "rows", "per_hour", "finished")
     list_filter = ("state",)
     readonly_fields = [f.name for f in TrainingRun._meta.fields]

@@ -85,7 +85,7 @@ class TrainingRun(models.Model):
     finished = models.DateTimeField(null=True, blank=True)
     model_path = models.CharField(max_length=500)
     rows = models.PositiveIntegerField(null=True, blank=True)
-    threshold = models.FloatField(null=True, blank=True)
+    per_hour = models.FloatField(null=True, blank=True)  # the budget the new model was measured at and ships with
     report = models.TextField(blank=True)
     error = models.TextField(blank=True)
 

@@ -7,6 +7,10 @@ Labels per stored segment (a stream with any feedback; other streams are left ou
      highlight and nobody said yes or no, so it is neither a known positive nor a known negative)
   0  every other segment: the viewer saw the stream and did not mark it
 
+The stored features are the server's, stream-relative ranks (`rank:*`) included, so the export
+trains like `python -m metamodel train` on labelled VODs (the rank columns by default). The new
+model keeps the budget of the model it replaces (highlights per hour) unless one is asked for.
+
 A retraining is a `TrainingRun`: `start_run` records it (one at a time), `run_training` does the
 work and records the outcome, `run_in_background` does that on a thread so the staff page answers
 at once however much feedback there is.
@@ -25,7 +29,7 @@ from typing import Iterator
 from django.db import connection, transaction
 from django.utils import timezone
 
-from metamodel import MetamodelError
+from metamodel import MetamodelError, load_metamodel
 from metamodel.dataset import DatasetError, is_positive, write_training_csv
 from metamodel.schema import group_of
 from webapp.feedback.models import MissedMoment, TrainingRun, Vote
@@ -96,19 +100,30 @@ def export_training_data(out: Path) -> dict[str, int]:
             "positives": sum(int(r["label"]) for r in rows)}
 
 
-def retrain(data: Path, model_path: Path) -> tuple[str, float]:
-    """Train on an exported CSV and write the model where the server watches; return the report."""
+def serving_per_hour(model_path: Path) -> float:
+    """The budget of the model the server serves: the one at `model_path`, else the shipped default
+    (which the server also falls back to when that file is missing or refused)."""
+    try:
+        return load_metamodel(model_path if model_path.is_file() else None).per_hour
+    except MetamodelError:
+        return load_metamodel().per_hour
+
+
+def retrain(data: Path, model_path: Path, per_hour: float | None = None) -> tuple[str, float]:
+    """Train on an exported CSV at a budget (default: the serving model's) and write the model where
+    the server watches; return the report and the budget."""
     from metamodel.artifact import save_metamodel
     from metamodel.dataset import read_training_csv
     from metamodel.report import format_report
-    from metamodel.train import train
+    from metamodel.train import Objective, train
 
     training = read_training_csv(data)
-    model, report = train(training, source=data)
+    objective = Objective(per_hour if per_hour is not None else serving_per_hour(model_path))
+    model, report = train(training, objective, source=data)
     model_path.parent.mkdir(parents=True, exist_ok=True)
     save_metamodel(model, model_path)
     text = format_report(report, f"cross-validation on viewers' feedback ({len(training)} segments)")
-    return text, model.threshold
+    return text, model.per_hour
 
 
 def start_run(model_path: Path | None, user=None) -> TrainingRun:
@@ -124,13 +139,14 @@ def start_run(model_path: Path | None, user=None) -> TrainingRun:
         return TrainingRun.objects.create(model_path=str(model_path), started_by=user)
 
 
-def run_training(run: TrainingRun) -> TrainingRun:
-    """Export the feedback, train, write the model where the server looks; record how it went."""
+def run_training(run: TrainingRun, per_hour: float | None = None) -> TrainingRun:
+    """Export the feedback, train at `per_hour` (default: the serving model's budget), write the
+    model where the server looks; record how it went."""
     try:
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp) / "feedback.csv"
             run.rows = export_training_data(data)["rows"]
-            run.report, run.threshold = retrain(data, Path(run.model_path))
+            run.report, run.per_hour = retrain(data, Path(run.model_path), per_hour)
         run.state = TrainingRun.DONE
     except (ValueError, DatasetError, MetamodelError, OSError) as exc:
         run.state, run.error = TrainingRun.FAILED, str(exc)
