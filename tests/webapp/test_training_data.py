@@ -105,6 +105,7 @@ class RetrainTestCase(TransactionTestCase):
         self.assertEqual(model.provenance["trained_by"], "python -m metamodel train")
         self.assertGreater(model.coef[model.features.index("chat_messages")], 0)
         self.assertEqual(TrainingRun.objects.get().state, TrainingRun.DONE, "listed on the staff page too")
+        self.assertEqual(TrainingRun.objects.get().per_hour, model.per_hour, "the new model's default budget")
 
     @override_settings(METAMODEL_PATH=None)
     def test_retraining_without_a_model_path_says_what_to_set(self):
@@ -117,7 +118,7 @@ class RetrainTestCase(TransactionTestCase):
     def test_staff_retrain_on_a_background_thread_and_see_the_report(self):
         self.assertContains(self.client.get("/feedback/retrain/"), "Retrain now")
         page = self.retrain()
-        self.assertContains(page, "new model written (threshold")
+        self.assertContains(page, "new model written (about ")
         self.assertContains(page, "chat only")
         self.assertContains(page, "by alice")
         self.assertEqual(load_metamodel(self.model_path).provenance["rows"], 40)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from webapp.feedback.models import MissedMoment, Sensitivity, TrainingRun, Vote
+from webapp.feedback.models import HighlightBudget, MissedMoment, TrainingRun, Vote
 
 
 @admin.register(Vote)
@@ -16,14 +16,14 @@ class MissedMomentAdmin(admin.ModelAdmin):
     raw_id_fields = ("user", "stream")
 
 
-@admin.register(Sensitivity)
-class SensitivityAdmin(admin.ModelAdmin):
-    list_display = ("stream", "threshold", "updated")
+@admin.register(HighlightBudget)
+class HighlightBudgetAdmin(admin.ModelAdmin):
+    list_display = ("stream", "per_hour", "updated")
     raw_id_fields = ("stream",)
 
 
 @admin.register(TrainingRun)
 class TrainingRunAdmin(admin.ModelAdmin):
-    list_display = ("started", "state", "started_by", "rows", "threshold", "finished")
+    list_display = ("started", "state", "started_by", "rows", "per_hour", "finished")
     list_filter = ("state",)
     readonly_fields = [f.name for f in TrainingRun._meta.fields]

@@ -97,7 +97,8 @@ def export_training_data(out: Path) -> dict[str, int]:
 
 
 def retrain(data: Path, model_path: Path) -> tuple[str, float]:
-    """Train on an exported CSV and write the model where the server watches; return the report."""
+    """Train on an exported CSV and write the model where the server watches; return the report
+    and the new model's default highlight budget (highlights per hour)."""
     from metamodel.artifact import save_metamodel
     from metamodel.dataset import read_training_csv
     from metamodel.report import format_report
@@ -108,7 +109,7 @@ def retrain(data: Path, model_path: Path) -> tuple[str, float]:
     model_path.parent.mkdir(parents=True, exist_ok=True)
     save_metamodel(model, model_path)
     text = format_report(report, f"cross-validation on viewers' feedback ({len(training)} segments)")
-    return text, model.threshold
+    return text, model.per_hour
 
 
 def start_run(model_path: Path | None, user=None) -> TrainingRun:
@@ -130,7 +131,7 @@ def run_training(run: TrainingRun) -> TrainingRun:
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp) / "feedback.csv"
             run.rows = export_training_data(data)["rows"]
-            run.report, run.threshold = retrain(data, Path(run.model_path))
+            run.report, run.per_hour = retrain(data, Path(run.model_path))
         run.state = TrainingRun.DONE
     except (ValueError, DatasetError, MetamodelError, OSError) as exc:
         run.state, run.error = TrainingRun.FAILED, str(exc)

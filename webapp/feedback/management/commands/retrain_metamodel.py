@@ -33,4 +33,4 @@ class Command(BaseCommand):
         if run.state != TrainingRun.DONE:
             raise CommandError(run.error)
         self.stdout.write(run.report)
-        self.stdout.write(f"wrote {out} (threshold {run.threshold:.3f}); the server reloads it within seconds")
+        self.stdout.write(f"wrote {out} (about {run.per_hour:g} highlights per hour by default); the server reloads it within seconds")
