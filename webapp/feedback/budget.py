@@ -9,6 +9,7 @@ still going at the last stored segment is published by the server when it closes
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import statistics
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 
 from metamodel import MetamodelError
 from metamodel.artifact import DEFAULT_MODEL_PATH, load_metamodel
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 # The number input beside it takes any value from 0.5 to 60.
 STEPS: tuple[float, ...] = (0.5, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60)
 
+ESTIMATE_CACHE_S = 3600
 _model_budget: dict[tuple[str, int, int], float] = {}  # (path, mtime, size) -> budget
 
 
@@ -88,8 +91,14 @@ def estimate(stream: Stream, per_hour: float) -> Estimate | None:
     rows = list(stream.segments.order_by("seq").values_list("seq", "score", "duration_s"))
     if not rows:
         return None
-    selector = HighlightSelector(per_hour, segment_length([duration for _, _, duration in rows]))
-    highlights = sum(selector.push(seq, score) is not None for seq, score, _ in rows)
+    # Replaying a day of segments takes about a second; the page asks on every load, so the
+    # count is kept for exactly these scores (any new or changed segment makes a new key).
+    key = "budget-estimate:" + hashlib.sha256(repr((per_hour, rows)).encode()).hexdigest()
+    highlights = cache.get(key)
+    if highlights is None:
+        selector = HighlightSelector(per_hour, segment_length([duration for _, _, duration in rows]))
+        highlights = sum(selector.push(seq, score) is not None for seq, score, _ in rows)
+        cache.set(key, highlights, ESTIMATE_CACHE_S)
     return Estimate(per_hour, highlights, sum(duration for _, _, duration in rows) / 3600)
 
 
