@@ -20,8 +20,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from metamodel.dataset import parse_time
-from webapp.feedback import training
 from metamodel.selection import validate_per_hour
+from webapp.feedback import training
 from webapp.feedback.budget import describe, estimate, model_budget
 from webapp.feedback.models import HighlightBudget, MissedMoment, TrainingRun, Vote, budget_for
 from webapp.lib import processing
