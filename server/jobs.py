@@ -240,7 +240,8 @@ class StreamJob:
         model = self.ctx.model()  # reloaded by the ModelStore when its file changes
         self._selector.set_per_hour(self._per_hour(model))
         scored = score_window(self._featurizer, model, segment.path, chat, events)
-        score, reasons, values = scored.score, scored.reasons, scored.values
+        # The score as the webapp stores it: the slider's estimate replays exactly these numbers.
+        score, reasons, values = round(scored.score, 6), scored.reasons, scored.values
         self._remember(segment)
         self.segments_done += 1
         self.lag_s = time.time() - segment.end_utc
@@ -248,7 +249,7 @@ class StreamJob:
         self._post("segments", {"threshold": self._selector.bar, "segments": [{
             "seq": segment.seq, "start_utc": _iso(segment.start_utc), "end_utc": _iso(segment.end_utc),
             "offset_s": round(segment.offset_s, 3), "duration_s": round(segment.duration, 3),
-            "score": round(score, 6), "features": values, "reasons": [r.to_dict() for r in reasons]}]})
+            "score": score, "features": values, "reasons": [r.to_dict() for r in reasons]}]})
         self._reasons[segment.seq] = reasons
         if self.degraded() != self._reported_degraded:
             self._report_status()  # e.g. chat dropped, or a new model file was refused

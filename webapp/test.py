@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.test import TestCase
 
+from metamodel.selection import DEFAULT_PER_HOUR, validate_per_hour
 from webapp.streams.models import Stream
 
 PASSWORD = "correct-horse-battery"
@@ -61,7 +62,15 @@ class FakeProcessingServer:
                     return self._answer(404, {"error": "no such job"})
                 if fake.patch_status != 200:
                     return self._answer(fake.patch_status, {"error": "server trouble"})
-                self._answer(200, {"stream_id": int(match[1]), "state": "live", "threshold": body["threshold"]})
+                if not isinstance(body, dict) or set(body) != {"highlights_per_hour"}:
+                    return self._answer(400, {"error": 'body must be {"highlights_per_hour": <number or null>}'})
+                per_hour = body["highlights_per_hour"]
+                try:
+                    per_hour = DEFAULT_PER_HOUR if per_hour is None else validate_per_hour(per_hour)
+                except ValueError as exc:
+                    return self._answer(400, {"error": f"highlights_per_hour: {exc}, or null"})
+                self._answer(200, {"stream_id": int(match[1]), "state": "live", "highlights_per_hour": per_hour,
+                                   "bar": None})
 
             def do_DELETE(self) -> None:
                 self._record()

@@ -123,7 +123,8 @@ def test_a_streamer_signs_up_adds_the_demo_channel_and_plays_a_highlight(stack, 
         card.get_by_role("link", name="Open demo_channel").click()
         expect(page.locator("#state")).to_have_text("Live", timeout=60_000)
         expect(page.locator("#timeline polyline.tl-score")).to_have_count(1, timeout=30_000)
-        expect(page.locator("#timeline line.tl-threshold")).to_have_count(1)
+        # The bar appears once the selector has a minute of the stream's scores to compare with.
+        expect(page.locator("#timeline line.tl-bar")).to_have_count(1, timeout=120_000)
         degraded = server_jobs(stack)[stream_id]["degraded"]
         expect(page.locator("#degraded li")).to_have_text(degraded)
 

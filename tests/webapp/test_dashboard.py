@@ -36,7 +36,7 @@ class AddStreamTestCase(BaseTestCase):
         self.assertEqual((call.method, call.path), ("POST", "/api/v1/jobs"))
         self.assertEqual(call.headers["Authorization"], "Bearer t0ken")
         self.assertEqual(call.body, {"stream_id": stream.id, "source": "shroud", "chat_channel": "shroud",
-                                     "callback_base": "http://127.0.0.1:8000"})
+                                     "callback_base": "http://127.0.0.1:8000", "highlights_per_hour": None})  # the model's budget
 
     def test_it_normalises_twitch_urls_to_the_login(self):
         for text in ["https://www.twitch.tv/Pokimane", "twitch.tv/pokimane/", "http://twitch.tv/POKIMANE"]:

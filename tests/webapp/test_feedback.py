@@ -1,11 +1,17 @@
-"""Feedback on highlights: votes, missed moments and the sensitivity slider, owner-scoped and
-CSRF-protected; the threshold reaches the processing server."""
+"""Feedback on highlights: votes, missed moments and the highlight budget slider, owner-scoped and
+CSRF-protected; the budget reaches the processing server."""
 
+import dataclasses
+import tempfile
 from datetime import datetime, timezone
+from pathlib import Path
 
 from django.test import Client, override_settings
 
-from webapp.feedback.models import MissedMoment, Sensitivity, Vote
+from metamodel.artifact import load_metamodel, save_metamodel
+from metamodel.selection import DEFAULT_PER_HOUR
+from webapp.feedback.budget import estimate
+from webapp.feedback.models import HighlightBudget, MissedMoment, Vote
 from webapp.streams import jobs
 from webapp.streams.models import Highlight, Segment, Stream
 from webapp.test import BaseTestCase, FakeProcessingServer, closed_port_url
@@ -91,53 +97,111 @@ class FeedbackTestCase(BaseTestCase):
         self.assertContains(r, "Mark removed.")
         self.assertFalse(MissedMoment.objects.exists())
 
-    # --- sensitivity -------------------------------------------------------------------------
+    # --- highlight budget --------------------------------------------------------------------
 
-    def test_the_slider_saves_the_threshold_and_sends_it_to_the_running_job(self):
+    def test_the_slider_saves_the_budget_and_sends_it_to_the_running_job(self):
         self.login()
         with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url, SERVER_API_TOKEN="t"):
-            r = self.client.post(self.url("sensitivity/"), {"threshold": "0.65"}, **JSON)
+            r = self.client.post(self.url("budget/"), {"per_hour": "12"}, **JSON)
         doc = r.json()
         self.assertTrue(doc["applied"])
-        self.assertEqual(doc["highlights_per_hour"], 120.0)  # 2 runs >= 0.65 in 60 s of segments
+        self.assertEqual((doc["per_hour"], doc["effective_per_hour"]), (12.0, 12.0))
+        self.assertIn("about 12 highlights per hour; each is among the 12 best moments of the hour before it", doc["text"])
         [call] = server.requests
         self.assertEqual((call.method, call.path, call.body), ("PATCH", f"/api/v1/jobs/{self.stream.id}",
-                                                                {"threshold": 0.65}))
-        self.assertEqual(Sensitivity.objects.get(stream=self.stream).threshold, 0.65)
-        self.assertEqual(Stream.objects.get(pk=self.stream.pk).threshold, 0.65)
+                                                                {"highlights_per_hour": 12.0}))
+        self.assertEqual(HighlightBudget.objects.get(stream=self.stream).per_hour, 12.0)
 
-    def test_reset_goes_back_to_the_models_threshold(self):
-        Sensitivity.objects.create(stream=self.stream, threshold=0.3)
+    def test_the_answer_estimates_what_the_server_selector_gives_at_that_budget_on_the_stored_scores(self):
         self.login()
         with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
-            self.client.post(self.url("sensitivity/"), {"reset": "1"}, **JSON)
-        self.assertEqual(server.requests[0].body, {"threshold": None})
-        self.assertFalse(Sensitivity.objects.exists())
+            estimate = self.client.post(self.url("budget/"), {"per_hour": "60"}, **JSON).json()["estimate"]
+        # Six segments: the selector is past its one-minute warm-up only at the last one.
+        self.assertEqual(estimate["per_hour"], 60.0)
+        self.assertEqual(estimate["hours"], round(60 / 3600, 3))
+        self.assertEqual(estimate["highlights"], 0)
+        self.assertEqual(estimate["text"], "At 60 per hour, this stream would have had 0 highlights so far "
+                                           "(0.0 per hour of stream).")
 
-    def test_a_threshold_outside_the_range_is_refused_and_not_sent(self):
+    def test_the_budget_can_be_any_number_in_range_and_the_page_shows_it(self):
         self.login()
         with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
-            for value in ["0", "1", "abc", "", "nan"]:
-                r = self.client.post(self.url("sensitivity/"), {"threshold": value}, **JSON)
+            for value in ["0.5", "7.25", "60"]:
+                r = self.client.post(self.url("budget/"), {"per_hour": value}, **JSON)
+                self.assertEqual(r.json()["per_hour"], float(value))
+        page = self.client.get(self.url(""))
+        self.assertContains(page, 'name="per_hour"')
+        self.assertContains(page, 'value="60"')
+        self.assertContains(page, "Your budget for this stream: about 60 highlights per hour")
+        self.assertContains(page, "Reset to the model's 6")
+
+    def test_reset_goes_back_to_the_models_budget(self):
+        HighlightBudget.objects.create(stream=self.stream, per_hour=30)
+        self.login()
+        with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
+            doc = self.client.post(self.url("budget/"), {"reset": "1"}, **JSON).json()
+        self.assertEqual(server.requests[0].body, {"highlights_per_hour": None})
+        self.assertFalse(HighlightBudget.objects.exists())
+        self.assertIsNone(doc["per_hour"])
+        self.assertEqual(doc["effective_per_hour"], DEFAULT_PER_HOUR)  # the shipped model's budget
+        self.assertTrue(doc["text"].startswith("The model's budget: about 6 highlights per hour"))
+        page = self.client.get(self.url(""))
+        self.assertContains(page, 'id="budget-reset" formnovalidate hidden')
+
+    def test_the_default_is_the_budget_of_the_model_the_server_loads(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.json"
+            save_metamodel(dataclasses.replace(load_metamodel(), per_hour=2.5), path)
+            self.login()
+            with override_settings(METAMODEL_PATH=path):
+                doc = self.client.get(self.url("feedback.json")).json()
+                page = self.client.get(self.url(""))
+        self.assertEqual((doc["per_hour"], doc["default_per_hour"], doc["effective_per_hour"]), (None, 2.5, 2.5))
+        self.assertContains(page, "The model&#x27;s budget: about 2.5 highlights per hour")
+
+    def test_a_budget_outside_the_range_is_refused_with_a_clear_message_and_not_sent(self):
+        self.login()
+        with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
+            for value in ["0", "0.49", "60.5", "-6", "abc", "", "nan", "inf"]:
+                r = self.client.post(self.url("budget/"), {"per_hour": value}, **JSON)
                 self.assertEqual(r.status_code, 400, value)
+                self.assertEqual(r.json()["error"], "highlights per hour must be a number from 0.5 to 60")
+            r = self.client.post(self.url("budget/"), {"per_hour": "100"}, follow=True)
+            self.assertContains(r, "Not saved: highlights per hour must be a number from 0.5 to 60.")
         self.assertEqual(server.requests, [])
+        self.assertFalse(HighlightBudget.objects.exists())
 
     @override_settings(SERVER_URL=closed_port_url())
-    def test_with_the_server_down_the_threshold_is_saved_and_sent_when_the_job_starts(self):
+    def test_with_the_server_down_the_budget_is_saved_and_sent_when_the_job_starts(self):
         self.login()
         with self.assertLogs("webapp.feedback.views", "WARNING"):
-            doc = self.client.post(self.url("sensitivity/"), {"threshold": "0.4"}, **JSON).json()
+            doc = self.client.post(self.url("budget/"), {"per_hour": "4"}, **JSON).json()
         self.assertFalse(doc["applied"])
         self.assertIn("applies when the job restarts", doc["note"])
         with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
             Stream.objects.filter(pk=self.stream.pk).update(state=Stream.WAITING)
             jobs.start_job(Stream.objects.get(pk=self.stream.pk))
-        self.assertEqual(server.requests[0].body["threshold"], 0.4)
+        self.assertEqual(server.requests[0].body["highlights_per_hour"], 4.0)
+
+    def test_a_new_job_without_a_chosen_budget_asks_for_the_models(self):
+        with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
+            Stream.objects.filter(pk=self.stream.pk).update(state=Stream.WAITING)
+            jobs.start_job(Stream.objects.get(pk=self.stream.pk))
+        self.assertIsNone(server.requests[0].body["highlights_per_hour"])
+
+    def test_the_state_carries_the_budget_and_the_estimate_at_it(self):
+        HighlightBudget.objects.create(stream=self.stream, per_hour=60)
+        self.login()
+        doc = self.client.get(self.url("feedback.json")).json()
+        self.assertEqual(doc["per_hour"], 60.0)
+        self.assertEqual(doc["estimate"], estimate(self.stream, 60.0).to_dict())
+        self.assertEqual(doc["estimate"]["hours"], round(60 / 3600, 3))
 
     def test_the_stream_page_shows_the_panel_and_loads_the_script(self):
         self.login()
         r = self.client.get(self.url(""))
-        self.assertContains(r, 'id="sensitivity"')
+        self.assertContains(r, 'id="budget-slider"')
+        self.assertContains(r, 'data-steps="0.5,1,1.5,2,3,4,5,6,8,10,12,15,20,25,30,40,50,60"')
         self.assertContains(r, "This was a highlight")
         self.assertContains(r, "feedback/feedback.js")
 
@@ -150,12 +214,13 @@ class FeedbackTestCase(BaseTestCase):
             ("post", f"highlights/{self.highlight.id}/vote/", {"value": "up"}),
             ("post", "missed/", {"offset": "10"}),
             ("post", f"missed/{moment.id}/delete/", {}),
-            ("post", "sensitivity/", {"threshold": "0.5"}),
+            ("post", "budget/", {"per_hour": "6"}),
+            ("post", "budget/", {"reset": "1"}),
             ("get", "feedback.json", {}),
         ]:
             r = getattr(self.client, method)(self.url(suffix), data, **JSON)
             self.assertEqual(r.status_code, 404, suffix)
-        self.assertFalse(Vote.objects.exists() or Sensitivity.objects.exists())
+        self.assertFalse(Vote.objects.exists() or HighlightBudget.objects.exists())
         self.assertEqual(MissedMoment.objects.count(), 1)
 
     def test_a_highlight_of_another_stream_is_404_even_on_your_own_stream(self):
@@ -171,7 +236,9 @@ class FeedbackTestCase(BaseTestCase):
         client.force_login(self.alice)
         self.assertEqual(client.post(self.vote_url(), {"value": "up"}).status_code, 403)
         self.assertEqual(client.post(self.url("missed/"), {"offset": "10"}).status_code, 403)
-        self.assertEqual(client.post(self.url("sensitivity/"), {"threshold": "0.5"}).status_code, 403)
+        self.assertEqual(client.post(self.url("budget/"), {"per_hour": "6"}).status_code, 403)
+        self.assertEqual(client.get(self.url("budget/")).status_code, 405)
+        self.assertFalse(HighlightBudget.objects.exists())
         self.assertEqual(client.get(self.vote_url()).status_code, 405)
         page = client.get(self.url(""))
         token = page.cookies["csrftoken"].value

@@ -110,11 +110,14 @@ class SegmentsTestCase(IngestTestCase):
         self.assertEqual(seg.features, {"chat_messages": 14, "audio_peak": 0.8})
         self.assertEqual(seg.start_utc.isoformat(), "2026-11-30T07:00:00+00:00")
 
-    def test_it_stores_the_threshold_when_sent(self):
+    def test_it_stores_the_bar_sent_as_threshold_and_null_while_the_selector_warms_up(self):
         self.post("segments", {"segments": [segment(0)]})
-        self.assertEqual(Stream.objects.get(pk=self.stream.pk).threshold, 0.5)
+        self.assertIsNone(Stream.objects.get(pk=self.stream.pk).bar)
         self.post("segments", {"segments": [segment(1)], "threshold": 0.62})
-        self.assertEqual(Stream.objects.get(pk=self.stream.pk).threshold, 0.62)
+        self.assertEqual(Stream.objects.get(pk=self.stream.pk).bar, 0.62)
+        self.assertEqual(self.post("segments", {"segments": [segment(2)], "threshold": None}).status_code, 200)
+        self.assertIsNone(Stream.objects.get(pk=self.stream.pk).bar)
+        self.assertError(self.post("segments", {"segments": [segment(3)], "threshold": "high"}), 400, "threshold")
 
     def test_it_validates_every_segment(self):
         cases = [

@@ -12,7 +12,7 @@ class StreamPageTestCase(BaseTestCase):
     def setUpTestData(cls):
         super().setUpTestData()
         Stream.objects.filter(pk=cls.stream.pk).update(degraded=["audio tagging off: no checkpoint"],
-                                                       segments_done=3, threshold=0.6)
+                                                       segments_done=3, bar=0.6)
         for seq, score in enumerate([0.1, 0.7, 0.3]):
             Segment.objects.create(stream=cls.stream, seq=seq, start_utc=T0, end_utc=T0,
                                    offset_s=seq * 10.0, duration_s=10.0, score=score)
@@ -61,7 +61,7 @@ class StreamPageTestCase(BaseTestCase):
         self.assertIsNone(doc["last_error"])
         self.assertEqual(doc["degraded"], ["audio tagging off: no checkpoint"])
         self.assertEqual(doc["segments_done"], 3)
-        self.assertEqual(doc["threshold"], 0.6)
+        self.assertEqual(doc["bar"], 0.6)
         end = T0.isoformat()
         self.assertEqual(doc["segments"], [
             {"seq": 0, "offset_s": 0.0, "duration_s": 10.0, "score": 0.1, "end_utc": end},

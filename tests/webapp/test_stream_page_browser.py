@@ -94,7 +94,9 @@ class StreamPageBrowserTestCase(BrowserTestCase):
         page = self.page
         page.goto(f"{self.live_server_url}/streams/{self.stream.id}/")
         expect(page.locator("#timeline polyline")).to_have_count(1)
-        expect(page.locator("#timeline line.tl-threshold")).to_have_count(1)
+        # No bar yet (the server's selector is warming up): no dashed line, and the legend says so.
+        expect(page.locator("#timeline line.tl-bar")).to_have_count(0)
+        expect(page.locator("#timeline-legend")).to_contain_text("no bar yet")
         expect(page.locator("#highlights > li")).to_have_count(1)
 
         status = self.ingest("highlights", {
@@ -123,10 +125,12 @@ class StreamPageBrowserTestCase(BrowserTestCase):
 
         # A new segment joins the ones the page has (it asks only for segments after the last).
         expect(page.locator("#timeline circle")).to_have_count(3)
-        self.ingest("segments", {"segments": [{
+        self.ingest("segments", {"threshold": 0.5, "segments": [{
             "seq": 3, "start_utc": "2026-11-30T07:00:30Z", "end_utc": "2026-11-30T07:00:40Z", "offset_s": 30.0,
             "duration_s": 10.0, "score": 0.2, "features": {}}]})
         expect(page.locator("#timeline circle")).to_have_count(4, timeout=8000)
+        expect(page.locator("#timeline line.tl-bar")).to_have_count(1)  # the bar the batch brought
+        expect(page.locator("#timeline-legend")).to_contain_text("dashed line: the bar 0.50")
         self.assertEqual(len(page.locator("#timeline polyline").get_attribute("points").split()), 4)
 
         self.ingest("status", {"state": "error", "segments_done": 3, "last_error": "ffmpeg exited", "degraded": []})
@@ -170,7 +174,7 @@ class StreamPageBrowserTestCase(BrowserTestCase):
         # over 30-40 s, where a click on the band lands.
         Segment.objects.create(stream=self.stream, seq=3, start_utc=T0, end_utc=T0, offset_s=30.0,
                                duration_s=10.0, score=0.53)
-        Stream.objects.filter(pk=self.stream.pk).update(threshold=0.4)
+        Stream.objects.filter(pk=self.stream.pk).update(bar=0.4)
         Highlight.objects.create(stream=self.stream, key="k2", start_utc=T0, end_utc=T0, start_offset_s=30.0,
                                  end_offset_s=40.0, score=0.5, clip_url="http://127.0.0.1:9/b.mp4")
         page = self.page

@@ -36,7 +36,9 @@ segments: Schema = {
     "type": "object",
     "properties": {
         "segments": {"type": "array", "maxItems": 1000, "items": segment},
-        "threshold": NUMBER,
+        # The bar (historical name): the score the selector held the latest segment to; null
+        # while it warms up.
+        "threshold": {"type": ["number", "null"]},
     },
     "required": ["segments"],
 }

@@ -62,8 +62,8 @@ def segments(request: HttpRequest, stream_id: int) -> HttpResponse:
                     "features": seg.get("features", {}),
                 },
             )
-        if "threshold" in doc:
-            Stream.objects.filter(pk=stream.pk).update(threshold=doc["threshold"])
+        if "threshold" in doc:  # the bar; the contract keeps its first name
+            Stream.objects.filter(pk=stream.pk).update(bar=doc["threshold"])
     return JsonResponse({"stored": len(doc["segments"])})
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from webapp.feedback.models import MissedMoment, Sensitivity, TrainingRun, Vote
+from webapp.feedback.models import HighlightBudget, MissedMoment, TrainingRun, Vote
 
 
 @admin.register(Vote)
@@ -16,9 +16,9 @@ class MissedMomentAdmin(admin.ModelAdmin):
     raw_id_fields = ("user", "stream")
 
 
-@admin.register(Sensitivity)
-class SensitivityAdmin(admin.ModelAdmin):
-    list_display = ("stream", "threshold", "updated")
+@admin.register(HighlightBudget)
+class HighlightBudgetAdmin(admin.ModelAdmin):
+    list_display = ("stream", "per_hour", "updated")
     raw_id_fields = ("stream",)
 
 

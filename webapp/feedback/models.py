@@ -1,4 +1,4 @@
-"""What a user says about a stream's highlights: thumbs up/down, missed moments, sensitivity.
+"""What a user says about a stream's highlights: thumbs up/down, missed moments, highlight budget.
 
 `export_training_data` turns votes and missed moments into training labels for the metamodel.
 """
@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from metamodel.selection import MAX_PER_HOUR, MIN_PER_HOUR
 from webapp.streams.models import Highlight, Stream
 
 
@@ -49,23 +50,21 @@ class MissedMoment(models.Model):
         return f"{self.stream} @ {self.offset_s:.0f} s"
 
 
-class Sensitivity(models.Model):
-    """The threshold the stream's owner chose; the server applies it to that stream's job."""
+class HighlightBudget(models.Model):
+    """How many highlights per hour the stream's owner wants; the server's selector publishes the
+    stream's best moments at that rate (metamodel/selection.py). No row: the model's budget."""
 
-    stream = models.OneToOneField(Stream, models.CASCADE, primary_key=True, related_name="sensitivity")
-    threshold = models.FloatField(validators=[MinValueValidator(0.01), MaxValueValidator(0.99)])
+    stream = models.OneToOneField(Stream, models.CASCADE, primary_key=True, related_name="highlight_budget")
+    per_hour = models.FloatField(validators=[MinValueValidator(MIN_PER_HOUR), MaxValueValidator(MAX_PER_HOUR)])
     updated = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        verbose_name_plural = "sensitivities"
-
     def __str__(self) -> str:
-        return f"{self.stream}: {self.threshold:.2f}"
+        return f"{self.stream}: {self.per_hour:g} per hour"
 
 
-def threshold_for(stream: Stream) -> float | None:
-    """The user's threshold for a stream, or None (the model's own)."""
-    return Sensitivity.objects.filter(stream=stream).values_list("threshold", flat=True).first()
+def budget_for(stream: Stream) -> float | None:
+    """The owner's highlight budget for a stream (highlights per hour), or None (the model's)."""
+    return HighlightBudget.objects.filter(stream=stream).values_list("per_hour", flat=True).first()
 
 
 class TrainingRun(models.Model):

@@ -1,4 +1,4 @@
-"""Feedback on a stream's highlights: votes, missed moments, sensitivity; and staff retraining.
+"""Feedback on a stream's highlights: votes, missed moments, highlight budget; and staff retraining.
 
 Every view is owner-scoped (another user's stream or highlight is a 404), changes are POST with
 CSRF. Views answer JSON to the page's script (`Accept: application/json`) and redirect back to
@@ -20,9 +20,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from metamodel.dataset import parse_time
+from metamodel.selection import validate_per_hour
 from webapp.feedback import training
-from webapp.feedback.models import MissedMoment, Sensitivity, TrainingRun, Vote, threshold_for
-from webapp.feedback.rates import highlights_per_hour
+from webapp.feedback.budget import describe, estimate, model_budget
+from webapp.feedback.models import HighlightBudget, MissedMoment, TrainingRun, Vote, budget_for
 from webapp.lib import processing
 from webapp.streams.models import Highlight, Stream
 
@@ -49,14 +50,13 @@ def _answer(request: HttpRequest, stream: Stream, doc: dict[str, Any], status: i
 @login_required
 @require_GET
 def state(request: HttpRequest, stream_id: int) -> JsonResponse:
-    """The user's votes and missed moments on a stream, and its threshold."""
+    """The user's votes and missed moments on a stream, and its highlight budget with the estimate."""
     stream = _stream(request, stream_id)
     votes = Vote.objects.filter(user=request.user, highlight__stream=stream)
     response = JsonResponse({
         "votes": {str(v.highlight_id): v.label for v in votes},
         "missed": [{"id": m.id, "offset_s": m.offset_s} for m in stream.missed_moments.filter(user=request.user)],
-        "threshold": threshold_for(stream),
-        "server_threshold": stream.threshold,
+        **_budget_doc(stream, budget_for(stream)),
     })
     response["Cache-Control"] = "no-store"
     return response
@@ -112,39 +112,48 @@ def unmark_missed(request: HttpRequest, stream_id: int, moment_id: int) -> HttpR
 
 @login_required
 @require_POST
-def sensitivity(request: HttpRequest, stream_id: int) -> HttpResponse:
-    """Set (or with `reset`, clear) this stream's threshold and send it to the running job."""
+def budget(request: HttpRequest, stream_id: int) -> HttpResponse:
+    """Set (or with `reset`, clear) this stream's highlight budget and send it to the running job."""
     stream = _stream(request, stream_id)
-    threshold = None
+    per_hour = None
     if "reset" not in request.POST:
         try:
-            threshold = float(request.POST.get("threshold", ""))
-        except ValueError:
-            threshold = -1.0
-        if not 0.01 <= threshold <= 0.99:
-            error = "threshold must be a number from 0.01 to 0.99"
-            return _answer(request, stream, {"error": error}, 400, error)
-        Sensitivity.objects.update_or_create(stream=stream, defaults={"threshold": threshold})
+            per_hour = validate_per_hour(_number(request.POST.get("per_hour", "")))
+        except ValueError as exc:
+            return _answer(request, stream, {"error": str(exc)}, 400, f"Not saved: {exc}.")
+        HighlightBudget.objects.update_or_create(stream=stream, defaults={"per_hour": per_hour})
     else:
-        Sensitivity.objects.filter(stream=stream).delete()
-    applied, note = _send_threshold(stream, threshold)
-    scores = list(stream.segments.order_by("seq").values_list("score", flat=True))
-    effective = threshold if threshold is not None else stream.threshold
-    doc = {"threshold": threshold, "applied": applied, "note": note,
-           "highlights_per_hour": highlights_per_hour(scores, effective) if scores else None}
-    return _answer(request, stream, doc, text=note)
+        HighlightBudget.objects.filter(stream=stream).delete()
+    applied, note = _send_budget(stream, per_hour)
+    doc = {**_budget_doc(stream, per_hour), "applied": applied, "note": note}
+    estimated = doc["estimate"]
+    return _answer(request, stream, doc, text=f"{note} {estimated['text']}" if estimated else note)
 
 
-def _send_threshold(stream: Stream, threshold: float | None) -> tuple[bool, str]:
+def _number(raw: str) -> float | None:
     try:
-        job = processing.set_threshold(stream.pk, threshold)
+        return float(raw)
+    except ValueError:
+        return None  # validate_per_hour says what is allowed
+
+
+def _budget_doc(stream: Stream, chosen: float | None) -> dict[str, Any]:
+    """The budget in use (the owner's, else the model's) and what it gives on the stored scores."""
+    default = model_budget()
+    effective = chosen if chosen is not None else default
+    estimated = estimate(stream, effective)
+    return {"per_hour": chosen, "default_per_hour": default, "effective_per_hour": effective,
+            "text": describe(effective, chosen is not None), "estimate": estimated.to_dict() if estimated else None}
+
+
+def _send_budget(stream: Stream, per_hour: float | None) -> tuple[bool, str]:
+    try:
+        job = processing.set_budget(stream.pk, per_hour)
     except processing.ProcessingServerError as exc:
-        log.warning("threshold for stream %s not sent: %s", stream.pk, exc)
+        log.warning("highlight budget for stream %s not sent: %s", stream.pk, exc)
         return False, f"Saved; the server could not be told yet ({exc}). It applies when the job restarts."
     if job is None:
         return False, "Saved; it applies when the stream's job starts."
-    if isinstance(job.get("threshold"), (int, float)):
-        Stream.objects.filter(pk=stream.pk).update(threshold=job["threshold"])
     return True, "Saved; new segments use it from now on."
 
 

@@ -35,19 +35,18 @@ class ProcessingServerError(Exception):
 
 
 def create_job(stream_id: int, source: str, chat_channel: str | None,
-               threshold: float | None = None) -> dict[str, Any]:
+               per_hour: float | None = None) -> dict[str, Any]:
     """Ask the server to start tracking a stream; return the job it reports.
 
-    `threshold` is the user's sensitivity for this stream (None: the model's own threshold).
+    `per_hour` is the user's highlight budget for this stream (None: the model's).
     """
     payload: dict[str, Any] = {
         "stream_id": stream_id,
         "source": source,
         "chat_channel": chat_channel,
         "callback_base": settings.WEBAPP_PUBLIC_URL,
+        "highlights_per_hour": per_hour,
     }
-    if threshold is not None:
-        payload["threshold"] = threshold
     response = _request("POST", "/api/v1/jobs", json=payload)
     job = _json(response)
     if response.status_code not in (200, 201) or not isinstance(job, dict):
@@ -55,9 +54,10 @@ def create_job(stream_id: int, source: str, chat_channel: str | None,
     return job
 
 
-def set_threshold(stream_id: int, threshold: float | None) -> dict[str, Any] | None:
-    """Move a running job's highlight threshold; None when the server has no job for the stream."""
-    response = _request("PATCH", f"/api/v1/jobs/{stream_id}", json={"threshold": threshold})
+def set_budget(stream_id: int, per_hour: float | None) -> dict[str, Any] | None:
+    """Set a running job's highlight budget (None: the model's); None when the server has no job
+    for the stream."""
+    response = _request("PATCH", f"/api/v1/jobs/{stream_id}", json={"highlights_per_hour": per_hour})
     if response.status_code == 404:
         return None
     job = _json(response)

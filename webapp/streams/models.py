@@ -33,7 +33,9 @@ class Stream(models.Model):
     last_error = models.TextField(blank=True, default="")
     degraded = models.JSONField(default=list, blank=True)
     segments_done = models.PositiveIntegerField(default=0)
-    threshold = models.FloatField(default=0.5)
+    # The score the server's selector held the latest segment to (the timeline's dashed line);
+    # None while it warms up. The ingest contract still calls it "threshold".
+    bar = models.FloatField(null=True, blank=True, default=None)
     # When the webapp last tried to register the job with the server (for the retry delay).
     job_attempt_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)

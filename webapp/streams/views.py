@@ -170,7 +170,7 @@ def status_json(stream: Stream, after_seq: int | None = None) -> dict[str, Any]:
         "degraded": stream.degraded,
         "segments_done": stream.segments_done,
         "quiet_note": quiet_note(stream),
-        "threshold": stream.threshold,
+        "bar": stream.bar,
         "highlights": highlights,
         "segments": [
             {"seq": seq, "offset_s": off, "duration_s": duration, "score": score, "end_utc": end.isoformat()}

@@ -1,6 +1,7 @@
 // Feedback on the stream page: thumbs up/down on every highlight card (also the ones stream.js
 // adds later), "this was a highlight" at a moment picked on the score timeline, and the
-// threshold slider. Every change is a POST with the CSRF token; text goes in via textContent.
+// highlight budget (a slider and a number, highlights per hour). Every change is a POST with the
+// CSRF token; text goes in via textContent.
 "use strict";
 (() => {
   const panel = document.getElementById("feedback");
@@ -33,6 +34,7 @@
     const doc = await response.json();
     votes = doc.votes;
     document.querySelectorAll("#highlights .highlight").forEach(decorate);
+    showEstimate(doc.estimate);
   }
 
   // --- thumbs on highlight cards ------------------------------------------------------------
@@ -131,37 +133,46 @@
     }
   });
 
-  // --- the threshold slider -----------------------------------------------------------------
+  // --- the highlight budget -----------------------------------------------------------------
 
-  const form = $("sensitivity-form");
-  const slider = $("sensitivity");
-  slider.addEventListener("input", () => { $("sensitivity-value").textContent = Number(slider.value).toFixed(2); });
-  async function sendThreshold(fields) {
-    const note = $("sensitivity-note");
+  // The slider moves over log-ish stops (the form's data-steps, from webapp/feedback/budget.py);
+  // the number beside it is what is sent and takes any value the server accepts.
+  const form = $("budget-form");
+  const slider = $("budget-slider");
+  const number = $("budget");
+  const steps = form.dataset.steps.split(",").map(Number);
+  const nearest = (value) => steps.reduce((best, step, i) =>
+    (Math.abs(Math.log(step / value)) < Math.abs(Math.log(steps[best] / value)) ? i : best), 0);
+  function showSlider(value) {
+    if (value > 0) slider.value = nearest(value);
+    slider.setAttribute("aria-valuetext", `${Number(value)} per hour`);
+  }
+  function showEstimate(estimate) {
+    $("budget-estimate").textContent = estimate ? estimate.text : "Nothing of this stream has been scored yet.";
+  }
+  slider.addEventListener("input", () => {
+    number.value = steps[Number(slider.value)];
+    slider.setAttribute("aria-valuetext", `${number.value} per hour`);
+  });
+  number.addEventListener("input", () => showSlider(Number(number.value)));
+  async function sendBudget(fields) {
+    const note = $("budget-note");
     try {
       const doc = await post(form.action, fields);
-      const rate = doc.highlights_per_hour === null ? "" : ` About ${doc.highlights_per_hour} highlights per hour on this stream so far.`;
-      note.textContent = doc.note + rate;
-      $("sensitivity-reset").hidden = doc.threshold === null;
-      return doc;
+      note.textContent = `${doc.text} ${doc.note}`;
+      number.value = doc.effective_per_hour;
+      showSlider(doc.effective_per_hour);
+      showEstimate(doc.estimate);
+      $("budget-reset").hidden = doc.per_hour === null;
     } catch (err) {
       note.textContent = `Not saved: ${err.message}`;
-      return null;
     }
   }
-  slider.addEventListener("change", () => sendThreshold({ threshold: slider.value }));
-  form.addEventListener("submit", async (event) => {
+  slider.addEventListener("change", () => sendBudget({ per_hour: number.value }));
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
     const reset = event.submitter && event.submitter.name === "reset";
-    await sendThreshold(reset ? { reset: "1" } : { threshold: slider.value });
-    if (reset) {
-      const state = await fetch(panel.dataset.stateUrl, { credentials: "same-origin", cache: "no-store" });
-      if (state.ok) {
-        const doc = await state.json();
-        slider.value = doc.server_threshold;
-        $("sensitivity-value").textContent = Number(doc.server_threshold).toFixed(2);
-      }
-    }
+    sendBudget(reset ? { reset: "1" } : { per_hour: number.value });
   });
 
   loadState();

@@ -12,7 +12,7 @@
   const POLL_MS = 3000;
   const SVG_NS = "http://www.w3.org/2000/svg";
   const PAD = { left: 34, right: 10, top: 10, bottom: 10 }; // px around the plot, room for labels
-  const MAX_DOTS = 240; // beyond this many segments only the points over the threshold get a dot
+  const MAX_DOTS = 240; // beyond this many segments only the points over the bar get a dot
   const SCALES = [0.05, 0.1, 0.2, 0.25, 0.5, 1]; // tops of the score axis, the smallest that fits wins
 
   const root = document.getElementById("stream");
@@ -170,11 +170,11 @@
 
   // --- timeline ----------------------------------------------------------------------------
 
-  // Scores are probabilities and a model's threshold may be 0.15: an axis to 1 would squash
-  // everything into the bottom few pixels, so the axis ends at the smallest round value that
-  // leaves headroom above both the highest score and the threshold.
+  // Scores are probabilities and the bar may be 0.15: an axis to 1 would squash everything into
+  // the bottom few pixels, so the axis ends at the smallest round value that leaves headroom
+  // above both the highest score and the bar.
   function scoreTop(status) {
-    const highest = Math.max(status.threshold, ...status.segments.map((s) => s.score));
+    const highest = Math.max(status.bar ?? 0, ...status.segments.map((s) => s.score));
     return SCALES.find((top) => highest * 1.1 <= top) || 1;
   }
 
@@ -224,27 +224,34 @@
       svg("line", { class: "tl-axis-line", x1: PAD.left, x2: PAD.left, y1: g.y(g.top), y2: g.y(0) }),
     ];
     nodes.push(...status.highlights.map((h) => highlightMark(h, g)));
-    const ty = g.y(status.threshold);
-    nodes.push(svg("line", { class: "tl-threshold", x1: PAD.left, x2: g.width - PAD.right, y1: ty, y2: ty }));
-    nodes.push(svg("text", { class: "tl-axis tl-threshold-label", x: PAD.left - 6, y: ty + 4, "text-anchor": "end" },
-      status.threshold.toFixed(2)));
+    // The bar: the score the server's selector held the latest segment to (none while it warms up).
+    const bar = status.bar;
+    const hasBar = typeof bar === "number";
+    if (hasBar) {
+      const ty = g.y(bar);
+      nodes.push(svg("line", { class: "tl-bar", x1: PAD.left, x2: g.width - PAD.right, y1: ty, y2: ty }));
+      nodes.push(svg("text", { class: "tl-axis tl-bar-label", x: PAD.left - 6, y: ty + 4, "text-anchor": "end" },
+        bar.toFixed(2)));
+    }
+    const isHot = (s) => hasBar && s.score >= bar;
     if (segments.length) {
       const points = segments.map((s) => `${g.x(middle(s)).toFixed(1)},${g.y(s.score).toFixed(1)}`).join(" ");
       nodes.push(svg("polyline", { class: "tl-score", points }));
-      const dotted = segments.length <= MAX_DOTS ? segments : segments.filter((s) => s.score >= status.threshold);
+      const dotted = segments.length <= MAX_DOTS ? segments : segments.filter(isHot);
       for (const s of dotted) {
-        const hot = s.score >= status.threshold;
+        const hot = isHot(s);
         nodes.push(svg("circle", { class: hot ? "tl-point hot" : "tl-point", cx: g.x(middle(s)), cy: g.y(s.score),
                                    r: hot ? 4 : 2.5, "data-offset": s.offset_s }));
       }
     }
     chart.replaceChildren(...nodes);
     chart.setAttribute("aria-label",
-      `Score of ${segments.length} segments; ${status.highlights.length} highlights; threshold ${status.threshold.toFixed(2)}`);
+      `Score of ${segments.length} segments; ${status.highlights.length} highlights; ` +
+      (hasBar ? `bar ${bar.toFixed(2)}` : "no bar yet (the selector is warming up)"));
     $("timeline-start").textContent = segments.length ? hms(g.first) : "";
     $("timeline-end").textContent = segments.length ? hms(g.last) : "";
     $("timeline-legend").textContent = segments.length
-      ? `Segment score (0 to ${g.top}); dashed line: threshold ${status.threshold.toFixed(2)}; shaded: highlights`
+      ? `Segment score (0 to ${g.top}); ${hasBar ? `dashed line: the bar ${bar.toFixed(2)}` : "no bar yet"}; shaded: highlights`
       : "No segments scored yet.";
   }
 
