@@ -50,7 +50,7 @@ def default_config() -> dict:
         "SEGMENT_SECONDS": setting("SEGMENT_SECONDS", 10.0, float),
         "RING_SEGMENTS": setting("RING_SEGMENTS", 60, int),
         "CHAT_LAG_S": setting("CHAT_LAG_S", 4.0, float),
-        "CHAT_SENTIMENT_BACKEND": setting("CHAT_SENTIMENT_BACKEND", "lexicon"),
+        "CHAT_SENTIMENT_BACKEND": setting("CHAT_SENTIMENT_BACKEND", "auto"),  # the downloaded model, else lexicon
         "CHAT_SENTIMENT_MODEL": setting("CHAT_SENTIMENT_MODEL", None),
         "CHAT_SENTIMENT_MAX_MESSAGES": setting("CHAT_SENTIMENT_MAX_MESSAGES", 50, int),
         "STREAM_READ_TIMEOUT_S": setting("STREAM_READ_TIMEOUT_S", 30.0, float),

@@ -21,6 +21,14 @@ except ImportError:
     pass
 
 
+@pytest.fixture(autouse=True)
+def no_downloaded_models(monkeypatch, tmp_path_factory):
+    """Hermetic: the models run.sh downloaded (PANNs, the chat sentiment model) stay out of sight,
+    so "auto" settings and default checkpoints behave the same on every machine."""
+    monkeypatch.setenv("HIGHLIGHTS_CACHE", str(tmp_path_factory.getbasetemp() / "empty-model-cache"))
+    monkeypatch.delenv("PANNS_CACHE", raising=False)
+
+
 @pytest.fixture(scope="session")
 def demo_segments(tmp_path_factory):
     """2 s MPEG-TS segments cut from the real demo clips (made once per test session)."""

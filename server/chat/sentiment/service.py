@@ -12,7 +12,7 @@ import logging
 import threading
 from typing import Sequence
 
-from server.chat.sentiment import BACKENDS, DEFAULT_MODEL, ChatText, Sentiment, SentimentError, load_backend
+from server.chat.sentiment import DEFAULT_BACKEND, ChatText, Sentiment, SentimentError, load_backend, resolve
 from server.chat.sentiment.lexicon import shared_lexicon
 
 log = logging.getLogger(__name__)
@@ -25,13 +25,13 @@ MAX_MESSAGES = 50  # per segment for the transformers backend; RoBERTa-base does
 class ChatSentiment:
     """`classify(texts)` with the configured backend; `notice` is a degraded message or None."""
 
-    def __init__(self, backend: str = "lexicon", model: str | None = None, worker=None,
+    def __init__(self, backend: str = DEFAULT_BACKEND, model: str | None = None, worker=None,
                  timeout_s: float = TIMEOUT_S, background: bool = True, max_messages: int | None = MAX_MESSAGES) -> None:
-        if backend not in BACKENDS:
-            raise SentimentError(f"unknown sentiment backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        self.wanted, self.model = backend, model or DEFAULT_MODEL
+        # "auto" becomes transformers or lexicon here (is the model downloaded?); a bad name raises.
+        backend, model, notice = resolve(backend, model)
+        self.wanted, self.model = backend, model
         self.worker, self.timeout_s = worker, timeout_s
-        self.notice: str | None = None
+        self.notice: str | None = notice  # e.g. "chat sentiment: lexicon (no downloaded model: ...)"
         # Messages classified per segment (a sample of a busier window); the lexicon reads all.
         self.max_messages = max_messages if backend == "transformers" else None
         self._lexicon = shared_lexicon()
