@@ -16,7 +16,7 @@ from fake_hosts import FakeHub, closed_port_url, git_blob_sha1
 from server.chat.sentiment import NO_DOWNLOAD, ChatText, load_with_fallback, resolve
 from server.chat.sentiment.__main__ import cli
 from server.chat.sentiment.download import DEFAULT_MODEL, MANIFEST, download, downloaded, model_dir
-from server.chat.sentiment.service import ChatSentiment
+from server.chat.sentiment.service import MAX_MESSAGES, ChatSentiment
 from server.chat.sentiment.tiny import build_tiny_model
 
 pytestmark = pytest.mark.timeout(180)
@@ -160,3 +160,12 @@ def test_without_a_download_auto_is_the_lexicon_and_says_how_to_get_the_model(mo
 def test_auto_with_a_configured_model_folder_uses_it(monkeypatch, tmp_path):
     monkeypatch.setenv("HIGHLIGHTS_CACHE", str(tmp_path))
     assert resolve("auto", str(tmp_path)) == ("transformers", str(tmp_path), None)
+
+
+def test_on_a_cpu_the_model_reads_a_sample_per_segment_and_on_a_gpu_every_message(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    missing = str(tmp_path / "no-model")  # loading fails at once; the cap is decided before
+    monkeypatch.setattr("server.chat.sentiment.hf.gpu_available", lambda: False)
+    assert ChatSentiment("transformers", missing, background=False).max_messages == MAX_MESSAGES
+    monkeypatch.setattr("server.chat.sentiment.hf.gpu_available", lambda: True)
+    assert ChatSentiment("transformers", missing, background=False).max_messages is None

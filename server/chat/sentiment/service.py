@@ -19,7 +19,10 @@ log = logging.getLogger(__name__)
 
 WORKER_KEY = "chat_sentiment"
 TIMEOUT_S = 60.0  # a segment's batch waits at most this long for the model thread, then lexicon
-MAX_MESSAGES = 50  # per segment for the transformers backend; RoBERTa-base does ~10-20 msg/s per core (bench/chat.py)
+# Per segment for the transformers backend on a CPU. The budget is 1 CPU-s per 10 s segment and
+# stream (what the Cnn14 audio tagger costs); a RoBERTa-base sample of 20 costs ~0.8 (bench/chat.py,
+# pessimistic token counts, docs/benchmarks.md). More than that and a busy chat outruns the model.
+MAX_MESSAGES = 20
 
 
 class ChatSentiment:
@@ -32,8 +35,9 @@ class ChatSentiment:
         self.wanted, self.model = backend, model
         self.worker, self.timeout_s = worker, timeout_s
         self.notice: str | None = notice  # e.g. "chat sentiment: lexicon (no downloaded model: ...)"
-        # Messages classified per segment (a sample of a busier window); the lexicon reads all.
-        self.max_messages = max_messages if backend == "transformers" else None
+        # Messages classified per segment on a CPU (a sample of a busier window, docs/chat.md); on a
+        # GPU the model reads every message, and so does the lexicon.
+        self.max_messages = max_messages if backend == "transformers" and not _gpu() else None
         self._lexicon = shared_lexicon()
         self._backend = None  # the transformers backend once loaded
         self._loaded = threading.Event()
@@ -80,6 +84,12 @@ class ChatSentiment:
             self._backend, self.notice = backend, None
         finally:
             self._loaded.set()
+
+
+def _gpu() -> bool:
+    from server.chat.sentiment.hf import gpu_available
+
+    return gpu_available()
 
 
 def _per_item(backend, items: Sequence[Sequence[ChatText]]) -> list[list[Sentiment]]:
