@@ -169,3 +169,37 @@ def test_on_a_cpu_the_model_reads_a_sample_per_segment_and_on_a_gpu_every_messag
     assert ChatSentiment("transformers", missing, background=False).max_messages == MAX_MESSAGES
     monkeypatch.setattr("server.chat.sentiment.hf.gpu_available", lambda: True)
     assert ChatSentiment("transformers", missing, background=False).max_messages is None
+
+
+def cardiffnlp_layout(folder: Path) -> dict[str, bytes]:
+    """A tiny random RoBERTa with the pinned revision's file layout: config.json, model.safetensors,
+    vocab.json + merges.txt (byte-level BPE), special_tokens_map.json, and no tokenizer_config.json."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaForSequenceClassification
+
+    folder.mkdir(parents=True)
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(["good great love pog", "bad awful hate", "what is the game"] * 20, vocab_size=300,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    bpe.save_model(str(folder))
+    labels = {0: "negative", 1: "neutral", 2: "positive"}
+    config = RobertaConfig(vocab_size=300, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                           intermediate_size=32, max_position_embeddings=130, num_labels=3, id2label=labels,
+                           label2id={v: k for k, v in labels.items()})
+    RobertaForSequenceClassification(config).save_pretrained(folder)
+    (folder / "special_tokens_map.json").write_text(json.dumps(
+        {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>", "pad_token": "<pad>",
+         "cls_token": "<s>", "mask_token": "<mask>"}))
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_the_pinned_revisions_file_layout_downloads_and_loads(hub, tmp_path):
+    files = cardiffnlp_layout(tmp_path / "layout")
+    assert sorted(files) == ["config.json", "merges.txt", "model.safetensors", "special_tokens_map.json", "vocab.json"]
+    hub.repos[DEFAULT_MODEL] = files
+    folder = fetch()
+    assert sorted(json.loads((folder / MANIFEST).read_text())["files"]) == sorted(files)
+    backend, notice = load_with_fallback("auto")
+    assert notice is None and backend.name == "transformers"
+    results = backend.classify([ChatText("good game"), ChatText("OMEGALUL @someone https://x.y")])
+    assert [r.label in ("negative", "neutral", "positive") and -1 <= r.score <= 1 for r in results] == [True, True]
