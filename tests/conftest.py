@@ -21,12 +21,15 @@ except ImportError:
     pass
 
 
-@pytest.fixture(autouse=True)
-def no_downloaded_models(monkeypatch, tmp_path_factory):
+@pytest.fixture(scope="session", autouse=True)
+def no_downloaded_models(tmp_path_factory):
     """Hermetic: the models run.sh downloaded (PANNs, the chat sentiment model) stay out of sight,
-    so "auto" settings and default checkpoints behave the same on every machine."""
-    monkeypatch.setenv("HIGHLIGHTS_CACHE", str(tmp_path_factory.getbasetemp() / "empty-model-cache"))
-    monkeypatch.delenv("PANNS_CACHE", raising=False)
+    so "auto" settings and default checkpoints behave the same on every machine. Session-wide and
+    first, so the servers that module fixtures start as child processes inherit it too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HIGHLIGHTS_CACHE", str(tmp_path_factory.getbasetemp() / "empty-model-cache"))
+        patch.delenv("PANNS_CACHE", raising=False)
+        yield
 
 
 @pytest.fixture(scope="session")
