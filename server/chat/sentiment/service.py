@@ -35,6 +35,8 @@ class ChatSentiment:
         self.wanted, self.model = backend, model
         self.worker, self.timeout_s = worker, timeout_s
         self.notice: str | None = notice  # e.g. "chat sentiment: lexicon (no downloaded model: ...)"
+        if notice:
+            log.warning(notice)  # once at start-up; each job's degraded list repeats it
         # Messages classified per segment on a CPU (a sample of a busier window, docs/chat.md); on a
         # GPU the model reads every message, and so does the lexicon.
         self.max_messages = max_messages if backend == "transformers" and not _gpu() else None
