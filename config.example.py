@@ -46,9 +46,16 @@ STREAM_READ_TIMEOUT_S = 30.0  # no video for this long = the stream dropped
 RETRY_MIN_S = 5.0  # first wait before reopening an offline stream; doubles...
 RETRY_MAX_S = 60.0  # ...up to this
 
-# Audio tagging (PANNs, docs/audio-tagging.md). Weights: `.venv/bin/python -m panns download
-# [--model Cnn10]` stores them in $PANNS_CACHE (default ~/.cache/highlights/panns). Without them
-# the server runs on, says "audio tagging off: no checkpoint" and the audio_tag:* features are None.
+# Downloaded models (environment variables only, read by the download commands and the server):
+#   HIGHLIGHTS_CACHE         where models are kept; default ~/.cache/highlights (panns/, sentiment/)
+#   HIGHLIGHTS_NO_DOWNLOADS  set to 1: run.sh / scripts/install.sh fetch no model
+#   HF_ENDPOINT              the Hugging Face hub (default https://huggingface.co; a mirror)
+#   ZENODO_ENDPOINT          Zenodo, for the PANNs checkpoints (default https://zenodo.org; a mirror)
+#   CI                       true: the install's model fetch gives up on a host after a 3 s connect timeout
+
+# Audio tagging (PANNs, docs/audio-tagging.md). Weights: run.sh fetches Cnn14; `.venv/bin/python -m
+# panns download [--model Cnn10]` stores them in $PANNS_CACHE (default $HIGHLIGHTS_CACHE/panns). Without
+# them the server runs on, says "audio tagging off: no checkpoint" and the audio_tag:* features are None.
 PANNS_MODEL = "Cnn14"  # "Cnn14" (mAP 0.431, ~1 CPU-s per segment) or "Cnn10" (mAP 0.380, about half)
 PANNS_CHECKPOINT = None  # a checkpoint file; None = the cached download of PANNS_MODEL
 # audio_tag:<class> features: exact AudioSet display names (panns/class_labels_indices.csv);
@@ -71,16 +78,21 @@ TWITCH_OAUTH_TOKEN = None  # "oauth:..." ; never logged
 # trained for one window, so change these only for tests with short segments.
 CHAT_LAG_S = 4.0
 CHAT_WINDOW_S = 20.0
-# Chat sentiment (docs/chat.md): "lexicon" (offline, emote-aware; the default), "transformers", or
-# "ensemble" (the lexicon for messages whose emotes carry sentiment, the transformers model for the rest).
-CHAT_SENTIMENT_BACKEND = "lexicon"
+# Chat sentiment (docs/chat.md): "auto" (the default): the transformers model if it was downloaded
+# (run.sh does; `.venv/bin/python -m server.chat.sentiment download`) or CHAT_SENTIMENT_MODEL is set,
+# else the lexicon, and every job's "degraded" list says "chat sentiment: lexicon (no downloaded
+# model: ...)". "lexicon" (offline, emote-aware) or "transformers" force one backend; "ensemble": the lexicon
+# for messages whose emotes carry sentiment, the transformers model for the rest.
+CHAT_SENTIMENT_BACKEND = "auto"
 # transformers/ensemble: a Hugging Face model id or a local folder (3 labels: negative/neutral/positive).
-# None = "cardiffnlp/twitter-roberta-base-sentiment-latest". If it cannot be loaded the server
-# keeps running on the lexicon and says so in each job's "degraded" list.
+# None = "cardiffnlp/twitter-roberta-base-sentiment-latest". A hub id that was downloaded is loaded
+# from $HIGHLIGHTS_CACHE/sentiment/ (no network). If it cannot be loaded the server keeps running
+# on the lexicon and says so in each job's "degraded" list.
 CHAT_SENTIMENT_MODEL = None
-# transformers/ensemble: classify at most this many messages per segment (an evenly spaced sample,
-# counts scaled up), so a big chat cannot outrun the model; 0 = all. The lexicon reads every message.
-CHAT_SENTIMENT_MAX_MESSAGES = 50
+# transformers on a CPU: classify at most this many messages per segment (an evenly spaced sample,
+# counts scaled up), so the model stays within its CPU budget (docs/chat.md); 0 = all. On a GPU,
+# and with the lexicon, every message is read.
+CHAT_SENTIMENT_MAX_MESSAGES = 20  # ~0.8 CPU-s per segment with RoBERTa-base (docs/benchmarks.md)
 
 # Clips: where highlight clips (mp4) and thumbnails (jpg) are stored (docs/storage.md)
 STORAGE_BACKEND = "local"  # "local" (MEDIA_ROOT, served at /media/) or "gcs" (a Google Cloud Storage bucket)

@@ -64,8 +64,8 @@ def bench_ingest(log: Path, speed: float) -> tuple[int, float]:
 
 
 def bench_features(log: Path, sentiment: ChatSentiment | None, max_messages: int | None = None,
-                   max_windows: int | None = None) -> tuple[int, float, int]:
-    """(messages, seconds, windows) for the chat features of the log, window by window.
+                   max_windows: int | None = None) -> tuple[int, float, int, float]:
+    """(messages, seconds, windows, CPU-seconds of the whole process) for the log's chat features.
 
     `max_messages` caps the messages classified per window (the server's sample); the messages
     counted are all of the window's, since that is the chat the worker keeps up with.
@@ -81,22 +81,33 @@ def bench_features(log: Path, sentiment: ChatSentiment | None, max_messages: int
         start += WINDOW_S
     windows = windows[:max_windows]
     model = load_metamodel()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()  # process time includes the model thread
     for messages, events in windows:
         score_window(featurizer, model, None, messages, events)  # the server's pipeline, chat alone
-    return sum(len(m) for m, _ in windows), time.perf_counter() - started, len(windows)
+    return sum(len(m) for m, _ in windows), time.perf_counter() - started, len(windows), time.process_time() - cpu
 
 
-def roberta_base_folder(log: Path, folder: Path) -> Path:
-    """A random RoBERTa-base-sized classifier with a word-level tokenizer over the log's words."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
+def roberta_base_folder(log: Path, folder: Path, pieces: int = 0) -> Path:
+    """A random RoBERTa-base-sized classifier with a word-level tokenizer over the log's words.
+
+    `pieces` > 0 cuts every word into pieces of that many characters instead (`OMEGALUL` ->
+    `OME GAL UL`), a pessimistic stand-in for the real model's BPE, whose vocabulary cannot be
+    downloaded here: BPE keeps common English words whole and splits emotes into a few pieces.
+    """
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast, RobertaConfig, RobertaForSequenceClassification
 
     words = sorted({w for m in read_chat_file(log).messages for w in m.text.split()})
+    if pieces:
+        words = sorted({w[i:i + pieces] for w in words for i in range(0, len(w), pieces)})
     specials = ["<pad>", "<unk>", "<s>", "</s>", "<mask>"]
     vocab = {w: i for i, w in enumerate(specials + words)}
     core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    if pieces:
+        core.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.WhitespaceSplit(),
+            pre_tokenizers.Split(Regex(f".{{1,{pieces}}}"), behavior="isolated")])
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", pad_token="<pad>",
                                         bos_token="<s>", eos_token="</s>", mask_token="<mask>")
     labels = {0: "negative", 1: "neutral", 2: "positive"}
@@ -107,14 +118,42 @@ def roberta_base_folder(log: Path, folder: Path) -> Path:
     return folder
 
 
+def cost_per_length(sentiment: ChatSentiment, log: Path, lengths=(8, 16, 24, 32, 48, 64),
+                    messages: int = 50, repeat: int = 3) -> list[tuple[int, float]]:
+    """CPU-ms per message for messages of exactly n tokens (n - 2 words + <s> and </s>), best of `repeat`.
+
+    The word-level tokenizer of the random model makes one token per word, so this measures the
+    model's cost at the token counts a real BPE tokenizer would give (docs/benchmarks.md).
+    """
+    import random
+
+    from server.chat.sentiment import ChatText
+
+    words = sorted({w for m in read_chat_file(log).messages for w in m.text.split()})
+    rng = random.Random(0)
+    out = []
+    for n in lengths:
+        batch = [ChatText(" ".join(rng.choices(words, k=n - 2))) for _ in range(messages)]
+        best = float("inf")
+        for _ in range(repeat):
+            cpu = time.process_time()
+            sentiment.classify(batch)
+            best = min(best, time.process_time() - cpu)
+        out.append((n, best / messages * 1000))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--log", type=Path, default=DEFAULT_LOG)
     parser.add_argument("--speed", type=float, default=200.0, help="replay speed-up for the ingest stage")
     parser.add_argument("--model", help="transformers model folder or id (default: a tiny model built here)")
     parser.add_argument("--roberta-base", action="store_true", help="a random RoBERTa-base-sized model instead")
+    parser.add_argument("--pieces", type=int, default=0,
+                        help="--roberta-base: cut words into pieces of N characters (a stand-in for BPE)")
+    parser.add_argument("--batch-size", type=int, default=None, help="texts per forward pass (default: the backend's, 8 on a CPU)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (the server's MODEL_THREADS)")
-    parser.add_argument("--max-messages", type=int, default=50, help="the server's CHAT_SENTIMENT_MAX_MESSAGES")
+    parser.add_argument("--max-messages", type=int, default=20, help="the server's CHAT_SENTIMENT_MAX_MESSAGES")
     parser.add_argument("--windows", type=int, default=None, help="only the first N windows (a big model is slow)")
     args = parser.parse_args()
 
@@ -122,7 +161,7 @@ def main() -> None:
     print(f"ingest      {received} messages in {seconds:.2f} s = {received / seconds:,.0f} msg/s "
           f"(replay at {args.speed:g}x real time; real time is ~10.6 msg/s)")
 
-    n, seconds, windows = bench_features(args.log, ChatSentiment("lexicon"))
+    n, seconds, windows, _ = bench_features(args.log, ChatSentiment("lexicon"))
     print(f"lexicon     {n} messages in {seconds:.2f} s = {n / seconds:,.0f} msg/s, "
           f"{seconds / windows * 1000:.1f} ms per 10 s window ({windows} windows)")
 
@@ -133,7 +172,8 @@ def main() -> None:
         if args.model:
             model, what = args.model, args.model
         elif args.roberta_base:
-            model, what = str(roberta_base_folder(args.log, Path(tmp) / "roberta")), "random RoBERTa-base-sized model"
+            model = str(roberta_base_folder(args.log, Path(tmp) / "roberta", args.pieces))
+            what = "random RoBERTa-base-sized model" + (f", words cut into {args.pieces}-char pieces" if args.pieces else "")
         else:
             from server.chat.sentiment.tiny import build_tiny_model
 
@@ -143,15 +183,24 @@ def main() -> None:
             sentiment = ChatSentiment("transformers", model, worker, background=False)
             if sentiment.active != "transformers":
                 sys.exit(f"transformers backend unavailable: {sentiment.notice}")
+            if args.batch_size:
+                sentiment._backend.batch_size = args.batch_size
             runs = [(None, args.windows), (args.max_messages, args.windows)]
             results = [(cap, *bench_features(args.log, sentiment, cap, limit)) for cap, limit in runs]
+            if args.roberta_base and not args.pieces:
+                per_length = cost_per_length(sentiment, args.log)
         finally:
             worker.stop()
-    print(f"transformers: {what}, {args.threads} torch thread(s)")
-    for cap, n, seconds, windows in results:
+    print(f"transformers: {what}, {args.threads} torch thread(s), batches of {args.batch_size or 'the default'}")
+    if args.roberta_base and not args.pieces:
+        print("  CPU per message by length (50 messages of exactly that many tokens, one call, as one segment's sample):")
+        for tokens, ms in per_length:
+            print(f"    {tokens:>3} tokens: {ms:.1f} CPU-ms per message")
+    for cap, n, seconds, windows, cpu in results:
         how = "every message" if cap is None else f"at most {cap} classified per window"
         print(f"  {how:<36} {n} messages in {seconds:.2f} s = {n / seconds:,.0f} msg/s, "
-              f"{seconds / windows * 1000:.0f} ms per 10 s window ({windows} windows)")
+              f"{seconds / windows * 1000:.0f} ms per 10 s window, {cpu / windows:.2f} CPU-s per window "
+              f"({windows} windows)")
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def analyze(video: Path | None, chat_log: Path | None = None, chat_offset: float
     model = load_metamodel(model_path)
     log_ = read_chat_file(chat_log) if chat_log else None
     t0 = (log_.video_start if log_ else 0.0) if chat_offset is None else chat_offset
-    backend, notice = load_with_fallback(setting("CHAT_SENTIMENT_BACKEND", "lexicon"), setting("CHAT_SENTIMENT_MODEL", None))
+    backend, notice = load_with_fallback(setting("CHAT_SENTIMENT_BACKEND", "auto"), setting("CHAT_SENTIMENT_MODEL", None))
     if notice:
         log.warning(notice)
     featurizer = SegmentFeaturizer(sentiment=backend.classify)

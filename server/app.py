@@ -52,9 +52,9 @@ def default_config() -> dict:
         "CHAT_WINDOW_S": setting("CHAT_WINDOW_S", CHAT_WINDOW_S, float),
         "SEGMENT_SECONDS": setting("SEGMENT_SECONDS", 10.0, float),
         "RING_SEGMENTS": setting("RING_SEGMENTS", 60, int),
-        "CHAT_SENTIMENT_BACKEND": setting("CHAT_SENTIMENT_BACKEND", "lexicon"),
+        "CHAT_SENTIMENT_BACKEND": setting("CHAT_SENTIMENT_BACKEND", "auto"),  # the downloaded model, else lexicon
         "CHAT_SENTIMENT_MODEL": setting("CHAT_SENTIMENT_MODEL", None),
-        "CHAT_SENTIMENT_MAX_MESSAGES": setting("CHAT_SENTIMENT_MAX_MESSAGES", 50, int),
+        "CHAT_SENTIMENT_MAX_MESSAGES": setting("CHAT_SENTIMENT_MAX_MESSAGES", 20, int),  # docs/chat.md: CPU budget
         "STREAM_READ_TIMEOUT_S": setting("STREAM_READ_TIMEOUT_S", 30.0, float),
         "RETRY_MIN_S": setting("RETRY_MIN_S", 5.0, float),
         "RETRY_MAX_S": setting("RETRY_MAX_S", 60.0, float),

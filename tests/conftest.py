@@ -21,6 +21,17 @@ except ImportError:
     pass
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_downloaded_models(tmp_path_factory):
+    """Hermetic: the models run.sh downloaded (PANNs, the chat sentiment model) stay out of sight,
+    so "auto" settings and default checkpoints behave the same on every machine. Session-wide and
+    first, so the servers that module fixtures start as child processes inherit it too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HIGHLIGHTS_CACHE", str(tmp_path_factory.getbasetemp() / "empty-model-cache"))
+        patch.delenv("PANNS_CACHE", raising=False)
+        yield
+
+
 @pytest.fixture(scope="session")
 def demo_segments(tmp_path_factory):
     """2 s MPEG-TS segments cut from the real demo clips (made once per test session)."""

@@ -17,6 +17,8 @@ from panns.__main__ import main
 from panns.model import build
 
 ROOT = Path(__file__).resolve().parents[2]
+# Read at import, before the autouse fixture hides the user's downloads: the one test that wants them.
+OFFICIAL_CNN14 = cache_path("Cnn14")
 VIDEO = ROOT / "server" / "demo" / "media" / "seed-gameplay.mp4"
 
 
@@ -134,7 +136,7 @@ def test_tag_without_a_checkpoint_says_how_to_download(cli, tmp_path, speech_wav
 
 def test_official_cnn14_tags_the_real_speech_clip(speech_wav):
     """The issue's real-audio check: Speech ~0.89, Telephone bell ringing ~0.75 (reference 0.893, 0.754)."""
-    checkpoint = cache_path("Cnn14")
+    checkpoint = OFFICIAL_CNN14
     if not checkpoint.is_file():
         pytest.skip(f"official Cnn14 checkpoint absent from {checkpoint}: run `python -m panns download`")
     result = run_cli("tag", str(speech_wav), "--json", "--checkpoint", str(checkpoint))

@@ -4,64 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
 
 import pytest
 
+from fake_hosts import FileHost, closed_port_url
 from panns.download import CHECKPOINTS, CheckpointFile, DownloadError, cache_path, download
 
 BODY = os.urandom(300_000)  # a small stand-in for a checkpoint file
 SPEC = CheckpointFile("Fake_mAP=0.1.pth", len(BODY), hashlib.sha256(BODY).hexdigest())
 
 
-class FileServer:
-    """Serves BODY with Range support; `plan` says how each successive request misbehaves."""
-
-    def __init__(self):
-        self.plan: list[str] = []
-        self.ranges: list[str | None] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.ranges.append(self.headers.get("Range"))
-                mode = server.plan.pop(0) if server.plan else "ok"
-                if mode == "500":
-                    self.send_error(500, "server busy")
-                    return
-                start = int(self.headers["Range"].split("=")[1].rstrip("-")) if self.headers.get("Range") else 0
-                body = BODY[start:]
-                if mode == "corrupt":
-                    body = bytes([body[0] ^ 0xFF]) + body[1:]
-                self.send_response(206 if start else 200)
-                if start:
-                    self.send_header("Content-Range", f"bytes {start}-{len(BODY) - 1}/{len(BODY)}")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                # "truncate": the connection drops after a third of the promised bytes.
-                self.wfile.write(body[: len(body) // 3] if mode == "truncate" else body)
-                if mode == "truncate":
-                    self.close_connection = True
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/files/{SPEC.file}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def server():
-    s = FileServer()
-    yield s
-    s.httpd.shutdown()
-    s.httpd.server_close()
+    host = FileHost({f"/files/{SPEC.file}": BODY})
+    host.file_url = host.url(f"/files/{SPEC.file}")
+    yield host
+    host.close()
 
 
 def fetch(server, folder, **kwargs):
-    return download("Fake", folder, source=SPEC, url=server.url, backoff_s=0.01, timeout_s=5, progress=False, **kwargs)
+    return download("Fake", folder, source=SPEC, url=server.file_url, backoff_s=0.01, timeout_s=5, progress=False, **kwargs)
 
 
 def test_a_clean_download_is_verified_and_moved_into_place(server, tmp_path):
@@ -73,14 +36,14 @@ def test_a_clean_download_is_verified_and_moved_into_place(server, tmp_path):
 def test_a_dropped_connection_resumes_with_a_range_request(server, tmp_path):
     server.plan = ["truncate"]
     assert fetch(server, tmp_path).read_bytes() == BODY
-    first, resumed = server.ranges
+    first, resumed = [r for _, r in server.requests]
     assert first is None and resumed.startswith("bytes=") and 0 < int(resumed[6:-1]) <= len(BODY) // 3
 
 
 def test_a_server_error_is_retried(server, tmp_path):
     server.plan = ["500", "500"]
     assert fetch(server, tmp_path).read_bytes() == BODY
-    assert len(server.ranges) == 3
+    assert len(server.requests) == 3
 
 
 @pytest.mark.parametrize("plan, message", [
@@ -98,13 +61,13 @@ def test_a_failed_download_leaves_no_file_behind(server, tmp_path, plan, message
 def test_a_corrupt_download_starts_over_instead_of_resuming(server, tmp_path):
     server.plan = ["corrupt"]
     assert fetch(server, tmp_path).read_bytes() == BODY
-    assert server.ranges == [None, None]
+    assert [r for _, r in server.requests] == [None, None]
 
 
 def test_a_verified_file_in_place_is_not_fetched_again(server, tmp_path):
     fetch(server, tmp_path)
     fetch(server, tmp_path)
-    assert len(server.ranges) == 1
+    assert len(server.requests) == 1
 
 
 def test_a_damaged_file_in_place_is_replaced(server, tmp_path):
@@ -120,3 +83,16 @@ def test_the_cache_folder_follows_panns_cache(monkeypatch, tmp_path):
 def test_the_published_table_points_at_zenodo():
     assert CHECKPOINTS["Cnn14"].url == "https://zenodo.org/record/3987831/files/Cnn14_mAP%3D0.431.pth?download=1"
     assert CHECKPOINTS["Cnn14"].size == 327_428_481
+
+
+def test_an_unreachable_host_fails_at_once_in_words_without_retrying(tmp_path):
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match=r"cannot reach 127\.0\.0\.1:\d+ \(offline\?\): connection refused") as info:
+        download("Fake", tmp_path, source=SPEC, url=closed_port_url() + "/x.pth", backoff_s=5, progress=False)
+    assert info.value.offline and time.monotonic() - started < 3
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_zenodo_can_be_moved_to_a_mirror(monkeypatch):
+    monkeypatch.setenv("ZENODO_ENDPOINT", "http://127.0.0.1:9/")
+    assert CHECKPOINTS["Cnn10"].url == "http://127.0.0.1:9/record/3987831/files/Cnn10_mAP%3D0.380.pth?download=1"

@@ -14,6 +14,7 @@ def fast_config(tmp_path, hls_server, **overrides) -> dict:
         "ALLOWED_SOURCE_HOSTS": ["127.0.0.1"], "TWITCH_URL_TEMPLATE": hls_server.url("{login}"),
         "SEGMENT_SECONDS": 4.0, "CHAT_LAG_S": 0.5, "CHAT_WINDOW_S": 4.0, "STREAM_READ_TIMEOUT_S": 4.0,
         "RETRY_MIN_S": 0.5, "RETRY_MAX_S": 2.0, "REPORT_RETRY_MAX_S": 0.5,
+        "CHAT_SENTIMENT_BACKEND": "lexicon",  # not "auto": a downloaded model must not change what tests see
         **overrides,
     }
 

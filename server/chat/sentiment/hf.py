@@ -16,7 +16,11 @@ from server.chat.sentiment import LABELS, ChatText, Sentiment, SentimentError
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 32  # texts per forward pass; Twitch messages are short, so this stays small in memory
+# Texts per forward pass. A batch is padded to its longest text, so on a CPU small batches of
+# length-sorted texts waste least: 8 cost 0.82 CPU-s per segment's 20-message sample where 32 cost
+# 1.94 (bench/chat.py, docs/benchmarks.md); a GPU pays nothing for padding and takes bigger ones.
+BATCH_SIZE = 32
+CPU_BATCH_SIZE = 8
 MAX_TOKENS = 64  # Twitch caps messages at 500 chars; spam beyond 64 tokens adds nothing
 _MENTION = re.compile(r"@\w+")
 _URL = re.compile(r"https?://\S+")
@@ -31,29 +35,40 @@ def _label_map(id2label: dict[int, str]) -> dict[str, str]:
     raise SentimentError(f"model labels {sorted(names)} are not negative/neutral/positive")
 
 
+def gpu_available() -> bool:
+    """True when torch sees a CUDA GPU: the model then runs there, on every message of a segment."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is pinned in requirements.txt
+        return False
+    return torch.cuda.is_available()
+
+
 def preprocess(text: str) -> str:
     """Mask mentions and links the way the TweetEval models were trained (`@user`, `http`)."""
     return _URL.sub("http", _MENTION.sub("@user", text))
 
 
 class TransformersSentiment:
-    """A text-classification pipeline on CPU; `classify` runs the whole list in batches."""
+    """A text-classification pipeline (GPU 0 if there is one, else CPU); `classify` runs the list in batches."""
 
     name = "transformers"
 
-    def __init__(self, model: str, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(self, model: str, batch_size: int | None = None) -> None:
         try:
             from transformers import pipeline
         except ImportError as exc:  # pragma: no cover - transformers is pinned in requirements.txt
             raise SentimentError(f"transformers is not installed: {exc}") from exc
         try:
-            self._pipe = pipeline("text-classification", model=model, tokenizer=model, device=-1, top_k=None)
+            gpu = gpu_available()
+            self._pipe = pipeline("text-classification", model=model, tokenizer=model, device=0 if gpu else -1,
+                                  top_k=None)
         except (OSError, ValueError, KeyError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SentimentError(f"model {model!r} could not be loaded ({first_line})") from exc
         self._labels = _label_map(self._pipe.model.config.id2label)
         self.model = model
-        self.batch_size = batch_size
+        self.batch_size = batch_size or (BATCH_SIZE if gpu else CPU_BATCH_SIZE)
         log.info("chat sentiment: transformers model %s loaded", model)
 
     def classify(self, messages: Sequence[ChatText]) -> list[Sentiment]:

@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import Sequence
 
-from server.chat.sentiment import BACKENDS, DEFAULT_MODEL, ChatText, Sentiment, SentimentError, load_backend
+from server.chat.sentiment import DEFAULT_BACKEND, ChatText, Sentiment, SentimentError, load_backend, resolve
 from server.chat.sentiment.ensemble import combine
 from server.chat.sentiment.lexicon import shared_lexicon
 
@@ -21,21 +21,27 @@ log = logging.getLogger(__name__)
 
 WORKER_KEY = "chat_sentiment"
 TIMEOUT_S = 60.0  # a segment's batch waits at most this long for the model thread, then lexicon
-MAX_MESSAGES = 50  # per segment for the transformers backend; RoBERTa-base does ~10-20 msg/s per core (bench/chat.py)
+# Per segment for the transformers backend on a CPU. The budget is 1 CPU-s per 10 s segment and
+# stream (what the Cnn14 audio tagger costs); a RoBERTa-base sample of 20 costs ~0.8 (bench/chat.py,
+# pessimistic token counts, docs/benchmarks.md). More than that and a busy chat outruns the model.
+MAX_MESSAGES = 20
 
 
 class ChatSentiment:
     """`classify(texts)` with the configured backend; `notice` is a degraded message or None."""
 
-    def __init__(self, backend: str = "lexicon", model: str | None = None, worker=None,
+    def __init__(self, backend: str = DEFAULT_BACKEND, model: str | None = None, worker=None,
                  timeout_s: float = TIMEOUT_S, background: bool = True, max_messages: int | None = MAX_MESSAGES) -> None:
-        if backend not in BACKENDS:
-            raise SentimentError(f"unknown sentiment backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-        self.wanted, self.model = backend, model or DEFAULT_MODEL
+        # "auto" becomes transformers or lexicon here (is the model downloaded?); a bad name raises.
+        backend, model, notice = resolve(backend, model)
+        self.wanted, self.model = backend, model
         self.worker, self.timeout_s = worker, timeout_s
-        self.notice: str | None = None
-        # Messages classified per segment (a sample of a busier window); the lexicon reads all.
-        self.max_messages = max_messages if backend != "lexicon" else None
+        self.notice: str | None = notice  # e.g. "chat sentiment: lexicon (no downloaded model: ...)"
+        if notice:
+            log.warning(notice)  # once at start-up; each job's degraded list repeats it
+        # Messages classified per segment on a CPU (a sample of a busier window, docs/chat.md); on a
+        # GPU the model reads every message, and so does the lexicon.
+        self.max_messages = max_messages if backend != "lexicon" and not _gpu() else None
         self._lexicon = shared_lexicon()
         self._backend = None  # the transformers backend once loaded
         self._loaded = threading.Event()
@@ -87,6 +93,12 @@ class ChatSentiment:
             self._backend, self.notice = backend, None
         finally:
             self._loaded.set()
+
+
+def _gpu() -> bool:
+    from server.chat.sentiment.hf import gpu_available
+
+    return gpu_available()
 
 
 def _per_item(backend, items: Sequence[Sequence[ChatText]]) -> list[list[Sentiment]]:
