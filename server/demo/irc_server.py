@@ -152,7 +152,7 @@ class TwitchIRCServer:
     def send_reconnect(self) -> None:
         """Tell every client to reconnect (Twitch's RECONNECT), then close them."""
         for client in self.clients:
-            self._send(client, f":{SERVER_NAME} RECONNECT")
+            self._send(client, f":{SERVER_NAME} RECONNECT", last=True)
             self._close(client)
 
     def broadcast(self, line: str) -> None:
@@ -213,12 +213,16 @@ class TwitchIRCServer:
         finally:
             self._close(client)
 
-    def _send(self, client: _Client, line: str) -> bool:
-        if client.closed.is_set():
-            return False
+    def _send(self, client: _Client, line: str, last: bool = False) -> bool:
+        """Send one line; `last`: nothing may follow it (a replay thread waiting for the lock
+        would otherwise slip a message in between RECONNECT and the close)."""
         try:
             with client.send_lock:
+                if client.closed.is_set():  # checked under the lock: a closing client gets nothing more
+                    return False
                 client.sock.sendall(line.encode("utf-8") + b"\r\n")
+                if last:
+                    client.closed.set()
             return True
         except OSError:
             self._close(client)
