@@ -31,7 +31,7 @@ from server.reporter import Reporter
 from server.scoring import score_segment
 from server.selection import Highlight, HighlightSelector
 from server.spool import Upload, Uploader
-from server.storage import Storage, StorageError
+from server.storage import Storage, StorageError, clip_name
 from server.validation import JobRequest
 
 log = logging.getLogger(__name__)
@@ -274,7 +274,7 @@ class StreamJob:
         else:
             # Rendering stays here; storing happens on the uploader thread, which reports the
             # highlight only once both files are stored and their URLs answer.
-            name = f"{self.stream_id}/{highlight.key}"
+            name = clip_name(self.stream_id, highlight.key)
             with uploader.staging() as folder:
                 clip, thumb = render_highlight(highlight, self._recent, folder)
                 uploader.submit(self.stream_id, self._callback("highlights"), report, [

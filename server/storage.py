@@ -9,11 +9,14 @@ files in a local spool until the backend has stored them and their URLs answer.
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Protocol
 
 log = logging.getLogger(__name__)
+
+GOOGLE_STORAGE_URL = "https://storage.googleapis.com"
 
 
 class StorageError(Exception):
@@ -32,6 +35,34 @@ class Storage(Protocol):
 
     def delete_older_than(self, cutoff_epoch: float) -> int:
         """Delete every object stored before `cutoff_epoch` (retention); return how many."""
+
+
+def clip_name(stream_id: int, highlight_key: str) -> str:
+    """The stored name of a highlight's files, without extension: "<stream_id>/<key>-<random>".
+
+    Clips are public to whoever has the URL, so the URL must not be guessable: 128 random bits
+    make it so (the highlight key alone, from segment numbers, was found by counting).
+    """
+    return f"{stream_id}/{highlight_key}-{secrets.token_urlsafe(16)}"
+
+
+def public_url_prefix(config: Mapping[str, Any]) -> str:
+    """What every stored object's URL starts with, from the storage settings (config.example.py).
+
+    The webapp's download button fetches nothing else (webapp/streams/clips.py).
+    """
+    backend = str(config.get("STORAGE_BACKEND") or "local").lower()
+    if backend != "gcs":
+        return str(config["MEDIA_BASE_URL"]).rstrip("/")
+    if config.get("GCS_PUBLIC_BASE_URL") and not config.get("GCS_SIGNED_URLS"):
+        return str(config["GCS_PUBLIC_BASE_URL"]).rstrip("/")
+    endpoint = str(config.get("STORAGE_EMULATOR_HOST") or GOOGLE_STORAGE_URL).rstrip("/")
+    return f"{endpoint}/{config.get('GCS_BUCKET')}"
+
+
+def default_media_base_url(server_port: int) -> str:
+    """MEDIA_BASE_URL's default: the server's own /media/ route on loopback."""
+    return f"http://127.0.0.1:{server_port}/media"
 
 
 def safe_key(key: str) -> str:

@@ -3,14 +3,20 @@
 Clips live in the processing server's storage, on another origin, where browsers ignore
 `<a download>` and just open the video. Streaming the file through here gives every browser a
 real download with a readable file name ("xqcow-0-01-00.mp4"), without the webapp keeping a copy.
+
+The URL comes from the processing server's report, so it is fetched only if it lies in the clip
+storage (CLIP_STORAGE_URLS: MEDIA_BASE_URL or the bucket) and redirects are not followed:
+otherwise anyone holding the ingest token could read the webapp's internal network through it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from urllib.parse import unquote, urlsplit
 
 import requests
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -31,10 +37,39 @@ class ClipUnavailable(Exception):
     """Raised by `open_clip` when storage does not hand out the clip."""
 
 
-def open_clip(url: str) -> requests.Response:
-    """Start reading the clip at `url`; the caller closes the response."""
+def _origin_and_path(url: str) -> tuple[str, str, str]:
+    parts = urlsplit(url)
+    default_port = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, f"{(parts.hostname or '').lower()}:{parts.port or default_port}", parts.path
+
+
+def in_storage(url: str, prefixes: Iterable[str]) -> bool:
+    """True if `url` names an object under one of the storage URL `prefixes` (same scheme, host,
+    port, and path below the prefix's path), with no user name, `.`/`..` segment or backslash
+    that could make a client or a server resolve it elsewhere."""
     try:
-        response = requests.get(url, stream=True, timeout=TIMEOUT)
+        parts = urlsplit(url)
+        scheme, origin, path = _origin_and_path(url)
+    except ValueError:  # e.g. a port that is not a number
+        return False
+    segments = unquote(path).split("/")
+    if (scheme not in ("http", "https") or parts.username is not None or "\\" in unquote(path)
+            or any(segment in (".", "..") for segment in segments)):
+        return False
+    for prefix in prefixes:
+        p_scheme, p_origin, p_path = _origin_and_path(prefix)
+        if (scheme, origin) == (p_scheme, p_origin) and path.startswith(p_path.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def open_clip(url: str) -> requests.Response:
+    """Start reading the clip at `url` in the clip storage; the caller closes the response."""
+    if not in_storage(url, settings.CLIP_STORAGE_URLS):
+        raise ClipUnavailable("its address is not in the clip storage")
+    try:
+        # No redirects: the storage answers clips itself; a redirect could lead anywhere.
+        response = requests.get(url, stream=True, timeout=TIMEOUT, allow_redirects=False)
     except requests.RequestException as exc:
         raise ClipUnavailable(f"storage is not reachable ({type(exc).__name__})") from exc
     if response.status_code != 200:
