@@ -55,6 +55,11 @@ class Stack:
     def server_url(self) -> str:
         return f"http://{HOST}:{self.server_port}"
 
+    @property
+    def server_auth(self) -> dict[str, str]:
+        """The header the webapp sends with its calls to the server's API."""
+        return {"Authorization": f"Bearer {self.secrets['SERVER_API_TOKEN']}"}
+
     def env(self) -> dict[str, str]:
         """The settings that wire the parts together (see config.example.py for each)."""
         env = dict(os.environ)

@@ -62,8 +62,7 @@ def horizontal_overflow(page) -> int:
 
 
 def server_jobs(stack: Stack) -> dict[int, dict]:
-    jobs = requests.get(f"{stack.server_url}/api/v1/jobs", timeout=10,
-                        headers={"Authorization": f"Bearer {stack.secrets['SERVER_API_TOKEN']}"}).json()["jobs"]
+    jobs = requests.get(f"{stack.server_url}/api/v1/jobs", headers=stack.server_auth, timeout=10).json()["jobs"]
     return {job["stream_id"]: job for job in jobs}
 
 
