@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import secrets
 import shutil
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Protocol
+from urllib.parse import unquote, urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,32 @@ def public_url_prefix(config: Mapping[str, Any]) -> str:
         return str(config["GCS_PUBLIC_BASE_URL"]).rstrip("/")
     endpoint = str(config.get("STORAGE_EMULATOR_HOST") or GOOGLE_STORAGE_URL).rstrip("/")
     return f"{endpoint}/{config.get('GCS_BUCKET')}"
+
+
+def _origin_and_path(url: str) -> tuple[str, str, str]:
+    parts = urlsplit(url)
+    default_port = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, f"{(parts.hostname or '').lower()}:{parts.port or default_port}", parts.path
+
+
+def is_storage_url(url: str, prefixes: Iterable[str]) -> bool:
+    """True if `url` names an object under one of the storage URL `prefixes` (same scheme, host,
+    port, and path below the prefix's path), with no user name, `.`/`..` segment or backslash
+    that could make a client or a server resolve it elsewhere."""
+    try:
+        parts = urlsplit(url)
+        scheme, origin, path = _origin_and_path(url)
+    except ValueError:  # e.g. a port that is not a number
+        return False
+    segments = unquote(path).split("/")
+    if (scheme not in ("http", "https") or "@" in parts.netloc or "\\" in unquote(path)
+            or any(segment in (".", "..") for segment in segments)):
+        return False
+    for prefix in prefixes:
+        p_scheme, p_origin, p_path = _origin_and_path(prefix)
+        if (scheme, origin) == (p_scheme, p_origin) and path.startswith(p_path.rstrip("/") + "/"):
+            return True
+    return False
 
 
 def default_media_base_url(server_port: int) -> str:

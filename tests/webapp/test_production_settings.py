@@ -6,6 +6,7 @@ before reading it. Each runs `manage.py` or `python -m webapp` as a real process
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 import subprocess
@@ -14,6 +15,7 @@ import time
 
 import pytest
 import requests
+from django.core.exceptions import ImproperlyConfigured
 
 from appconfig import DEV_SECRETS
 from appsecrets import ensure_secrets, new_secrets
@@ -137,3 +139,38 @@ def test_a_gigabyte_body_without_a_token_is_refused_before_it_is_sent(webapp):
                              b"Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{")
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert time.monotonic() - started < 5
+
+
+def test_python_m_appsecrets_writes_three_long_random_secrets_once(tmp_path):
+    env = isolated_env(tmp_path)
+    path = tmp_path / "no-secrets.env"
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "appsecrets"], env=env, cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0 and str(path) in done.stdout
+    values = dict(line.split("=", 1) for line in path.read_text().splitlines() if not line.startswith("#"))
+    assert sorted(values) == sorted(DEV_SECRETS)
+    assert len(values["SERVER_API_TOKEN"]) >= 43 and len(values["DJANGO_SECRET_KEY"]) >= 60
+    assert len(set(values.values())) == 3
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_download_button_follows_the_servers_storage_settings_by_default(tmp_path):
+    show = ("from django.conf import settings as s; import json; print(json.dumps(s.CLIP_STORAGE_URLS))")
+    for storage, expected in [({}, ["http://127.0.0.1:5000/media"]),
+                              ({"SERVER_PORT": "5055"}, ["http://127.0.0.1:5055/media"]),
+                              ({"STORAGE_BACKEND": "gcs", "GCS_BUCKET": "clips"}, ["https://storage.googleapis.com/clips"]),
+                              ({"CLIP_STORAGE_URLS": "https://a.example/x,https://b.example"},
+                               ["https://a.example/x", "https://b.example"])]:
+        done = manage(isolated_env(tmp_path, DJANGO_DEBUG="true", **storage), "shell", "-c", show)
+        assert json.loads(done.stdout.splitlines()[-1]) == expected, done.stderr
+
+
+def test_database_url_selects_postgresql_with_its_options():
+    from webapp.lib.database import database_from_url
+
+    db = database_from_url("postgres://high%40lights:p%2Fss@db.internal:5433/highlights?sslmode=require")
+    assert (db["ENGINE"], db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"], db["OPTIONS"]) == (
+        "django.db.backends.postgresql", "highlights", "high@lights", "p/ss", "db.internal", "5433",
+        {"sslmode": "require"})
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL must look like postgres://"):
+        database_from_url("mysql://u:p@h/db")

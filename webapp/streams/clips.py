@@ -12,8 +12,7 @@ otherwise anyone holding the ingest token could read the webapp's internal netwo
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from urllib.parse import unquote, urlsplit
+from collections.abc import Iterator
 
 import requests
 from django.conf import settings
@@ -24,6 +23,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
+from server.storage import is_storage_url
 from webapp.streams.models import Highlight
 from webapp.streams.templatetags.streams_extras import hms
 
@@ -37,35 +37,9 @@ class ClipUnavailable(Exception):
     """Raised by `open_clip` when storage does not hand out the clip."""
 
 
-def _origin_and_path(url: str) -> tuple[str, str, str]:
-    parts = urlsplit(url)
-    default_port = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, f"{(parts.hostname or '').lower()}:{parts.port or default_port}", parts.path
-
-
-def in_storage(url: str, prefixes: Iterable[str]) -> bool:
-    """True if `url` names an object under one of the storage URL `prefixes` (same scheme, host,
-    port, and path below the prefix's path), with no user name, `.`/`..` segment or backslash
-    that could make a client or a server resolve it elsewhere."""
-    try:
-        parts = urlsplit(url)
-        scheme, origin, path = _origin_and_path(url)
-    except ValueError:  # e.g. a port that is not a number
-        return False
-    segments = unquote(path).split("/")
-    if (scheme not in ("http", "https") or parts.username is not None or "\\" in unquote(path)
-            or any(segment in (".", "..") for segment in segments)):
-        return False
-    for prefix in prefixes:
-        p_scheme, p_origin, p_path = _origin_and_path(prefix)
-        if (scheme, origin) == (p_scheme, p_origin) and path.startswith(p_path.rstrip("/") + "/"):
-            return True
-    return False
-
-
 def open_clip(url: str) -> requests.Response:
     """Start reading the clip at `url` in the clip storage; the caller closes the response."""
-    if not in_storage(url, settings.CLIP_STORAGE_URLS):
+    if not is_storage_url(url, settings.CLIP_STORAGE_URLS):
         raise ClipUnavailable("its address is not in the clip storage")
     try:
         # No redirects: the storage answers clips itself; a redirect could lead anywhere.
