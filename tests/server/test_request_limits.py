@@ -6,16 +6,14 @@ server` (waitress) process on loopback, as they were found."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import time
 
 import pytest
 import requests
 
 from appconfig import ImproperlyConfigured, read_secrets_file
 from appsecrets import ensure_secrets
-from production import ROOT, http_head, isolated_env
+from production import assert_huge_body_refused_unread, isolated_env, running
 from server.app import create_app, shutdown
 from server.demo.stack import free_port
 from server_app import AUTH, TOKEN
@@ -81,31 +79,13 @@ def server(tmp_path_factory):
     env = isolated_env(tmp_path, SERVER_API_TOKEN=TOKEN, INGEST_API_TOKEN=INGEST, SERVER_PORT=str(port),
                        DATA_DIR=str(tmp_path / "data"), MEDIA_ROOT=str(tmp_path / "media"), RESUME_JOBS="false",
                        PANNS_CHECKPOINT=str(tmp_path / "no-weights.pth"))
-    with open(tmp_path / "server.log", "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "server"], env=env, cwd=ROOT, stdout=log,
-                                   stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            requests.get(f"{url}/healthz", timeout=2)
-            break
-        except requests.ConnectionError:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            assert time.monotonic() < deadline, "the server did not come up"
-            time.sleep(0.3)
-    yield port, url
-    process.terminate()
-    process.wait(timeout=30)
+    with running([sys.executable, "-m", "server"], env, f"http://127.0.0.1:{port}/healthz", tmp_path / "server.log"):
+        yield port, f"http://127.0.0.1:{port}"
 
 
 def test_a_gigabyte_body_without_a_token_is_refused_before_it_is_sent(server):
     port, _ = server
-    started = time.monotonic()
-    answer = http_head(port, b"POST /api/v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                             b"Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{")
-    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-    assert time.monotonic() - started < 5
+    assert_huge_body_refused_unread(port, "/api/v1/jobs")
 
 
 def test_deeply_nested_json_is_a_400_in_json(server):

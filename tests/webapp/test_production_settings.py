@@ -11,7 +11,6 @@ import re
 import stat
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
@@ -19,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from appconfig import DEV_SECRETS
 from appsecrets import ensure_secrets, new_secrets
-from production import ROOT, http_head, isolated_env
+from production import ROOT, assert_huge_body_refused_unread, isolated_env, running
 from server.demo.stack import free_port
 
 # The README's production settings (behind a TLS proxy), secrets aside.
@@ -84,23 +83,9 @@ def webapp(tmp_path_factory):
     ensure_secrets(tmp_path / "no-secrets.env")
     assert manage(env, "migrate", "--noinput", "-v", "0").returncode == 0
     port = free_port()
-    log = open(tmp_path / "webapp.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "webapp", f"--listen=127.0.0.1:{port}"], env=env, cwd=ROOT,
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(url, timeout=2, allow_redirects=False)
-            break
-        except requests.ConnectionError:
-            assert process.poll() is None, (tmp_path / "webapp.log").read_text()
-            assert time.monotonic() < deadline, "the webapp did not come up"
-            time.sleep(0.2)
-    yield port, url
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    with running([sys.executable, "-m", "webapp", f"--listen=127.0.0.1:{port}"], env, f"http://127.0.0.1:{port}",
+                 tmp_path / "webapp.log"):
+        yield port, f"http://127.0.0.1:{port}"
 
 
 HTTPS = {"X-Forwarded-Proto": "https"}
@@ -134,11 +119,7 @@ def test_the_ingest_api_is_not_redirected_and_still_wants_its_token(webapp):
 
 def test_a_gigabyte_body_without_a_token_is_refused_before_it_is_sent(webapp):
     port, _ = webapp
-    started = time.monotonic()
-    answer = http_head(port, b"POST /api/v1/streams/1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                             b"Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{")
-    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-    assert time.monotonic() - started < 5
+    assert_huge_body_refused_unread(port, "/api/v1/streams/1/status")
 
 
 def test_python_m_appsecrets_writes_three_long_random_secrets_once(tmp_path):
