@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from functools import wraps
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -23,7 +24,7 @@ def too_large(exc: RequestEntityTooLarge):
     return error(f"request body larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes", 413)
 
 
-def json_body():
+def json_body() -> Any:
     """The request's JSON document (MAX_CONTENT_LENGTH bytes, jsonbody.MAX_DEPTH levels at most).
 
     Raises JSONBodyError, or RequestEntityTooLarge for a body over the limit (a 413 answer).
