@@ -155,3 +155,14 @@ def test_database_url_selects_postgresql_with_its_options():
         {"sslmode": "require"})
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL must look like postgres://"):
         database_from_url("mysql://u:p@h/db")
+
+
+def test_the_https_settings_are_settings_not_code(tmp_path):
+    show = ("from django.conf import settings as s; import json; print(json.dumps([s.SECURE_SSL_REDIRECT, "
+            "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER]))")
+    for settings, expected in [({}, [True, True, True, 31536000, None]),
+                               ({"DJANGO_HTTPS": "false"}, [False, False, False, 0, None]),
+                               ({"DJANGO_HSTS_SECONDS": "600", "DJANGO_PROXY_SSL_HEADER": "X-Forwarded-Proto"},
+                                [True, True, True, 600, ["HTTP_X_FORWARDED_PROTO", "https"]])]:
+        done = manage(isolated_env(tmp_path, **new_secrets(), **settings), "shell", "-c", show)
+        assert json.loads(done.stdout.splitlines()[-1]) == expected, done.stderr
