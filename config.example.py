@@ -5,16 +5,50 @@
 # default. Lists may be Python lists here or comma-separated strings in the environment.
 # Nothing here is required for the demo: `bash run.sh` works on the defaults.
 
-# --- Shared secrets (change both in production; keep them out of version control) -------------
-SERVER_API_TOKEN = "dev-server-token"  # webapp -> server calls (Authorization: Bearer ...)
-INGEST_API_TOKEN = "dev-ingest-token"  # server -> webapp reports
+# --- Production or debug -------------------------------------------------------------------------
+# Off unless set: both apps run in production mode. Then the three secrets below must be set, at
+# least 32 (tokens) / 50 (key) characters long and not the development values shown here, or the
+# apps refuse to start with an ImproperlyConfigured error naming the setting. True (development
+# only): Django's debug pages, and a missing secret falls back to its development value.
+DJANGO_DEBUG = False
+
+# --- Shared secrets (keep them out of version control) -----------------------------------------
+# `.venv/bin/python -m appsecrets` (run by scripts/install.sh, so by run.sh) writes this machine's
+# own random values to var/secrets.env (0600, made once; HIGHLIGHTS_SECRETS names another file).
+# Both apps read that file after the environment and config.py, so setting them here is optional.
+# SERVER_API_TOKEN = "..."  # webapp -> server calls (Authorization: Bearer ...); debug default "dev-server-token"
+# INGEST_API_TOKEN = "..."  # server -> webapp reports; debug default "dev-ingest-token"
+# DJANGO_SECRET_KEY = "..."  # signs sessions and CSRF tokens; debug default a fixed development key
 
 # --- Webapp (Django) ---------------------------------------------------------------------------
-DJANGO_DEBUG = True  # False in production; then DJANGO_SECRET_KEY is required
-# DJANGO_SECRET_KEY = "..."  # long random string; required when DJANGO_DEBUG is False
 DJANGO_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]  # host names the webapp answers to
 DJANGO_CSRF_TRUSTED_ORIGINS = []  # e.g. ["https://highlights.example.com"] behind a proxy
-DATABASE_PATH = "var/db.sqlite3"  # the SQLite file (folder is created)
+# HTTPS (production sits behind a TLS proxy; README "Running in production"). Default: on outside
+# debug: plain HTTP is redirected to HTTPS (except the server's API, /api/v1/), cookies are
+# sent over HTTPS only, and HSTS is sent. False only for plain HTTP on loopback (the demo stack).
+DJANGO_HTTPS = None  # None = not DJANGO_DEBUG
+DJANGO_HSTS_SECONDS = 31536000  # when DJANGO_HTTPS; 0 turns HSTS off
+DJANGO_HSTS_INCLUDE_SUBDOMAINS = True
+DJANGO_HSTS_PRELOAD = True  # only allows preloading: you still submit the domain yourself
+# The header a TLS proxy sets to say the browser used HTTPS, e.g. "X-Forwarded-Proto". Not needed
+# with `python -m webapp` + WEBAPP_TRUSTED_PROXY or gunicorn (both read it from a trusted proxy).
+# Set it only if the proxy always sets or strips it: otherwise clients could claim HTTPS.
+DJANGO_PROXY_SSL_HEADER = None
+WEBAPP_LISTEN = "127.0.0.1:8000"  # where `python -m webapp` (waitress) listens
+# The TLS proxy's address, e.g. "127.0.0.1": `python -m webapp` then takes the browser's address
+# and scheme from its X-Forwarded-For / X-Forwarded-Proto headers (and from no one else's).
+WEBAPP_TRUSTED_PROXY = None
+WEBAPP_MAX_REQUEST_BYTES = 2621440  # bigger bodies are refused (413): by waitress before reading them
+LOGIN_FAILURE_LIMIT = 5  # wrong passwords for one user name from one address before a lockout...
+LOGIN_LOCKOUT_S = 900  # ...of this long, counted from the first failure (counts in Django's cache)
+DATABASE_URL = None  # e.g. "postgres://user:password@db.internal:5432/highlights" (needs psycopg)
+DATABASE_PATH = "var/db.sqlite3"  # without DATABASE_URL: the SQLite file (created 0600, folder 0700)
+STATIC_ROOT = "var/static"  # only used by an optional `manage.py collectstatic`; pages never need it
+# The download button fetches clips only from URLs under these prefixes, never following a
+# redirect. None = the clip storage from the settings below: MEDIA_BASE_URL, or the GCS bucket's
+# URL (GCS_PUBLIC_BASE_URL, or https://storage.googleapis.com/<GCS_BUCKET>). Set it when the
+# webapp does not share the server's settings, e.g. ["https://clips.example.com"].
+CLIP_STORAGE_URLS = None
 SERVER_URL = "http://127.0.0.1:5000"  # where the processing server listens
 WEBAPP_PUBLIC_URL = "http://127.0.0.1:8000"  # where the server can reach the webapp (callback_base)
 MAX_STREAMS_PER_USER = 10  # streams one account may track at once
@@ -27,6 +61,7 @@ ALLOWED_SOURCE_HOSTS = []
 # --- Processing server (Flask) -------------------------------------------------------------------
 SERVER_HOST = "127.0.0.1"  # bind address; keep loopback unless a proxy fronts it
 SERVER_PORT = 5000
+SERVER_MAX_REQUEST_BYTES = 65536  # bigger API bodies are refused (413), by waitress before reading them
 ALLOWED_CALLBACK_HOSTS = ["127.0.0.1", "localhost"]  # webapp hosts the server will report to
 DATA_DIR = "var/server"  # ring buffers of segments, jobs.json, outbox/ and spool/: keep it across restarts
 MAX_JOBS = 20  # streams one server processes at once
@@ -98,6 +133,8 @@ CHAT_SENTIMENT_MAX_MESSAGES = 20  # ~0.8 CPU-s per segment with RoBERTa-base (do
 STORAGE_BACKEND = "local"  # "local" (MEDIA_ROOT, served at /media/) or "gcs" (a Google Cloud Storage bucket)
 MEDIA_ROOT = "var/media"  # local backend: the folder
 MEDIA_BASE_URL = "http://127.0.0.1:5000/media"  # local backend: public URL prefix of MEDIA_ROOT
+# Stored names are "<stream_id>/<first>-<last>-<22 random characters>.mp4/.jpg": anyone with a
+# URL can fetch it (like a public bucket), so URLs carry 128 random bits and cannot be guessed.
 # GCS backend. Credentials come only from the standard Google mechanisms: a service-account key
 # file named by the GOOGLE_APPLICATION_CREDENTIALS environment variable, or workload identity /
 # the metadata server on Google Cloud. They are never logged. No key goes in this file.

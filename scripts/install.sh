@@ -25,6 +25,7 @@ echo "== pip: installing requirements (torch is large: a few minutes the first t
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements-dev.txt
 echo "== installed: $(.venv/bin/python -c 'import django, flask, torch, streamlink; from importlib.metadata import version as v; print(*(f"{p} {v(p)}" for p in ("django", "flask", "torch", "streamlink")))')"
+echo "== secrets: $(.venv/bin/python -m appsecrets)"  # this machine's own random tokens and key, made once
 
 # The models the server uses when it has them, each fetched once and verified (sizes in README):
 # the PANNs Cnn14 checkpoint and the chat sentiment model. Offline (or with HIGHLIGHTS_NO_DOWNLOADS=1)

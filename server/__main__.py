@@ -16,7 +16,9 @@ def main() -> None:
     app = create_app()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        serve(app, host=app.config["SERVER_HOST"], port=app.config["SERVER_PORT"], threads=8)
+        # waitress reads a whole body before the app sees it: refuse big ones by Content-Length first.
+        serve(app, host=app.config["SERVER_HOST"], port=app.config["SERVER_PORT"], threads=8,
+              max_request_body_size=app.config["SERVER_MAX_REQUEST_BYTES"])
     finally:
         shutdown(app)
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hmac
 from functools import wraps
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from jsonbody import JSONBodyError, parse_json_body
 from server.validation import ValidationError, validate_budget, validate_job
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -14,6 +17,19 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def error(message: str, status: int):
     return jsonify({"error": message}), status
+
+
+@bp.app_errorhandler(RequestEntityTooLarge)
+def too_large(exc: RequestEntityTooLarge):
+    return error(f"request body larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes", 413)
+
+
+def json_body() -> Any:
+    """The request's JSON document (MAX_CONTENT_LENGTH bytes, jsonbody.MAX_DEPTH levels at most).
+
+    Raises JSONBodyError, or RequestEntityTooLarge for a body over the limit (a 413 answer).
+    """
+    return parse_json_body(request.get_data(cache=True))
 
 
 def authorize(view):
@@ -35,9 +51,10 @@ def authorize(view):
 @bp.post("/jobs")
 @authorize
 def create_job():
-    data = request.get_json(silent=True)
-    if data is None:
-        return error("body must be JSON", 400)
+    try:
+        data = json_body()
+    except JSONBodyError as exc:
+        return error(str(exc), 400)
     config = current_app.config
     try:
         job_request = validate_job(data, config["ALLOWED_SOURCE_HOSTS"], config["ALLOWED_CALLBACK_HOSTS"],
@@ -71,7 +88,10 @@ def get_job(stream_id: int):
 @authorize
 def update_job(stream_id: int):
     """Change a running job's settings; today only its highlight budget (the user's sensitivity)."""
-    data = request.get_json(silent=True)
+    try:
+        data = json_body()
+    except JSONBodyError as exc:
+        return error(str(exc), 400)
     if not isinstance(data, dict) or set(data) != {"highlights_per_hour"}:
         return error('body must be {"highlights_per_hour": <number from 0.5 to 60, or null>}', 400)
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from flask import Flask, abort, jsonify, send_from_directory
 
-from appconfig import ROOT, as_bool, as_list, setting
+from appconfig import ROOT, as_bool, as_list, check_secret, is_debug, setting
 from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S
 from panns.download import cache_path
 from server import api
@@ -22,7 +22,7 @@ from server.manager import JobManager
 from server.model_store import ModelStore
 from server.reporter import Reporter
 from server.spool import Spool, Uploader
-from server.storage import make_storage
+from server.storage import default_media_base_url, make_storage
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,15 @@ def default_config() -> dict:
     return {
         "SERVER_HOST": setting("SERVER_HOST", "127.0.0.1"),
         "SERVER_PORT": port,
-        "SERVER_API_TOKEN": setting("SERVER_API_TOKEN", "dev-server-token"),
-        "INGEST_API_TOKEN": setting("INGEST_API_TOKEN", "dev-ingest-token"),
+        # Outside debug both tokens must be set, long and not the published defaults (create_app).
+        "DJANGO_DEBUG": is_debug(),
+        "SERVER_API_TOKEN": setting("SERVER_API_TOKEN", None),
+        "INGEST_API_TOKEN": setting("INGEST_API_TOKEN", None),
+        # Bigger bodies are refused before they are read: by waitress (python -m server) and Flask.
+        "SERVER_MAX_REQUEST_BYTES": setting("SERVER_MAX_REQUEST_BYTES", 65_536, int),
         "DATA_DIR": setting("DATA_DIR", ROOT / "var" / "server", Path),
         "MEDIA_ROOT": setting("MEDIA_ROOT", ROOT / "var" / "media", Path),
-        "MEDIA_BASE_URL": setting("MEDIA_BASE_URL", f"http://127.0.0.1:{port}/media"),
+        "MEDIA_BASE_URL": setting("MEDIA_BASE_URL", default_media_base_url(port)),
         "METAMODEL_PATH": setting("METAMODEL_PATH", None, Path),
         "METAMODEL_CHECK_S": setting("METAMODEL_CHECK_S", 5.0, float),
         "ALLOWED_SOURCE_HOSTS": setting("ALLOWED_SOURCE_HOSTS", [], as_list),
@@ -95,6 +99,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     config = app.config
+    for name in ("SERVER_API_TOKEN", "INGEST_API_TOKEN"):  # ImproperlyConfigured names a bad one
+        config[name] = check_secret(name, config[name], config["DJANGO_DEBUG"])
+    config["MAX_CONTENT_LENGTH"] = config["SERVER_MAX_REQUEST_BYTES"]
     # A bad model file stops start-up, loudly; later a bad file is refused and the old model stays.
     model = ModelStore(config["METAMODEL_PATH"], config["METAMODEL_CHECK_S"])
     data_dir = Path(config["DATA_DIR"])

@@ -9,7 +9,7 @@ from pathlib import Path
 from server import media
 from server.ingest import Segment
 from metamodel.selection import Highlight
-from server.storage import Storage
+from server.storage import Storage, clip_name
 
 log = logging.getLogger(__name__)
 
@@ -39,5 +39,5 @@ def export_highlight(highlight: Highlight, segments: dict[int, Segment], storage
     """
     with tempfile.TemporaryDirectory(prefix="highlight-") as tmp:
         clip, thumb = render_highlight(highlight, segments, Path(tmp))
-        name = f"{stream_id}/{highlight.key}"
+        name = clip_name(stream_id, highlight.key)
         return storage.put(clip, name + ".mp4", "video/mp4"), storage.put(thumb, name + ".jpg", "image/jpeg")

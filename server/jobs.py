@@ -32,7 +32,7 @@ from server.reporter import Reporter
 from metamodel.selection import Highlight, HighlightSelector
 from server.scoring import reaction_window, score_window
 from server.spool import Upload, Uploader
-from server.storage import Storage, StorageError
+from server.storage import Storage, StorageError, clip_name
 from server.validation import JobRequest
 
 log = logging.getLogger(__name__)
@@ -279,7 +279,7 @@ class StreamJob:
         else:
             # Rendering stays here; storing happens on the uploader thread, which reports the
             # highlight only once both files are stored and their URLs answer.
-            name = f"{self.stream_id}/{highlight.key}"
+            name = clip_name(self.stream_id, highlight.key)
             with uploader.staging() as folder:
                 clip, thumb = render_highlight(highlight, self._recent, folder)
                 uploader.submit(self.stream_id, self._callback("highlights"), report, [

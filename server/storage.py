@@ -9,11 +9,16 @@ files in a local spool until the backend has stored them and their URLs answer.
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Protocol
+from urllib.parse import unquote, urlsplit
 
 log = logging.getLogger(__name__)
+
+GOOGLE_STORAGE_URL = "https://storage.googleapis.com"
 
 
 class StorageError(Exception):
@@ -32,6 +37,60 @@ class Storage(Protocol):
 
     def delete_older_than(self, cutoff_epoch: float) -> int:
         """Delete every object stored before `cutoff_epoch` (retention); return how many."""
+
+
+def clip_name(stream_id: int, highlight_key: str) -> str:
+    """The stored name of a highlight's files, without extension: "<stream_id>/<key>-<random>".
+
+    Clips are public to whoever has the URL, so the URL must not be guessable: 128 random bits
+    make it so (the highlight key alone, from segment numbers, was found by counting).
+    """
+    return f"{stream_id}/{highlight_key}-{secrets.token_urlsafe(16)}"
+
+
+def public_url_prefix(config: Mapping[str, Any]) -> str:
+    """What every stored object's URL starts with, from the storage settings (config.example.py).
+
+    The webapp's download button fetches nothing else (webapp/streams/clips.py).
+    """
+    backend = str(config.get("STORAGE_BACKEND") or "local").lower()
+    if backend != "gcs":
+        return str(config["MEDIA_BASE_URL"]).rstrip("/")
+    if config.get("GCS_PUBLIC_BASE_URL") and not config.get("GCS_SIGNED_URLS"):
+        return str(config["GCS_PUBLIC_BASE_URL"]).rstrip("/")
+    endpoint = str(config.get("STORAGE_EMULATOR_HOST") or GOOGLE_STORAGE_URL).rstrip("/")
+    return f"{endpoint}/{config.get('GCS_BUCKET')}"
+
+
+def _origin_and_path(url: str) -> tuple[str, str, str]:
+    parts = urlsplit(url)
+    default_port = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, f"{(parts.hostname or '').lower()}:{parts.port or default_port}", parts.path
+
+
+def is_storage_url(url: str, prefixes: Iterable[str]) -> bool:
+    """True if `url` names an object under one of the storage URL `prefixes` (same scheme, host,
+    port, and path below the prefix's path), with no user name, `.`/`..` segment or backslash
+    that could make a client or a server resolve it elsewhere."""
+    try:
+        parts = urlsplit(url)
+        scheme, origin, path = _origin_and_path(url)
+    except ValueError:  # e.g. a port that is not a number
+        return False
+    segments = unquote(path).split("/")
+    if (scheme not in ("http", "https") or "@" in parts.netloc or "\\" in unquote(path)
+            or any(segment in (".", "..") for segment in segments)):
+        return False
+    for prefix in prefixes:
+        p_scheme, p_origin, p_path = _origin_and_path(prefix)
+        if (scheme, origin) == (p_scheme, p_origin) and path.startswith(p_path.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def default_media_base_url(server_port: int) -> str:
+    """MEDIA_BASE_URL's default: the server's own /media/ route on loopback."""
+    return f"http://127.0.0.1:{server_port}/media"
 
 
 def safe_key(key: str) -> str:

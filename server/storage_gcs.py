@@ -20,11 +20,10 @@ import requests
 from google.api_core.exceptions import GoogleAPIError
 from google.auth.exceptions import GoogleAuthError
 
-from server.storage import StorageError, safe_key, safe_prefix
+from server.storage import GOOGLE_STORAGE_URL, StorageError, safe_key, safe_prefix
 
 log = logging.getLogger(__name__)
 
-GOOGLE_STORAGE_URL = "https://storage.googleapis.com"
 MAX_SIGNED_URL_S = 7 * 24 * 3600  # V4 signed URLs live at most 7 days
 _FAILURES = (GoogleAPIError, GoogleAuthError, requests.RequestException, OSError, ValueError)
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from metamodel.selection import validate_per_hour
 
 CHANNEL_RE = re.compile(r"^[a-zA-Z0-9_]{3,25}$")
+MAX_STREAM_ID = 2**63 - 1  # the webapp's ids are 64-bit database keys
 
 
 class ValidationError(ValueError):
@@ -58,8 +59,8 @@ def validate_job(data: Any, allowed_source_hosts: list[str], allowed_callback_ho
     if not isinstance(data, dict):
         raise ValidationError("body must be a JSON object")
     stream_id = data.get("stream_id")
-    if isinstance(stream_id, bool) or not isinstance(stream_id, int) or stream_id <= 0:
-        raise ValidationError("stream_id must be a positive integer")
+    if isinstance(stream_id, bool) or not isinstance(stream_id, int) or not 0 < stream_id <= MAX_STREAM_ID:
+        raise ValidationError(f"stream_id must be a positive integer up to {MAX_STREAM_ID}")
     source = data.get("source")
     if not isinstance(source, str) or not source:
         raise ValidationError("source must be a Twitch channel name or a URL")

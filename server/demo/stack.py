@@ -21,7 +21,8 @@ from pathlib import Path
 
 import requests
 
-from appconfig import ROOT, setting
+from appconfig import DEV_SECRETS, ROOT, setting
+from appsecrets import ensure_secrets, new_secrets
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class Stack:
     hls_port: int = 8181
     irc_port: int = 6667
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The shared secrets both apps get; by default fresh random ones for this stack alone.
+    secrets: dict[str, str] = field(default_factory=new_secrets)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -52,10 +55,19 @@ class Stack:
     def server_url(self) -> str:
         return f"http://{HOST}:{self.server_port}"
 
+    @property
+    def server_auth(self) -> dict[str, str]:
+        """The header the webapp sends with its calls to the server's API."""
+        return {"Authorization": f"Bearer {self.secrets['SERVER_API_TOKEN']}"}
+
     def env(self) -> dict[str, str]:
         """The settings that wire the parts together (see config.example.py for each)."""
         env = dict(os.environ)
         env.update({
+            # Production mode (the default), over plain HTTP because everything is on loopback.
+            "DJANGO_DEBUG": "false",
+            "DJANGO_HTTPS": "false",
+            **self.secrets,
             "SERVER_PORT": str(self.server_port),
             "SERVER_URL": self.server_url,
             "WEBAPP_PUBLIC_URL": self.webapp_url,
@@ -84,7 +96,6 @@ class Stack:
         env = self.env()
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
-        subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
         for name in self.commands():
             (self.workdir / "logs" / f"{name}.log").write_bytes(b"")  # a fresh log for each run
             self._spawn(name, env)
@@ -96,8 +107,7 @@ class Stack:
             "demo": [sys.executable, "-m", "server.demo", "--hls-port", str(self.hls_port),
                      "--irc-port", str(self.irc_port)],
             "server": [sys.executable, "-m", "server"],
-            "webapp": [sys.executable, "-m", "waitress", f"--listen={HOST}:{self.webapp_port}",
-                       "--threads=8", "webapp.wsgi:application"],
+            "webapp": [sys.executable, "-m", "webapp", f"--listen={HOST}:{self.webapp_port}", "--threads=8"],
         }
 
     def stop_part(self, name: str, kill: bool = False) -> None:
@@ -168,7 +178,11 @@ def cli() -> int:
     places = {name: str(setting(name, None) or ROOT / "var" / default) for name, default in
               (("DATABASE_PATH", "db.sqlite3"), ("DATA_DIR", "server"), ("MEDIA_ROOT", "media"),
                ("METAMODEL_PATH", "model/metamodel.json"))}
-    stack = Stack(args.workdir, args.webapp_port, args.server_port, extra_env=places)
+    # This machine's own secrets (var/secrets.env, made once), unless config.py or the environment
+    # sets them: a later `python -m server` or `python -m webapp` then uses the same ones.
+    ensure_secrets()
+    secrets = {name: setting(name) for name in DEV_SECRETS}
+    stack = Stack(args.workdir, args.webapp_port, args.server_port, extra_env=places, secrets=secrets)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         stack.start()

@@ -15,7 +15,6 @@ from playwright.sync_api import expect
 from server.demo.stack import Stack, free_port
 
 PASSWORD = "correct-horse-42"
-SERVER_TOKEN = {"Authorization": "Bearer dev-server-token"}  # the Stack's default SERVER_API_TOKEN
 HIGHLIGHT_TIMEOUT_MS = 240_000  # the demo's first highlight comes after about a minute of stream
 MAX_STREAMS = 3  # the webapp's MAX_STREAMS_PER_USER here, so "too many" is quick to reach
 
@@ -63,7 +62,7 @@ def horizontal_overflow(page) -> int:
 
 
 def server_jobs(stack: Stack) -> dict[int, dict]:
-    jobs = requests.get(f"{stack.server_url}/api/v1/jobs", headers=SERVER_TOKEN, timeout=10).json()["jobs"]
+    jobs = requests.get(f"{stack.server_url}/api/v1/jobs", headers=stack.server_auth, timeout=10).json()["jobs"]
     return {job["stream_id"]: job for job in jobs}
 
 

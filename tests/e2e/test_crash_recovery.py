@@ -50,6 +50,5 @@ def test_a_killed_server_resumes_and_delivers_what_it_had_queued(stack, visitor)
     newest = max(seqs())
     assert wait_for(lambda: max(seqs()) > newest and visitor.get(status_url).json()["state"] == "live",
                     timeout=120, step=1.0), stack.log_of("server")[-3000:]
-    jobs = requests.get(f"{stack.server_url}/api/v1/jobs",
-                        headers={"Authorization": "Bearer dev-server-token"}).json()["jobs"]
+    jobs = requests.get(f"{stack.server_url}/api/v1/jobs", headers=stack.server_auth).json()["jobs"]
     assert [j["stream_id"] for j in jobs] == [int(stream_id)]

@@ -12,8 +12,6 @@ import requests
 
 from waiting import wait_for
 
-SERVER_TOKEN = {"Authorization": "Bearer dev-server-token"}
-
 
 def probe(path) -> dict:
     done = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
@@ -30,7 +28,7 @@ def test_a_user_adds_the_demo_channel_and_gets_a_playable_highlight(stack, visit
     stream_page = f"/streams/{stream_id}/"
     status_url = f"{stack.webapp_url}{stream_page}status.json"
 
-    model = requests.get(f"{stack.server_url}/api/v1/model", headers=SERVER_TOKEN, timeout=10).json()
+    model = requests.get(f"{stack.server_url}/api/v1/model", headers=stack.server_auth, timeout=10).json()
     assert model["path"] == str(stack.workdir / "model" / "metamodel.json"), "where staff retraining writes"
     assert model["serving"].endswith("default_model.json"), "the shipped model until then"
 
@@ -62,12 +60,12 @@ def test_a_user_adds_the_demo_channel_and_gets_a_playable_highlight(stack, visit
     page = user.get(f"{stack.webapp_url}{stream_page}").text
     assert "status.json" in page or "data-status-url" in page
 
-    jobs = requests.get(f"{stack.server_url}/api/v1/jobs", headers=SERVER_TOKEN).json()["jobs"]
+    jobs = requests.get(f"{stack.server_url}/api/v1/jobs", headers=stack.server_auth).json()["jobs"]
     assert [j["state"] for j in jobs] == ["live"]
     page = user.get(f"{stack.webapp_url}{stream_page}")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     gone = user.post(f"{stack.webapp_url}{stream_page}delete/", data={"csrfmiddlewaretoken": token},
                      headers={"Referer": page.url})
     assert gone.url.rstrip("/") == stack.webapp_url and f'href="{stream_page}"' not in gone.text
-    assert requests.get(f"{stack.server_url}/api/v1/jobs", headers=SERVER_TOKEN).json()["jobs"] == []
+    assert requests.get(f"{stack.server_url}/api/v1/jobs", headers=stack.server_auth).json()["jobs"] == []
     assert user.get(status_url).status_code == 404

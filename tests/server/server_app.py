@@ -3,13 +3,14 @@ lags and retries are short enough for a test to watch a job live, report and rec
 
 from __future__ import annotations
 
-TOKEN = "test-server-token"
+# Long enough for production mode, which the tests run in (appconfig.check_secret).
+TOKEN = "test-server-token-0123456789abcdefghijklmnop"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def fast_config(tmp_path, hls_server, **overrides) -> dict:
     return {
-        "SERVER_API_TOKEN": TOKEN, "INGEST_API_TOKEN": "test-ingest-token",
+        "SERVER_API_TOKEN": TOKEN, "INGEST_API_TOKEN": "test-ingest-token-0123456789abcdefghijklmnop",
         "DATA_DIR": tmp_path / "data", "MEDIA_ROOT": tmp_path / "media",
         "ALLOWED_SOURCE_HOSTS": ["127.0.0.1"], "TWITCH_URL_TEMPLATE": hls_server.url("{login}"),
         "SEGMENT_SECONDS": 4.0, "CHAT_LAG_S": 0.5, "CHAT_WINDOW_S": 4.0, "STREAM_READ_TIMEOUT_S": 4.0,

@@ -40,7 +40,7 @@ def test_the_api_refuses_requests_without_the_right_token(client, headers, statu
 def test_a_body_that_is_not_json_is_a_400(client):
     response = client.post("/api/v1/jobs", data="{nope", headers={**AUTH, "Content-Type": "application/json"})
     assert response.status_code == 400
-    assert response.get_json() == {"error": "body must be JSON"}
+    assert response.get_json()["error"].startswith("could not parse request body as JSON")
 
 
 def test_a_source_on_a_host_not_allowed_is_a_400_naming_the_host(client, webapp_stub):

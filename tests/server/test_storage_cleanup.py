@@ -11,12 +11,11 @@ import requests
 from server.app import create_app, shutdown
 from server.cleanup import StorageJanitor, remove_stale_ring_buffers
 from server.storage import LocalStorage
+from server_app import AUTH, TOKEN
 from storage_backends import write
 from waiting import wait_for
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
-TOKEN = "test-server-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def status(url: str) -> int:
@@ -95,7 +94,7 @@ def test_a_garbled_schedule_file_stops_start_up_in_words(tmp_path):
 
 
 def make_app(tmp_path, **config):
-    return create_app({"SERVER_API_TOKEN": TOKEN, "DATA_DIR": tmp_path / "data", "MEDIA_ROOT": tmp_path / "media",
+    return create_app({"SERVER_API_TOKEN": TOKEN, "INGEST_API_TOKEN": TOKEN, "DATA_DIR": tmp_path / "data", "MEDIA_ROOT": tmp_path / "media",
                        **config})
 
 

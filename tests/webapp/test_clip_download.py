@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from django.test import override_settings
+
 from webapp.streams.models import Highlight
 from webapp.test import BaseTestCase, closed_port_url
 
@@ -29,9 +31,12 @@ class ClipDownloadTestCase(BaseTestCase):
         cls.storage = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=cls.storage.serve_forever, args=(0.05,), daemon=True).start()
         cls.storage_url = "http://127.0.0.1:%d" % cls.storage.server_address[1]
+        cls.storage_settings = override_settings(CLIP_STORAGE_URLS=[cls.storage_url])
+        cls.storage_settings.enable()
 
     @classmethod
     def tearDownClass(cls):
+        cls.storage_settings.disable()
         cls.storage.shutdown()
         cls.storage.server_close()
         super().tearDownClass()
@@ -71,9 +76,11 @@ class ClipDownloadTestCase(BaseTestCase):
         self.assertContains(r, "The clip could not be fetched: storage answered HTTP 404", status_code=502)
 
     def test_storage_that_is_down_is_a_502_in_words(self):
-        h = self.highlight(f"{closed_port_url()}/a.mp4")
+        storage = closed_port_url()
+        h = self.highlight(f"{storage}/a.mp4")
         self.login()
-        r = self.client.get(self.url(h))
+        with override_settings(CLIP_STORAGE_URLS=[storage]):
+            r = self.client.get(self.url(h))
         self.assertContains(r, "The clip could not be fetched: storage is not reachable", status_code=502)
 
     def test_the_status_json_links_each_highlight_to_its_download(self):

@@ -6,12 +6,14 @@ NUMBER: Schema = {"type": "number"}
 OFFSET: Schema = {"type": "number", "minimum": 0}
 DATETIME: Schema = {"type": "string", "format": "datetime"}
 URL: Schema = {"type": "string", "format": "url", "maxLength": 1000}
+# PositiveIntegerField's range: a bigger number cannot be stored (PostgreSQL refuses it outright).
+COUNT: Schema = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 
 status: Schema = {
     "type": "object",
     "properties": {
         "state": {"type": "string", "enum": ["starting", "live", "offline", "error", "stopped"]},
-        "segments_done": {"type": "integer", "minimum": 0},
+        "segments_done": COUNT,
         "last_error": {"type": ["string", "null"], "maxLength": 2000},
         "degraded": {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 500}},
     },
@@ -21,7 +23,7 @@ status: Schema = {
 segment: Schema = {
     "type": "object",
     "properties": {
-        "seq": {"type": "integer", "minimum": 0},
+        "seq": COUNT,
         "start_utc": DATETIME,
         "end_utc": DATETIME,
         "offset_s": OFFSET,

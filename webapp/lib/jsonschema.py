@@ -2,7 +2,7 @@
 
 Supports the subset the contract needs: objects (`properties`, `required`), arrays (`items`,
 `maxItems`), strings (`minLength`, `maxLength`, `format`: "url" or "datetime"), finite numbers,
-integers (both with `minimum`), booleans, `enum` and `null` via `"type": [..., "null"]`.
+integers (both with `minimum` and `maximum`), booleans, `enum` and `null` via `"type": [..., "null"]`.
 The first problem is raised as `ValidationError("<path>: <what is wrong>")`.
 """
 
@@ -73,6 +73,8 @@ def _check_number(obj: Any, schema: Schema, path: str) -> None:
         raise ValidationError(f"{path}: must be a finite number")
     if "minimum" in schema and obj < schema["minimum"]:
         raise ValidationError(f"{path}: must be at least {schema['minimum']}")
+    if "maximum" in schema and obj > schema["maximum"]:
+        raise ValidationError(f"{path}: must be at most {schema['maximum']}")
 
 
 def _check_integer(obj: Any, schema: Schema, path: str) -> None:

@@ -3,6 +3,10 @@
 Clips live in the processing server's storage, on another origin, where browsers ignore
 `<a download>` and just open the video. Streaming the file through here gives every browser a
 real download with a readable file name ("xqcow-0-01-00.mp4"), without the webapp keeping a copy.
+
+The URL comes from the processing server's report, so it is fetched only if it lies in the clip
+storage (CLIP_STORAGE_URLS: MEDIA_BASE_URL or the bucket) and redirects are not followed:
+otherwise anyone holding the ingest token could read the webapp's internal network through it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import logging
 from collections.abc import Iterator
 
 import requests
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -18,6 +23,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
+from server.storage import is_storage_url
 from webapp.streams.models import Highlight
 from webapp.streams.templatetags.streams_extras import hms
 
@@ -32,9 +38,12 @@ class ClipUnavailable(Exception):
 
 
 def open_clip(url: str) -> requests.Response:
-    """Start reading the clip at `url`; the caller closes the response."""
+    """Start reading the clip at `url` in the clip storage; the caller closes the response."""
+    if not is_storage_url(url, settings.CLIP_STORAGE_URLS):
+        raise ClipUnavailable("its address is not in the clip storage")
     try:
-        response = requests.get(url, stream=True, timeout=TIMEOUT)
+        # No redirects: the storage answers clips itself; a redirect could lead anywhere.
+        response = requests.get(url, stream=True, timeout=TIMEOUT, allow_redirects=False)
     except requests.RequestException as exc:
         raise ClipUnavailable(f"storage is not reachable ({type(exc).__name__})") from exc
     if response.status_code != 200:
