@@ -9,7 +9,7 @@ import subprocess
 
 from server.export import export_highlight
 from server.ingest import Segment
-from server.selection import Highlight
+from metamodel.selection import Highlight
 from server.storage import LocalStorage, clip_name
 
 
