@@ -141,5 +141,15 @@ def export_clip(segments: Sequence[Path], out_mp4: Path) -> None:
 
 
 def export_thumbnail(video: Path, at: float, out_jpg: Path, width: int = 320) -> None:
-    """Write one frame of `video` at `at` seconds as a jpg `width` pixels wide."""
-    run_ffmpeg(["-y", "-ss", f"{at:.3f}", "-i", str(video), "-frames:v", "1", "-vf", f"scale={width}:-2", "-q:v", "4", str(out_jpg)])
+    """Write one frame of `video` at `at` seconds as a jpg `width` pixels wide.
+
+    ffmpeg exits 0 without writing anything when the seek lands past the last decodable frame
+    (a segment whose keyframes are sparse, or shorter than its nominal length): then the
+    segment's first frame is taken, and no frame at all is a MediaError, never a missing file.
+    """
+    scale = ["-frames:v", "1", "-vf", f"scale={width}:-2", "-q:v", "4", str(out_jpg)]
+    run_ffmpeg(["-y", "-ss", f"{at:.3f}", "-i", str(video), *scale])
+    if not out_jpg.is_file() or out_jpg.stat().st_size == 0:
+        run_ffmpeg(["-y", "-i", str(video), *scale])
+    if not out_jpg.is_file() or out_jpg.stat().st_size == 0:
+        raise MediaError(f"{video}: no video frame to make a thumbnail from")

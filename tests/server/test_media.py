@@ -77,3 +77,20 @@ def test_a_file_that_is_not_media_is_an_error_in_ffmpegs_words(tmp_path):
     junk.write_bytes(b"this is not a video" * 100)
     with pytest.raises(media.MediaError, match="Invalid data|could not find|does not contain"):
         media.decode_segment(junk)
+
+
+def test_a_thumbnail_asked_for_past_the_last_frame_falls_back_to_the_first(tmp_path):
+    clip = Path(__file__).resolve().parents[2] / "server" / "demo" / "media" / "seed-lobby.mp4"
+    short = tmp_path / "short.ts"
+    media.run_ffmpeg(["-y", "-t", "1", "-i", str(clip), "-c", "copy", "-f", "mpegts", str(short)])
+    out = tmp_path / "thumb.jpg"
+    media.export_thumbnail(short, 5.0, out)  # half of a nominal 10 s segment that is 1 s long
+    assert out.stat().st_size > 0
+
+
+def test_a_file_without_video_gives_no_thumbnail_but_a_clear_error(tmp_path):
+    clip = Path(__file__).resolve().parents[2] / "server" / "demo" / "media" / "seed-lobby.mp4"
+    audio_only = tmp_path / "audio.ts"
+    media.run_ffmpeg(["-y", "-i", str(clip), "-vn", "-c:a", "copy", "-f", "mpegts", str(audio_only)])
+    with pytest.raises(media.MediaError):
+        media.export_thumbnail(audio_only, 1.0, tmp_path / "thumb.jpg")
