@@ -20,14 +20,22 @@ WEBAPP_PUBLIC_URL = "http://127.0.0.1:8000"  # where the server can reach the we
 MAX_STREAMS_PER_USER = 10  # streams one account may track at once
 
 # --- Both: which stream URLs users may add (besides Twitch channel names) ----------------------
-# A URL source (http://, https://, hls://) is refused unless its host is listed: the server must
-# not be made to fetch arbitrary hosts (SSRF). The demo and tests allow loopback only.
+# A URL source (http://, https://, hls://) is refused unless its host AND port are listed: the
+# server must not be made to fetch arbitrary hosts or ports (SSRF). Entries (allowlist.py):
+# "cdn.example.com" = that host on ports 80 and 443 only; "127.0.0.1:8181" = that port only;
+# "*.example.com" = its subdomains (ports 80/443; "*.example.com:8443" for another port).
+# The server checks every request its ingest makes against this list plus TWITCH_SOURCE_HOSTS and
+# TWITCH_URL_TEMPLATE's host:port: redirects and playlist entries too. The demo allows only its
+# own HLS server's port.
 ALLOWED_SOURCE_HOSTS = []
 
 # --- Processing server (Flask) -------------------------------------------------------------------
 SERVER_HOST = "127.0.0.1"  # bind address; keep loopback unless a proxy fronts it
 SERVER_PORT = 5000
 ALLOWED_CALLBACK_HOSTS = ["127.0.0.1", "localhost"]  # webapp hosts the server will report to
+# Hosts streamlink's Twitch plugin may contact for a channel name (same entry syntax as
+# ALLOWED_SOURCE_HOSTS): the channel page and API, the playlist service and the video CDN.
+TWITCH_SOURCE_HOSTS = ["twitch.tv", "*.twitch.tv", "*.ttvnw.net"]
 DATA_DIR = "var/server"  # ring buffers of segments, jobs.json, outbox/ and spool/: keep it across restarts
 MAX_JOBS = 20  # streams one server processes at once
 # Resume after a restart: running jobs (request + next seq/offset) are kept in DATA_DIR/jobs.json and

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from flask import Flask, abort, jsonify, send_from_directory
 
+from allowlist import origin_entry
 from appconfig import ROOT, as_bool, as_list, setting
 from panns.download import cache_path
 from server import api
@@ -24,6 +25,10 @@ from server.spool import Spool, Uploader
 from server.storage import make_storage
 
 log = logging.getLogger(__name__)
+
+# Where streamlink's Twitch plugin goes for a channel: the channel page and its API (twitch.tv,
+# gql.twitch.tv), the playlist service (usher.ttvnw.net) and the video CDN (*.ttvnw.net), on 443.
+TWITCH_SOURCE_HOSTS = ("twitch.tv", "*.twitch.tv", "*.ttvnw.net")
 
 
 def default_config() -> dict:
@@ -42,6 +47,7 @@ def default_config() -> dict:
         "ALLOWED_SOURCE_HOSTS": setting("ALLOWED_SOURCE_HOSTS", [], as_list),
         "ALLOWED_CALLBACK_HOSTS": setting("ALLOWED_CALLBACK_HOSTS", ["127.0.0.1", "localhost"], as_list),
         "TWITCH_URL_TEMPLATE": setting("TWITCH_URL_TEMPLATE", "https://twitch.tv/{login}"),
+        "TWITCH_SOURCE_HOSTS": setting("TWITCH_SOURCE_HOSTS", list(TWITCH_SOURCE_HOSTS), as_list),
         "TWITCH_IRC_HOST": setting("TWITCH_IRC_HOST", "irc.chat.twitch.tv"),
         "TWITCH_IRC_PORT": setting("TWITCH_IRC_PORT", 6697, int),
         "TWITCH_IRC_TLS": setting("TWITCH_IRC_TLS", True, as_bool),
@@ -131,6 +137,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         audio_tagger=tagger,
         chat_sentiment=sentiment,
         degraded=(tagger.notice,) if tagger.notice else (),
+        source_hosts=ingest_allow_list(config),
     )
     jobs = JobManager(ctx, config["MAX_JOBS"], JobStore(data_dir / "jobs.json") if persist else None)
 
@@ -168,6 +175,14 @@ def shutdown(app: Flask) -> None:
     app.extensions["janitor"].stop()
     app.extensions["reporter"].stop()
     app.extensions["model_worker"].stop()
+
+
+def ingest_allow_list(config) -> tuple[str, ...]:
+    """Every host:port a job's ingest may contact (server/egress.py checks each request):
+    ALLOWED_SOURCE_HOSTS, Twitch's own hosts for channel names, and wherever TWITCH_URL_TEMPLATE
+    points (the demo channel on loopback)."""
+    template = config["TWITCH_URL_TEMPLATE"].format(login="channel")
+    return (*config["ALLOWED_SOURCE_HOSTS"], *config["TWITCH_SOURCE_HOSTS"], origin_entry(template))
 
 
 def make_audio_tagger(config, worker: ModelWorker) -> AudioTagger:

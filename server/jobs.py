@@ -61,6 +61,7 @@ class JobContext:
     model_worker: ModelWorker | None = None  # the one thread that runs model work for every job (inference.py)
     audio_tagger: AudioTagger | None = None  # PANNs audio_tag:* features; None = not configured
     chat_sentiment: ChatSentiment | None = None  # CHAT_SENTIMENT_BACKEND; None = the lexicon, in the scoring thread
+    source_hosts: tuple[str, ...] = ()  # every host:port the ingest may contact (allowlist.py); () = none
 
 
 class StreamJob:
@@ -181,7 +182,7 @@ class StreamJob:
 
     def _ingest_loop(self) -> None:
         segmenter = LiveSegmenter(self.request.stream_url, self.folder, self.ctx.segment_seconds,
-                                  self.ctx.ring_size, self.ctx.read_timeout_s)
+                                  self.ctx.ring_size, self.ctx.read_timeout_s, self.ctx.source_hosts)
         delay = self.ctx.retry_min_s
         while not self._stop.is_set():
             received = self.segments_done

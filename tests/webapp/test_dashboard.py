@@ -8,7 +8,7 @@ from django.utils import timezone
 from webapp.streams.models import Highlight, Stream
 from webapp.test import BaseTestCase, FakeProcessingServer, closed_port_url
 
-HOSTS = ["127.0.0.1", "localhost"]
+HOSTS = ["127.0.0.1", "localhost", "127.0.0.1:8080"]
 
 
 @override_settings(ALLOWED_SOURCE_HOSTS=HOSTS, SERVER_API_TOKEN="t0ken", WEBAPP_PUBLIC_URL="http://127.0.0.1:8000")
