@@ -112,3 +112,7 @@ STORAGE_RETENTION_DAYS = None  # e.g. 30: delete every clip older than this; Non
 
 # Reporting to the webapp
 REPORT_RETRY_MAX_S = 60.0  # longest wait between retries while the webapp is down
+# A report the webapp keeps failing (5xx) while it takes the other streams' reports is set aside
+# after this many tries (kept in DATA_DIR/outbox/parked/, named in the job's status), so the
+# stream's later reports go on. A webapp that is down parks nothing.
+REPORT_MAX_TRIES = 5

@@ -63,6 +63,7 @@ def default_config() -> dict:
         "RETRY_MIN_S": setting("RETRY_MIN_S", 5.0, float),
         "RETRY_MAX_S": setting("RETRY_MAX_S", 60.0, float),
         "REPORT_RETRY_MAX_S": setting("REPORT_RETRY_MAX_S", 60.0, float),
+        "REPORT_MAX_TRIES": setting("REPORT_MAX_TRIES", 5, int),
         "MAX_JOBS": setting("MAX_JOBS", 20, int),
         "RESUME_JOBS": setting("RESUME_JOBS", True, as_bool),  # DATA_DIR/jobs.json + DATA_DIR/outbox
         # Where clips go (docs/storage.md)
@@ -104,7 +105,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     data_dir = Path(config["DATA_DIR"])
     persist = config["RESUME_JOBS"]  # off: jobs and undelivered reports live in memory only
     reporter = Reporter(config["INGEST_API_TOKEN"], max_backoff=config["REPORT_RETRY_MAX_S"],
-                        journal_dir=data_dir / "outbox" if persist else None)
+                        journal_dir=data_dir / "outbox" if persist else None, max_tries=config["REPORT_MAX_TRIES"])
     storage = make_storage(config)  # a bad backend setting stops start-up, loudly
     spool = Spool(Path(config["STORAGE_SPOOL_DIR"] or data_dir / "spool"), config["STORAGE_SPOOL_MAX_ITEMS"])
     uploader = Uploader(spool, storage, reporter, max_backoff=config["STORAGE_RETRY_MAX_S"])
@@ -142,7 +143,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     jobs = JobManager(ctx, config["MAX_JOBS"], JobStore(data_dir / "jobs.json") if persist else None)
 
     def stream_deleted(stream_id: int) -> None:
-        """The webapp deleted the stream: drop its spooled uploads, delete its clips after the grace period."""
+        """The webapp deleted the stream: drop its queued reports and spooled uploads, delete its
+        clips after the grace period."""
+        reporter.forget(stream_id)
         uploader.forget(stream_id)
         janitor.schedule(stream_id)
 
@@ -211,6 +214,7 @@ def _register_plain_routes(app: Flask) -> None:
         reporter = app.extensions["reporter"]
         uploader, janitor = app.extensions["uploader"], app.extensions["janitor"]
         return jsonify({"ok": True, "jobs": len(app.extensions["jobs"].all()), "outbox_pending": reporter.pending,
+                        "outbox_parked": reporter.parked,
                         "outbox_error": reporter.last_error, "spool_pending": uploader.pending,
                         "storage_error": uploader.last_error or janitor.last_error,
                         "deletions_scheduled": len(janitor.scheduled),

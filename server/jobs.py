@@ -173,6 +173,9 @@ class StreamJob:
             notices.append(f"chat off: {self.chat.last_error}")
         elif self.chat.state != "joined" and self.chat.connects:
             notices.append("chat reconnecting")
+        parked = self.ctx.reporter.parked_note(self.stream_id)  # reports the webapp would not take
+        if parked:
+            notices.append(parked)
         refused = getattr(self.ctx.model, "last_error", None)  # the ModelStore's hot reload
         if refused:
             notices.append(refused)
