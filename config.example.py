@@ -16,6 +16,12 @@ DJANGO_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]  # host names the webapp answe
 DJANGO_CSRF_TRUSTED_ORIGINS = []  # e.g. ["https://highlights.example.com"] behind a proxy
 DATABASE_PATH = "var/db.sqlite3"  # the SQLite file (folder is created)
 SERVER_URL = "http://127.0.0.1:5000"  # where the processing server listens
+# Streams saved "waiting for server" are retried by a background thread of the webapp process
+# (started by webapp/wsgi.py: waitress, runserver) this often, in seconds; 0 turns it off (then
+# run `manage.py sync_jobs --loop`). Pages never call the server; add/delete calls time out after
+# 1 s (connect) / 3 s (read; 10 s for a delete), and after 3 dead or hung calls in a row none is
+# made for 15 s (a circuit breaker), so the stream is saved waiting at once.
+JOB_SYNC_INTERVAL_S = 2.0
 WEBAPP_PUBLIC_URL = "http://127.0.0.1:8000"  # where the server can reach the webapp (callback_base)
 MAX_STREAMS_PER_USER = 10  # streams one account may track at once
 

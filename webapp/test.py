@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.test import TestCase
 
+from webapp.lib import processing
 from webapp.streams.models import Stream
 
 PASSWORD = "correct-horse-battery"
@@ -120,6 +121,10 @@ class BaseTestCase(TestCase):
         cls.bob = User.objects.create_user("bob", password=PASSWORD)
         cls.stream = Stream.objects.create(owner=cls.alice, source="xqcow", chat_channel="xqcow",
                                            state=Stream.LIVE)
+
+    def setUp(self) -> None:
+        super().setUp()
+        processing.reset_breakers()  # a server "down" in an earlier test must not stay down here
 
     def login(self, user: User | None = None) -> None:
         self.client.force_login(user or self.alice)
