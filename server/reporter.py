@@ -247,9 +247,9 @@ class Reporter(BackgroundLoop):
             log.warning("%s (%s); %d message(s) kept for retry", reason, message.url, self.pending)
         self.last_error = reason
         with self._wake:
-            queue = self._streams.get(message.stream_id)
-            if queue is None or not queue.messages or queue.messages[0] is not message:
+            if not self._is_head(message):
                 return  # forgotten meanwhile
+            queue = self._streams[message.stream_id]
             now = time.monotonic()
             if queue.failed_since is None:
                 queue.failed_since = now
@@ -265,6 +265,8 @@ class Reporter(BackgroundLoop):
 
     def _park(self, message: Message, reason: str) -> None:
         """Set a message that the webapp will not take aside (on disk, for a human), and go on."""
+        if not self._is_head(message):
+            return  # its stream was forgotten (deleted) meanwhile
         log.error("outbox: parked a report for stream %s (%s): %s", message.stream_id, message.url, reason)
         if self.journal_dir is not None:
             parked = self.journal_dir / "parked"
@@ -282,15 +284,21 @@ class Reporter(BackgroundLoop):
     def _finish(self, message: Message) -> None:
         """The head message is done with: next one of its stream, at once."""
         with self._wake:
-            queue = self._streams.get(message.stream_id)
-            if queue and queue.messages and queue.messages[0] is message:
-                queue.messages.popleft()
-                queue.next_try, queue.backoff, queue.failed_since, queue.strikes = 0.0, 0.0, None, 0
-                queue.last_error = None
-                if not queue.messages:
-                    del self._streams[message.stream_id]
-                _unlink(message)
+            if not self._is_head(message):
+                return  # forgotten meanwhile (forget() already ran its on_done)
+            queue = self._streams[message.stream_id]
+            queue.messages.popleft()
+            queue.next_try, queue.backoff, queue.failed_since, queue.strikes = 0.0, 0.0, None, 0
+            queue.last_error = None
+            if not queue.messages:
+                del self._streams[message.stream_id]
+            _unlink(message)
         _done(message)
+
+    def _is_head(self, message: Message) -> bool:
+        with self._wake:
+            queue = self._streams.get(message.stream_id)
+            return bool(queue and queue.messages and queue.messages[0] is message)
 
     def _gone(self, stream_id: int) -> None:
         self.forget(stream_id)
