@@ -128,6 +128,8 @@ def test_ten_users_with_waiting_streams_and_a_hung_server_do_not_slow_any_page(w
         time.sleep(0.3)  # the polls are in flight (before the fix: each held a thread for 10 s)
         login_s, login_status = timed_get(base + "/accounts/login/")
         results = [poll.result() for poll in polls]
+    print(f"login page {login_s:.2f} s; slowest of {len(results)} pages {max(r[0] for r in results):.2f} s; "
+          f"connections to the hung server {len(hung.connections)}")
     assert login_status == 200 and login_s < 2.0, f"the login page took {login_s:.1f} s"
     assert all(status == 200 for _, status in results)
     slowest = max(seconds for seconds, _ in results)
