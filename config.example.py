@@ -50,12 +50,23 @@ STATIC_ROOT = "var/static"  # only used by an optional `manage.py collectstatic`
 # webapp does not share the server's settings, e.g. ["https://clips.example.com"].
 CLIP_STORAGE_URLS = None
 SERVER_URL = "http://127.0.0.1:5000"  # where the processing server listens
+# Streams saved "waiting for server" are retried by a background thread of the webapp process
+# (started by webapp/wsgi.py: waitress, runserver) this often, in seconds; 0 turns it off (then
+# run `manage.py sync_jobs --loop`). Pages never call the server; add/delete calls time out after
+# 1 s (connect) / 3 s (read; 10 s for a delete), and after 3 dead or hung calls in a row none is
+# made for 15 s (a circuit breaker), so the stream is saved waiting at once.
+JOB_SYNC_INTERVAL_S = 2.0
 WEBAPP_PUBLIC_URL = "http://127.0.0.1:8000"  # where the server can reach the webapp (callback_base)
 MAX_STREAMS_PER_USER = 10  # streams one account may track at once
 
 # --- Both: which stream URLs users may add (besides Twitch channel names) ----------------------
-# A URL source (http://, https://, hls://) is refused unless its host is listed: the server must
-# not be made to fetch arbitrary hosts (SSRF). The demo and tests allow loopback only.
+# A URL source (http://, https://, hls://) is refused unless its host AND port are listed: the
+# server must not be made to fetch arbitrary hosts or ports (SSRF). Entries (allowlist.py):
+# "cdn.example.com" = that host on ports 80 and 443 only; "127.0.0.1:8181" = that port only;
+# "*.example.com" = its subdomains (ports 80/443; "*.example.com:8443" for another port).
+# The server checks every request its ingest makes against this list plus TWITCH_SOURCE_HOSTS and
+# TWITCH_URL_TEMPLATE's host:port: redirects and playlist entries too. The demo allows only its
+# own HLS server's port.
 ALLOWED_SOURCE_HOSTS = []
 
 # --- Processing server (Flask) -------------------------------------------------------------------
@@ -63,6 +74,9 @@ SERVER_HOST = "127.0.0.1"  # bind address; keep loopback unless a proxy fronts i
 SERVER_PORT = 5000
 SERVER_MAX_REQUEST_BYTES = 65536  # bigger API bodies are refused (413), by waitress before reading them
 ALLOWED_CALLBACK_HOSTS = ["127.0.0.1", "localhost"]  # webapp hosts the server will report to
+# Hosts streamlink's Twitch plugin may contact for a channel name (same entry syntax as
+# ALLOWED_SOURCE_HOSTS): the channel page and API, the playlist service and the video CDN.
+TWITCH_SOURCE_HOSTS = ["twitch.tv", "*.twitch.tv", "*.ttvnw.net"]
 DATA_DIR = "var/server"  # ring buffers of segments, jobs.json, outbox/ and spool/: keep it across restarts
 MAX_JOBS = 20  # streams one server processes at once
 # Resume after a restart: running jobs (request + next seq/offset) are kept in DATA_DIR/jobs.json and
@@ -158,3 +172,7 @@ STORAGE_RETENTION_DAYS = None  # e.g. 30: delete every clip older than this; Non
 
 # Reporting to the webapp
 REPORT_RETRY_MAX_S = 60.0  # longest wait between retries while the webapp is down
+# A report the webapp keeps failing (5xx) while it takes the other streams' reports is set aside
+# after this many tries (kept in DATA_DIR/outbox/parked/, named in the job's status), so the
+# stream's later reports go on. A webapp that is down parks nothing.
+REPORT_MAX_TRIES = 5

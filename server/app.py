@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from flask import Flask, abort, jsonify, send_from_directory
 
+from allowlist import origin_entry
 from appconfig import ROOT, as_bool, as_list, check_secret, is_debug, setting
 from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S
 from panns.download import cache_path
@@ -25,6 +26,10 @@ from server.spool import Spool, Uploader
 from server.storage import default_media_base_url, make_storage
 
 log = logging.getLogger(__name__)
+
+# Where streamlink's Twitch plugin goes for a channel: the channel page and its API (twitch.tv,
+# gql.twitch.tv), the playlist service (usher.ttvnw.net) and the video CDN (*.ttvnw.net), on 443.
+TWITCH_SOURCE_HOSTS = ("twitch.tv", "*.twitch.tv", "*.ttvnw.net")
 
 
 def default_config() -> dict:
@@ -47,6 +52,7 @@ def default_config() -> dict:
         "ALLOWED_SOURCE_HOSTS": setting("ALLOWED_SOURCE_HOSTS", [], as_list),
         "ALLOWED_CALLBACK_HOSTS": setting("ALLOWED_CALLBACK_HOSTS", ["127.0.0.1", "localhost"], as_list),
         "TWITCH_URL_TEMPLATE": setting("TWITCH_URL_TEMPLATE", "https://twitch.tv/{login}"),
+        "TWITCH_SOURCE_HOSTS": setting("TWITCH_SOURCE_HOSTS", list(TWITCH_SOURCE_HOSTS), as_list),
         "TWITCH_IRC_HOST": setting("TWITCH_IRC_HOST", "irc.chat.twitch.tv"),
         "TWITCH_IRC_PORT": setting("TWITCH_IRC_PORT", 6697, int),
         "TWITCH_IRC_TLS": setting("TWITCH_IRC_TLS", True, as_bool),
@@ -63,6 +69,7 @@ def default_config() -> dict:
         "RETRY_MIN_S": setting("RETRY_MIN_S", 5.0, float),
         "RETRY_MAX_S": setting("RETRY_MAX_S", 60.0, float),
         "REPORT_RETRY_MAX_S": setting("REPORT_RETRY_MAX_S", 60.0, float),
+        "REPORT_MAX_TRIES": setting("REPORT_MAX_TRIES", 5, int),
         "MAX_JOBS": setting("MAX_JOBS", 20, int),
         "RESUME_JOBS": setting("RESUME_JOBS", True, as_bool),  # DATA_DIR/jobs.json + DATA_DIR/outbox
         # Where clips go (docs/storage.md)
@@ -107,7 +114,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     data_dir = Path(config["DATA_DIR"])
     persist = config["RESUME_JOBS"]  # off: jobs and undelivered reports live in memory only
     reporter = Reporter(config["INGEST_API_TOKEN"], max_backoff=config["REPORT_RETRY_MAX_S"],
-                        journal_dir=data_dir / "outbox" if persist else None)
+                        journal_dir=data_dir / "outbox" if persist else None, max_tries=config["REPORT_MAX_TRIES"])
     storage = make_storage(config)  # a bad backend setting stops start-up, loudly
     spool = Spool(Path(config["STORAGE_SPOOL_DIR"] or data_dir / "spool"), config["STORAGE_SPOOL_MAX_ITEMS"])
     uploader = Uploader(spool, storage, reporter, max_backoff=config["STORAGE_RETRY_MAX_S"])
@@ -140,11 +147,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         audio_tagger=tagger,
         chat_sentiment=sentiment,
         degraded=(tagger.notice,) if tagger.notice else (),
+        source_hosts=ingest_allow_list(config),
     )
     jobs = JobManager(ctx, config["MAX_JOBS"], JobStore(data_dir / "jobs.json") if persist else None)
 
     def stream_deleted(stream_id: int) -> None:
-        """The webapp deleted the stream: drop its spooled uploads, delete its clips after the grace period."""
+        """The webapp deleted the stream: drop its queued reports and spooled uploads, delete its
+        clips after the grace period."""
+        reporter.forget(stream_id)
         uploader.forget(stream_id)
         janitor.schedule(stream_id)
 
@@ -179,6 +189,14 @@ def shutdown(app: Flask) -> None:
     app.extensions["model_worker"].stop()
 
 
+def ingest_allow_list(config) -> tuple[str, ...]:
+    """Every host:port a job's ingest may contact (server/egress.py checks each request):
+    ALLOWED_SOURCE_HOSTS, Twitch's own hosts for channel names, and wherever TWITCH_URL_TEMPLATE
+    points (the demo channel on loopback)."""
+    template = config["TWITCH_URL_TEMPLATE"].format(login="channel")
+    return (*config["ALLOWED_SOURCE_HOSTS"], *config["TWITCH_SOURCE_HOSTS"], origin_entry(template))
+
+
 def make_audio_tagger(config, worker: ModelWorker) -> AudioTagger:
     """The shared PANNs tagger: PANNS_CHECKPOINT, else the cached download of PANNS_MODEL."""
     name = config["PANNS_MODEL"]
@@ -205,6 +223,7 @@ def _register_plain_routes(app: Flask) -> None:
         reporter = app.extensions["reporter"]
         uploader, janitor = app.extensions["uploader"], app.extensions["janitor"]
         return jsonify({"ok": True, "jobs": len(app.extensions["jobs"].all()), "outbox_pending": reporter.pending,
+                        "outbox_parked": reporter.parked,
                         "outbox_error": reporter.last_error, "spool_pending": uploader.pending,
                         "storage_error": uploader.last_error or janitor.last_error,
                         "deletions_scheduled": len(janitor.scheduled),

@@ -13,11 +13,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from streamlink import Streamlink
 from streamlink.exceptions import NoPluginError, PluginError, StreamError
 
+from server.egress import EgressGuard, guard_session
 from server.media import FFMPEG
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,13 @@ class StreamOffline(IngestError):
     """The channel exists but has no live stream (or its playlist is gone)."""
 
 
+class SourceNotAllowed(IngestError):
+    """The stream led to a host:port outside the allow-list (a redirect, a playlist entry)."""
+
+    def __init__(self, target: str):
+        super().__init__(f"source not allowed: the stream led to {target}, which is not on the allow-list")
+
+
 @dataclass(frozen=True)
 class Segment:
     seq: int  # job-wide sequence number, continuous across reconnects
@@ -46,24 +54,41 @@ class Segment:
         return self.end_utc - self.duration
 
 
-def open_stream(url: str, timeout: float) -> object:
-    """Open the best quality of `url` with streamlink and return its file-like reader."""
+def open_stream(url: str, timeout: float, allowed_hosts: Iterable[str]) -> tuple[object, EgressGuard]:
+    """Open the best quality of `url` with streamlink; return its file-like reader and the guard
+    that checks every request the session makes (the first one, redirects, playlists, segments)
+    against `allowed_hosts` (allowlist.py).
+
+    The errors say what a user may see: which host a stream led to that is not allowed, or that
+    it is offline; anything else is "could not open the stream", with the details in the log only,
+    so the message cannot tell a closed port from an open one.
+    """
     session = Streamlink({"stream-timeout": timeout, "hls-live-edge": 3})
+    guard = guard_session(session.http, allowed_hosts)
     try:
         streams = session.streams(url)
     except NoPluginError as exc:
-        raise IngestError(f"no streamlink plugin for {url}") from exc
+        raise IngestError("no streamlink plugin for this source") from exc
     except PluginError as exc:
+        _raise_if_refused(guard, exc)
         if _http_status(exc) in (404, 410):  # a playlist that is gone: the channel went off the air
             raise StreamOffline("channel is offline (playlist not found)") from exc
-        raise IngestError(f"could not open {url}: {exc}") from exc
+        log.warning("could not open %s: %s", url, exc)
+        raise IngestError("could not open the stream (details in the server log)") from exc
     if not streams:
         raise StreamOffline("channel is offline")
     stream = streams.get("best") or next(iter(streams.values()))
     try:
-        return stream.open()
+        return stream.open(), guard
     except StreamError as exc:
-        raise StreamOffline(f"could not read the stream: {exc}") from exc
+        _raise_if_refused(guard, exc)
+        log.warning("could not read %s: %s", url, exc)
+        raise StreamOffline("could not read the stream (details in the server log)") from exc
+
+
+def _raise_if_refused(guard: EgressGuard, exc: BaseException) -> None:
+    if guard.refused is not None:
+        raise SourceNotAllowed(guard.refused) from exc
 
 
 def _http_status(exc: BaseException) -> int | None:
@@ -81,8 +106,9 @@ class LiveSegmenter:
     """One streamlink -> ffmpeg session; `run` blocks until the stream ends or `stop` is set."""
 
     def __init__(self, url: str, folder: Path, segment_seconds: float = 10.0, ring_size: int = 60,
-                 read_timeout: float = 30.0):
+                 read_timeout: float = 30.0, allowed_hosts: Iterable[str] = ()):
         self.url = url
+        self.allowed_hosts = tuple(allowed_hosts)  # every host:port streamlink may contact
         self.folder = folder
         self.segment_seconds = segment_seconds
         self.ring_size = ring_size
@@ -91,14 +117,14 @@ class LiveSegmenter:
     def run(self, stop: threading.Event, first_seq: int, offset_s: float, on_segment: Callable[[Segment], None]) -> None:
         """Emit each finished segment to `on_segment`; return when the stream ends or on stop."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        reader = open_stream(self.url, self.read_timeout)
+        reader, guard = open_stream(self.url, self.read_timeout, self.allowed_hosts)
         listing = _Listing(self.folder / f"list-{first_seq:06d}.csv", offset_s)
         ffmpeg = subprocess.Popen(self._ffmpeg_args(first_seq, listing.path), stdin=subprocess.PIPE,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         pump = threading.Thread(target=self._pump, args=(reader, ffmpeg, stop), name="ingest-pump", daemon=True)
         pump.start()
         try:
-            while not stop.is_set() and ffmpeg.poll() is None:
+            while not stop.is_set() and ffmpeg.poll() is None and not guard.refused_event.is_set():
                 self._emit(listing, on_segment)
                 stop.wait(0.25)
         finally:
@@ -108,6 +134,8 @@ class LiveSegmenter:
         if stop.is_set():
             return
         self._emit(listing, on_segment)  # the last segment closes when ffmpeg exits
+        if guard.refused is not None:  # a playlist named a segment or variant elsewhere
+            raise SourceNotAllowed(guard.refused)
         error = ffmpeg.stderr.read().decode("utf-8", "replace").strip() if ffmpeg.stderr else ""
         if ffmpeg.returncode != 0:
             raise IngestError(f"ffmpeg failed: {error.splitlines()[-1] if error else ffmpeg.returncode}")

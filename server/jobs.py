@@ -64,6 +64,7 @@ class JobContext:
     model_worker: ModelWorker | None = None  # the one thread that runs model work for every job (inference.py)
     audio_tagger: AudioTagger | None = None  # PANNs audio_tag:* features; None = not configured
     chat_sentiment: ChatSentiment | None = None  # CHAT_SENTIMENT_BACKEND; None = the lexicon, in the scoring thread
+    source_hosts: tuple[str, ...] = ()  # every host:port the ingest may contact (allowlist.py); () = none
 
 
 class StreamJob:
@@ -85,6 +86,7 @@ class StreamJob:
         self._reasons: dict[int, list] = {}  # each recent segment's reasons, for its highlight
         self._next_seq, self._offset = next_seq, offset_s
         self.on_change: Callable[[StreamJob], None] | None = None  # resume point or budget moved (JobManager)
+        self._save_error: str | None = None  # the last resume-point save failed (shown in degraded)
         self._featurizer = SegmentFeaturizer()
         if ctx.audio_tagger is not None:
             tagger = ctx.audio_tagger
@@ -141,12 +143,17 @@ class StreamJob:
         """(next seq, stream offset) a restarted job continues from: past every segment already cut."""
         return self._next_seq, self._offset
 
-    def _changed(self) -> None:
+    def _changed(self) -> bool:
+        """Save the resume point; False when it could not be saved (disk full)."""
         if self.on_change is not None:
             try:
                 self.on_change(self)
-            except Exception:  # saving the resume point must never stop the job
+            except Exception as exc:  # saving the resume point must never stop the job
                 log.exception("stream %s: saving the job failed", self.stream_id)
+                self._save_error = f"segments skipped: cannot save the job's resume point ({exc.__class__.__name__})"
+                return False
+        self._save_error = None
+        return True
 
     @property
     def alive(self) -> bool:
@@ -176,6 +183,11 @@ class StreamJob:
             notices.append(f"chat off: {self.chat.last_error}")
         elif self.chat.state != "joined" and self.chat.connects:
             notices.append("chat reconnecting")
+        if self._save_error:
+            notices.append(self._save_error)
+        parked = self.ctx.reporter.parked_note(self.stream_id)  # reports the webapp would not take
+        if parked:
+            notices.append(parked)
         refused = getattr(self.ctx.model, "last_error", None)  # the ModelStore's hot reload
         if refused:
             notices.append(refused)
@@ -185,7 +197,7 @@ class StreamJob:
 
     def _ingest_loop(self) -> None:
         segmenter = LiveSegmenter(self.request.stream_url, self.folder, self.ctx.segment_seconds,
-                                  self.ctx.ring_size, self.ctx.read_timeout_s)
+                                  self.ctx.ring_size, self.ctx.read_timeout_s, self.ctx.source_hosts)
         delay = self.ctx.retry_min_s
         while not self._stop.is_set():
             received = self.segments_done
@@ -209,7 +221,12 @@ class StreamJob:
 
     def _on_segment(self, segment: Segment) -> None:
         self._next_seq, self._offset = segment.seq + 1, segment.offset_s + segment.duration
-        self._changed()  # saved before scoring: a restart skips, never repeats, a seq
+        if not self._changed():
+            # Not on disk: a restart would cut this seq again and overwrite what the webapp stored
+            # for it, so the segment is not used. Saved before scoring: a restart skips, never repeats, a seq.
+            if self.degraded() != self._reported_degraded:
+                self._report_status()
+            return
         if self.state != "live":
             self._set_state("live", None)
         self._segments.put(segment)

@@ -54,7 +54,14 @@ class JobManager:
             job = StreamJob(request, self.ctx, next_seq, offset_s)
             self._jobs[request.stream_id] = job
         if self.store is not None:
-            self._save(job, add=True)
+            try:
+                self._save(job, add=True)
+            except OSError as exc:  # disk full: a job that is not on disk would resume nowhere
+                with self._lock:
+                    self._jobs.pop(request.stream_id, None)
+                with self._save_lock:
+                    self._saved.pop(request.stream_id, None)
+                raise OverflowError(f"cannot save the job: {exc.strerror or exc}") from exc
             job.on_change = self._save
         job.start()
         log.info("stream %s: job started for %s", request.stream_id, request.source)

@@ -12,7 +12,8 @@ report to the webapp. The spooled item is removed when the outbox has delivered 
 Manifests are written atomically (durable.py: temp file, fsync, rename), so a crash
 leaves either the old or the new one. On start the uploader picks up every item left by the
 previous run. A failed upload is retried with exponential backoff, without limit in time: nothing
-is lost while storage is down.
+is lost while storage is down. Each item backs off on its own: the uploader takes the oldest item
+that is due, so one item storage always refuses never holds back the others.
 """
 
 from __future__ import annotations
@@ -154,6 +155,8 @@ class Uploader(BackgroundLoop):
         self.uploaded = 0  # files stored and checked by this process
         self._items: dict[str, SpoolItem] = {}
         self._reported: set[str] = set()  # handed to the outbox, waiting for its delivery
+        self._retry_at: dict[str, float] = {}  # item id -> monotonic time it may be tried again
+        self._backoff: dict[str, float] = {}  # item id -> its current backoff
 
     def start(self) -> None:
         for item in self.spool.load():
@@ -195,29 +198,40 @@ class Uploader(BackgroundLoop):
     def _discard(self, item: SpoolItem) -> None:
         self._items.pop(item.id, None)
         self._reported.discard(item.id)
+        self._retry_at.pop(item.id, None)
+        self._backoff.pop(item.id, None)
         self.spool.remove(item)
 
     # --- the thread --------------------------------------------------------------------------
 
     def _run(self) -> None:
-        backoff = self.min_backoff
         while True:
             with self._wake:
-                while not self._next() and not self._stopping:
-                    self._wake.wait()
+                while not self._stopping and (item := self._next()) is None:
+                    self._wake.wait(self._wait_time())  # stop() and submit() interrupt the wait
                 if self._stopping:
                     return
-                item = self._next()
-            if self._store(item):
-                backoff = self.min_backoff
-                continue
+            stored = self._store(item)
             with self._wake:
-                self._wake.wait(backoff)  # stop() and submit() interrupt the wait
-            backoff = min(backoff * 2, self.max_backoff)
+                if stored:
+                    self._retry_at.pop(item.id, None)
+                    self._backoff.pop(item.id, None)
+                elif item.id in self._items:  # this item alone waits; the next due one goes now
+                    backoff = min(max(self._backoff.get(item.id, 0.0) * 2, self.min_backoff), self.max_backoff)
+                    self._backoff[item.id] = backoff
+                    self._retry_at[item.id] = time.monotonic() + backoff
+
+    def _waiting(self) -> list[SpoolItem]:
+        return [self._items[i] for i in sorted(self._items) if i not in self._reported]
 
     def _next(self) -> SpoolItem | None:
-        waiting = [self._items[i] for i in sorted(self._items) if i not in self._reported]
-        return waiting[0] if waiting else None
+        """The oldest item not yet handed to the outbox whose backoff is over."""
+        now = time.monotonic()
+        return next((item for item in self._waiting() if self._retry_at.get(item.id, 0.0) <= now), None)
+
+    def _wait_time(self) -> float | None:
+        times = [self._retry_at.get(item.id, 0.0) for item in self._waiting()]
+        return max(min(times) - time.monotonic(), 0.01) if times else None
 
     def _store(self, item: SpoolItem) -> bool:
         """Upload what is missing, check the URLs, queue the report; False to retry later."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from allowlist import host_port, url_allowed
 from metamodel.selection import validate_per_hour
 
 CHANNEL_RE = re.compile(r"^[a-zA-Z0-9_]{3,25}$")
@@ -43,6 +44,13 @@ def source_host(url: str) -> str:
     return parts.hostname.lower()
 
 
+def _host_port(url: str) -> tuple[str, object]:
+    try:
+        return host_port(url)
+    except ValueError:
+        raise ValidationError("source URL has an invalid port") from None
+
+
 def validate_budget(raw: Any) -> float | None:
     """Highlights per hour (metamodel.selection's range), or None (use the model's own)."""
     if raw is None:
@@ -67,8 +75,10 @@ def validate_job(data: Any, allowed_source_hosts: list[str], allowed_callback_ho
     if CHANNEL_RE.match(source):
         stream_url = twitch_url_template.format(login=source.lower())
     elif "://" in source:
-        if source_host(source) not in allowed_source_hosts:
-            raise ValidationError(f"source host {source_host(source)!r} is not allowed")
+        source_host(source)  # refuses user info, a missing host, a scheme streamlink is not given
+        if not url_allowed(source, allowed_source_hosts):
+            host, port = _host_port(source)
+            raise ValidationError(f"source host {host}:{port} is not allowed")
         stream_url = source
     else:
         raise ValidationError("source must be a Twitch channel name (3-25 letters, digits, _) or a URL")

@@ -65,23 +65,35 @@ def irc_server():
 class RecordingWebapp:
     """A loopback HTTP endpoint standing in for the webapp's ingest API; it records every POST.
 
-    `status` is what it answers (set 503 to play a webapp that is down, 404 for a deleted stream).
+    `status` is what it answers (set 503 to play a webapp that is down, 404 for a deleted stream:
+    the API's JSON `{"error": "no such stream"}`); `status_for` overrides it for paths starting
+    with a prefix (e.g. {"/api/v1/streams/1/": 500}). A path outside /api/v1/streams/ gets an
+    HTML 404 page, as Django answers a wrong URL prefix.
     """
 
     def __init__(self):
         self.requests: list[tuple[str, dict, str]] = []
         self.status = 200
+        self.status_for: dict[str, int] = {}
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status = recorder.status
+                status = next((code for prefix, code in recorder.status_for.items() if self.path.startswith(prefix)),
+                              recorder.status)
+                answer, content_type = b"", "application/json"
+                if not self.path.startswith("/api/v1/streams/"):
+                    status, answer, content_type = 404, b"<html><h1>Not Found</h1></html>", "text/html"
+                elif status == 404:
+                    answer = json.dumps({"error": "no such stream"}).encode()
                 if status < 300:
                     recorder.requests.append((self.path, json.loads(body), self.headers.get("Authorization", "")))
                 self.send_response(status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
+                self.wfile.write(answer)
 
             def log_message(self, *args):
                 pass

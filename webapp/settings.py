@@ -27,6 +27,9 @@ CSRF_TRUSTED_ORIGINS = setting("DJANGO_CSRF_TRUSTED_ORIGINS", [], as_list)
 # The processing server (see docs/contract.md).
 SERVER_URL = setting("SERVER_URL", "http://127.0.0.1:5000").rstrip("/")
 SERVER_API_TOKEN = secret("SERVER_API_TOKEN", DEBUG)
+# Streams waiting for the processing server are retried by a background thread this often (s);
+# 0 turns the thread off (then run `manage.py sync_jobs --loop`). Pages never call the server.
+JOB_SYNC_INTERVAL_S = setting("JOB_SYNC_INTERVAL_S", 2.0, float)
 INGEST_API_TOKEN = secret("INGEST_API_TOKEN", DEBUG)
 WEBAPP_PUBLIC_URL = setting("WEBAPP_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.test import TestCase
 
 from metamodel.selection import DEFAULT_PER_HOUR, validate_per_hour
+from webapp.lib import processing
 from webapp.streams.models import Stream
 
 PASSWORD = "correct-horse-battery"
@@ -129,6 +130,10 @@ class BaseTestCase(TestCase):
         cls.bob = User.objects.create_user("bob", password=PASSWORD)
         cls.stream = Stream.objects.create(owner=cls.alice, source="xqcow", chat_channel="xqcow",
                                            state=Stream.LIVE)
+
+    def setUp(self) -> None:
+        super().setUp()
+        processing.reset_breakers()  # a server "down" in an earlier test must not stay down here
 
     def login(self, user: User | None = None) -> None:
         self.client.force_login(user or self.alice)

@@ -78,7 +78,9 @@ class Stack:
             # One file for both: staff retraining in the webapp writes it, the server reloads it
             # (the shipped default scores until the first retraining).
             "METAMODEL_PATH": str(self.workdir / "model" / "metamodel.json"),
-            "ALLOWED_SOURCE_HOSTS": f"{HOST},localhost",
+            # Stream URLs: the demo HLS server's port only, not loopback's other ports (the
+            # webapp, the server's API): the allow-list checks host and port (allowlist.py).
+            "ALLOWED_SOURCE_HOSTS": f"{HOST}:{self.hls_port},localhost:{self.hls_port}",
             # The demo channel stands in for Twitch: channel names resolve to the loopback HLS
             # server and chat comes from the loopback IRC server, both speaking the real protocols.
             "TWITCH_URL_TEMPLATE": f"hls://http://{HOST}:{self.hls_port}/live/{{login}}/index.m3u8",

@@ -277,7 +277,7 @@ def test_every_page_fits_a_phone_screen(stack, page, steps):
 
     with steps("dashboard at 375 px, with a stream whose name is a long URL"):
         sign_up(page, base, "phoneuser")
-        url = f"{stack.webapp_url}/a/very/long/path/to/a/stream/that/does/not/exist/anywhere/index.m3u8"
+        url = f"http://127.0.0.1:{stack.hls_port}/a/very/long/path/to/a/stream/that/does/not/exist/anywhere/index.m3u8"
         add_stream(page, url)
         expect(stream_card(page, url)).to_be_visible()
         assert horizontal_overflow(page) == 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,48 @@ def test_a_budget_changed_while_running_is_what_the_resumed_job_uses(start_app, 
     shutdown(app)
     app = start_app()
     assert app.test_client().get("/api/v1/jobs/1", headers=AUTH).get_json()["highlights_per_hour"] == 4.0
+
+
+def break_jobs_file(data: Path) -> Path:
+    """Make every later write of jobs.json fail the way a full disk does (an OSError from the
+    rename), leaving the last good version aside; returns where it is."""
+    kept = data / "jobs.json.kept"
+    os.replace(data / "jobs.json", kept)
+    (data / "jobs.json" / "in-the-way").mkdir(parents=True)
+    return kept
+
+
+@pytest.mark.timeout(180)
+def test_segments_cut_while_the_jobs_file_cannot_be_written_are_not_used_so_a_restart_reuses_no_seq(
+        start_app, webapp_stub, tmp_path):
+    data = tmp_path / "data"
+    app = start_app()
+    client = app.test_client()
+    client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH)
+    assert wait_for(lambda: len(seqs(webapp_stub)) >= 1, timeout=60)
+    saved_next = saved_jobs(data)[0]["next_seq"]
+    kept = break_jobs_file(data)
+    notice = "segments skipped: cannot save the job's resume point"
+    degraded = lambda: client.get("/api/v1/jobs/1", headers=AUTH).get_json()["degraded"]  # noqa: E731
+    # Before the fix the job went on reporting seqs the file did not cover.
+    assert wait_for(lambda: any(notice in d for d in degraded()) or max(seqs(webapp_stub)) >= saved_next + 1,
+                    timeout=60)
+    told = wait_for(lambda: any(notice in d for d in webapp_stub.posted("status")[-1]["degraded"]), timeout=30)
+    shutdown(app)
+    shutil.rmtree(data / "jobs.json")
+    os.replace(kept, data / "jobs.json")  # what a full disk leaves: the last version that was written
+
+    before = seqs(webapp_stub)
+    start_app()
+    assert wait_for(lambda: len(seqs(webapp_stub)) > len(before) + 1, timeout=60)
+    sent = seqs(webapp_stub)
+    assert len(sent) == len(set(sent)), f"a seq was sent twice (the webapp overwrote a stored segment): {sent}"
+    assert told, "the webapp was told why no segment arrived"
+
+
+def test_a_job_that_cannot_be_saved_is_refused_with_503_and_not_kept(start_app, webapp_stub, tmp_path):
+    client = start_app().test_client()
+    (tmp_path / "data" / "jobs.json" / "in-the-way").mkdir(parents=True)  # every write now fails
+    response = client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH)
+    assert response.status_code == 503 and "cannot save the job" in response.get_json()["error"]
+    assert client.get("/api/v1/jobs", headers=AUTH).get_json() == {"jobs": []}

@@ -10,7 +10,7 @@ TEMPLATE = "https://twitch.tv/{login}"
 def job(**overrides):
     data = {"stream_id": 7, "source": "xqcow", "chat_channel": "xqcow", "callback_base": "http://127.0.0.1:8000"}
     data.update(overrides)
-    return validate_job(data, ["127.0.0.1"], ["127.0.0.1"], TEMPLATE)
+    return validate_job(data, ["127.0.0.1", "127.0.0.1:8181"], ["127.0.0.1"], TEMPLATE)
 
 
 def test_a_channel_name_opens_its_twitch_page():
@@ -31,6 +31,9 @@ def test_an_allowed_hls_url_is_opened_as_given():
     pytest.param({"source": "bad name!"}, "source", id="name-with-spaces"),
     pytest.param({"source": "http://10.0.0.1/x.m3u8"}, "not allowed", id="private-host"),
     pytest.param({"source": "hls://metadata.google.internal/x"}, "not allowed", id="hls-bare-host"),
+    pytest.param({"source": "http://127.0.0.1:5000/api/v1/jobs"}, "127.0.0.1:5000 is not allowed",
+                 id="allowed-host-other-port"),
+    pytest.param({"source": "hls://http://127.0.0.1:8182/x.m3u8"}, "not allowed", id="hls-allowed-host-other-port"),
     pytest.param({"source": "http://127.0.0.1@evil.example/x"}, "user name", id="userinfo-trick"),
     pytest.param({"source": "file:///etc/passwd"}, "must start with", id="file-url"),
     pytest.param({"chat_channel": "#no"}, "chat_channel", id="bad-chat"),

@@ -6,9 +6,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from webapp.streams.models import Highlight, Stream
+from webapp.streams.sync import sync_once
 from webapp.test import BaseTestCase, FakeProcessingServer, closed_port_url
 
-HOSTS = ["127.0.0.1", "localhost"]
+HOSTS = ["127.0.0.1", "localhost", "127.0.0.1:8080"]
 
 
 @override_settings(ALLOWED_SOURCE_HOSTS=HOSTS, SERVER_API_TOKEN="t0ken", WEBAPP_PUBLIC_URL="http://127.0.0.1:8000")
@@ -141,26 +142,26 @@ class ServerDownTestCase(BaseTestCase):
         self.assertEqual(stream.state, "waiting")
         self.assertIsNotNone(stream.job_attempt_at)
 
-    def test_the_status_endpoint_retries_after_ten_seconds(self):
-        self.add_while_down()
-        stream = Stream.objects.get(owner=self.bob)
-        with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
-            # Too soon: no new attempt.
-            doc = self.client.get(f"/streams/{stream.id}/status.json").json()
-            self.assertEqual((doc["state"], server.requests), ("waiting", []))
-
-            self.make_due(stream)
-            doc = self.client.get(f"/streams/{stream.id}/status.json").json()
-        self.assertEqual(doc["state"], "starting")
-        self.assertEqual(len(server.requests), 1)
-
-    def test_the_dashboard_retries_due_streams(self):
+    def test_pages_never_call_the_server_even_for_a_due_waiting_stream(self):
         self.add_while_down()
         stream = Stream.objects.get(owner=self.bob)
         self.make_due(stream)
         with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
-            r = self.client.get("/")
-        self.assertContains(r, "Starting")
+            for url in ["/", "/streams/status.json", f"/streams/{stream.id}/", f"/streams/{stream.id}/status.json"]:
+                self.assertEqual(self.client.get(url).status_code, 200)
+        self.assertEqual(server.requests, [])
+        self.assertEqual(Stream.objects.get(pk=stream.pk).state, "waiting")
+
+    def test_the_background_sync_retries_after_ten_seconds(self):
+        self.add_while_down()
+        stream = Stream.objects.get(owner=self.bob)
+        with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
+            self.assertEqual(sync_once(), {"started": 0, "rejected": 0, "waiting": 0})  # too soon
+            self.assertEqual(server.requests, [])
+            self.make_due(stream)
+            self.assertEqual(sync_once(), {"started": 1, "rejected": 0, "waiting": 0})
+            doc = self.client.get(f"/streams/{stream.id}/status.json").json()
+        self.assertEqual(doc["state"], "starting")
         self.assertEqual(server.requests[0].body["stream_id"], stream.id)
 
     def test_sync_jobs_retries_every_waiting_stream(self):
@@ -186,7 +187,7 @@ class ServerDownTestCase(BaseTestCase):
         Stream.objects.filter(pk=stream.pk).update(state="live")
         self.make_due(stream)
         with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
-            self.client.get("/")
+            sync_once()
         self.assertEqual(server.requests, [])
 
 

@@ -9,6 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from webapp.streams.models import Highlight, Segment, Stream
+from webapp.streams.sync import sync_once
 from webapp.test import BaseTestCase, FakeProcessingServer
 
 
@@ -36,14 +37,16 @@ class DashboardStatusTestCase(BaseTestCase):
         self.assertEqual(by_name["shroud"]["last_error"], "ffmpeg exited")
         self.assertEqual((by_name["shroud"]["highlight_count"], by_name["shroud"]["last_highlight"]), (0, None))
 
-    def test_it_starts_a_waiting_stream_once_the_server_answers(self):
+    def test_it_shows_a_waiting_stream_started_in_the_background_without_calling_the_server(self):
         waiting = Stream.objects.create(owner=self.alice, source="shroud", state="waiting",
                                         job_attempt_at=timezone.now() - timedelta(seconds=11))
         self.login()
         with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
-            doc = self.client.get(self.URL).json()
-        state = {s["id"]: s["state"] for s in doc["streams"]}
-        self.assertEqual(state[waiting.id], "starting")
+            before = {s["id"]: s["state"] for s in self.client.get(self.URL).json()["streams"]}
+            self.assertEqual(server.requests, [], "the page does not call the server")
+            sync_once()
+            after = {s["id"]: s["state"] for s in self.client.get(self.URL).json()["streams"]}
+        self.assertEqual((before[waiting.id], after[waiting.id]), ("waiting", "starting"))
         self.assertEqual([(c.method, c.body["source"]) for c in server.requests], [("POST", "shroud")])
 
     def test_a_live_stream_without_a_segment_for_minutes_says_so(self):

@@ -67,6 +67,15 @@ class AuthTestCase(IngestTestCase):
         self.assertError(self.post("status", {"state": "live"}, stream_id=999999), 404, "no such stream")
         self.assertError(self.post("highlights", HIGHLIGHT, stream_id=999999), 404, "no such stream")
 
+    def test_a_deleted_streams_404_is_exactly_what_the_server_takes_for_a_deletion(self):
+        from server.reporter import GONE_ERROR
+
+        r = self.post("segments", {"segments": []}, stream_id=999999)
+        self.assertEqual((r.status_code, r["Content-Type"], r.json()), (404, "application/json", {"error": GONE_ERROR}))
+        wrong_prefix = self.client.post("/old-prefix/api/v1/streams/999999/status", {}, content_type="application/json")
+        self.assertEqual(wrong_prefix.status_code, 404)
+        self.assertNotEqual(wrong_prefix["Content-Type"], "application/json", "never mistaken for a deletion")
+
 
 class StatusTestCase(IngestTestCase):
     def test_it_updates_the_state_shown_on_the_page(self):

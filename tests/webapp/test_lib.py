@@ -6,7 +6,7 @@ from webapp.lib.jsonschema import ValidationError, parse_utc, validate
 from webapp.lib.sources import CHANNEL, URL, Source, SourceError, parse_login, parse_source
 from webapp.streams.templatetags.streams_extras import hms
 
-ALLOWED = ["127.0.0.1", "localhost"]
+ALLOWED = ["127.0.0.1", "localhost", "127.0.0.1:8080"]
 
 
 class ParseSourceTestCase(TestCase):
@@ -41,6 +41,8 @@ class ParseSourceTestCase(TestCase):
             ("http:///path", "no host"),
             ("http://127.0.0.1:99999/", "invalid port"),
             ("http://127.0.0.1.evil.com/", "not allowed"),
+            ("http://127.0.0.1:5000/api/v1/jobs", "Streams from 127.0.0.1:5000 are not allowed"),
+            ("hls://http://localhost:8080/live.m3u8", "Streams from localhost:8080 are not allowed"),
         ]
         for text, words in cases:
             with self.subTest(text=text):

@@ -2,19 +2,46 @@
 
 A fresh `requests` call per request: calls are rare (add or delete a stream), and this keeps
 no pooled sockets around between threads or tests.
+
+Pages never wait long on the server: timeouts are short, and a circuit breaker per server URL
+(breaker.py) makes calls fail at once after three in a row found the server dead or hung, until
+a trial call 15 s later finds it back. A server that answers, even with an error, is up. GET pages
+do not call the server at all; streams waiting for it are retried in the background
+(webapp/streams/sync.py).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import requests
 from django.conf import settings
 
+from webapp.lib.breaker import CircuitBreaker
+
 log = logging.getLogger(__name__)
 
-TIMEOUT = (3.05, 10)  # seconds: connect, read
+TIMEOUT = (1.0, 3.0)  # seconds: connect (loopback or LAN), read (starting a job is quick)
+STOP_TIMEOUT = (1.0, 10.0)  # DELETE waits for the job's threads and ffmpeg to end
+BREAKER_FAILURES = 3  # calls in a row that found the server dead or hung before the breaker opens
+BREAKER_RESET_S = 15.0  # seconds the breaker stays open before one trial call
+
+_breakers: dict[str, CircuitBreaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def breaker() -> CircuitBreaker:
+    """The circuit breaker of the configured SERVER_URL (one per URL, shared by every thread)."""
+    with _breakers_lock:
+        return _breakers.setdefault(settings.SERVER_URL, CircuitBreaker(BREAKER_FAILURES, BREAKER_RESET_S))
+
+
+def reset_breakers() -> None:
+    """Forget every breaker's state (tests start from a closed breaker)."""
+    with _breakers_lock:
+        _breakers.clear()
 
 
 class ProcessingServerError(Exception):
@@ -68,19 +95,26 @@ def set_budget(stream_id: int, per_hour: float | None) -> dict[str, Any] | None:
 
 def delete_job(stream_id: int) -> None:
     """Ask the server to stop a job; 204 also when it had no such job."""
-    response = _request("DELETE", f"/api/v1/jobs/{stream_id}")
+    response = _request("DELETE", f"/api/v1/jobs/{stream_id}", timeout=STOP_TIMEOUT)
     if response.status_code not in (200, 204, 404):
         raise ProcessingServerError(_error_text(response, _json(response)), response.status_code)
 
 
-def _request(method: str, path: str, **kwargs: Any) -> requests.Response:
+def _request(method: str, path: str, timeout: tuple[float, float] = TIMEOUT, **kwargs: Any) -> requests.Response:
     url = settings.SERVER_URL + path
+    circuit = breaker()
+    if not circuit.allow():
+        raise ProcessingServerError(f"the processing server at {settings.SERVER_URL} is not answering "
+                                    f"(next try in {circuit.retry_in():.0f} s)")
     headers = {"Authorization": f"Bearer {settings.SERVER_API_TOKEN}"}
     try:
-        return requests.request(method, url, headers=headers, timeout=TIMEOUT, **kwargs)
+        response = requests.request(method, url, headers=headers, timeout=timeout, **kwargs)
     except requests.RequestException as exc:
+        circuit.failure()
         log.warning("processing server unreachable: %s %s: %s", method, url, exc)
         raise ProcessingServerError(f"the processing server at {settings.SERVER_URL} is not reachable") from exc
+    circuit.success()  # it answered: up, even if the answer is an error
+    return response
 
 
 def _json(response: requests.Response) -> Any:

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from allowlist import host_port, url_allowed
+
 LOGIN_RE = re.compile(r"[a-zA-Z0-9_]{3,25}")
 TWITCH_HOSTS = frozenset({"twitch.tv", "www.twitch.tv", "m.twitch.tv"})
 URL_SCHEMES = ("http", "https", "hls")
@@ -95,18 +97,23 @@ def _checked_url(text: str, allowed_hosts: list[str]) -> str:
         raise SourceError("The URL has an invalid port.") from None
     if not host:
         raise SourceError("The URL has no host.")
-    if host not in allowed_hosts:
-        raise SourceError(_host_not_allowed(host, allowed_hosts))
+    # One check for host and port (allowlist.py), the same the server makes on every request.
+    if not url_allowed(text, allowed_hosts):
+        raise SourceError(_host_not_allowed(text, allowed_hosts))
     return urlunsplit((scheme, parts.netloc.lower(), parts.path, parts.query, parts.fragment))
 
 
-def _host_not_allowed(host: str, allowed_hosts: list[str]) -> str:
+def _host_not_allowed(url: str, allowed_hosts: list[str]) -> str:
+    host, port = host_port(url)
+    if port not in (80, 443):
+        host = f"{host}:{port}"
     if not allowed_hosts:
         return (
             f"Streams from {host} are not allowed: this site only tracks Twitch channels "
             "(no URL hosts are allowed)."
         )
-    return f"Streams from {host} are not allowed; allowed hosts: {', '.join(allowed_hosts)}."
+    return (f"Streams from {host} are not allowed; allowed hosts: {', '.join(allowed_hosts)} "
+            "(a host without a port means ports 80 and 443).")
 
 
 def _shorten(text: str, limit: int = 60) -> str:

@@ -69,9 +69,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             _say_how_it_went(request, stream)
             return redirect("dashboard")
     else:
+        # No call to the processing server here: waiting streams are retried in the background
+        # (webapp/streams/sync.py), so a hung server never holds a page.
         form = AddStreamForm(request.user)
-        # A page view is a good moment to retry streams the server never got.
-        jobs.retry_waiting(_user_streams(request))
 
     ctx = {"form": form, "streams": _with_counts(_user_streams(request)), "state_help": STATE_HELP}
     return render(request, "streams/dashboard.html", ctx)
@@ -85,7 +85,6 @@ def _with_counts(streams: QuerySet[Stream]) -> QuerySet[Stream]:
 @require_GET
 def streams_status(request: HttpRequest) -> JsonResponse:
     """What the dashboard's script polls: each stream's state, highlight count and last one."""
-    jobs.retry_waiting(_user_streams(request))
     streams = [
         {
             "id": s.id,
@@ -134,7 +133,6 @@ def _say_how_it_went(request: HttpRequest, stream: Stream) -> None:
 @require_GET
 def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
     stream = get_object_or_404(_user_streams(request), pk=stream_id)
-    jobs.retry_waiting([stream])
     highlights = list(stream.highlights.all())
     ctx = {"stream": stream, "highlights": highlights, "state_help": STATE_HELP[stream.state]}
     return render(request, "streams/stream.html", ctx)
@@ -144,7 +142,6 @@ def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
 @require_GET
 def stream_status(request: HttpRequest, stream_id: int) -> JsonResponse:
     stream = get_object_or_404(_user_streams(request), pk=stream_id)
-    jobs.retry_waiting([stream])
     # The page asks only for segments after the last one it has: a 12-hour stream has 4,320.
     after = request.GET.get("after_seq", "")
     response = JsonResponse(status_json(stream, int(after) if after.isdigit() else None))
