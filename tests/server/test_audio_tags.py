@@ -110,24 +110,25 @@ def test_a_failing_model_leaves_the_tags_missing_instead_of_losing_the_segment(w
     assert set(values.values()) == {None}
 
 
-def metamodel(threshold: float) -> Metamodel:
-    # motion_mean alone decides the cheap score here; the tag term would add on top.
-    return Metamodel(["motion_mean", "audio_tag:Speech"], [0.1, 0.5], [0.1, 0.2], [2.0, 1.0], 0.0, threshold)
+def metamodel() -> Metamodel:
+    # motion_mean alone decides the cheap score here; the tag term would add on top. A typical
+    # segment (every feature at its mean) scores sigmoid(0) = 0.5.
+    return Metamodel(["motion_mean", "audio_tag:Speech"], [0.1, 0.5], [0.1, 0.2], [2.0, 1.0], 0.0, 6.0)
 
 
 @pytest.mark.parametrize("motion, tagged", [
-    pytest.param(0.3, True, id="candidate"),  # cheap score sigmoid(4) = 0.98 >= 0.5 x 0.9
+    pytest.param(0.3, True, id="candidate"),  # cheap score sigmoid(4) = 0.98 >= 1.0 x a typical 0.5
     pytest.param(-0.3, False, id="quiet"),  # cheap score sigmoid(-8) = 0.0003
 ])
 def test_candidates_only_tags_just_the_segments_cheap_signals_make_candidates(worker, checkpoint, segments, motion, tagged):
-    tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn10", candidates_only=True, candidate_ratio=0.5)
-    values = tagger.features(segments[0], media.AUDIO_RATE, {"motion_mean": motion}, metamodel(0.9))
+    tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn10", candidates_only=True, candidate_ratio=1.0)
+    values = tagger.features(segments[0], media.AUDIO_RATE, {"motion_mean": motion}, metamodel())
     assert (values["audio_tag:Speech"] is not None) == tagged
     assert (tagger.tagged, tagger.skipped) == ((1, 0) if tagged else (0, 1))
 
 
 def test_the_metamodel_imputes_missing_tags_so_they_add_nothing():
-    model = metamodel(0.5)
+    model = metamodel()
     assert model.score({"motion_mean": 0.2, "audio_tag:Speech": None}) == model.score({"motion_mean": 0.2})
 
 
