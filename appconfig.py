@@ -10,9 +10,11 @@ and refuses, outside debug, a shared secret that is missing, a published default
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent
@@ -58,13 +60,21 @@ def read_secrets_file(path: Path) -> dict[str, str]:
 
 def _from_config_file(name: str) -> Any:
     path = _config_file()
-    if not path.is_file():
+    try:
+        version = path.stat().st_mtime_ns
+    except OSError:
         return None
+    return getattr(_load_config(str(path), version), name, None)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_config(path: str, version: int) -> ModuleType:
+    """Execute config.py once per file and version (mtime), not on every lookup (~60 per start)."""
     spec = importlib.util.spec_from_file_location("highlights_local_config", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return getattr(module, name, None)
+    return module
 
 
 def setting(name: str, default: Any = None, cast: Callable[[Any], Any] = str) -> Any:
