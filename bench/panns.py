@@ -1,6 +1,6 @@
 """Benchmark the PANNs tagger: CPU-seconds per 10 s segment, and what each optimisation buys.
 
-    .venv/bin/python bench/panns.py [--models Cnn14 Cnn10] [--repeat 3] [--batch 8]
+    .venv/bin/python -m bench.panns [--models Cnn14 Cnn10] [--repeat 3] [--batch 8]
 
 Random weights (the official ones cannot be fetched here; speed does not depend on the values),
 real audio: 10 s segments of the demo clips, resampled to 32 kHz. Steps, each on top of the last:
@@ -26,11 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from panns.model import build  # noqa: E402
-from server import media  # noqa: E402
-from server.features.audio_tags import resample_to_model_rate  # noqa: E402
+from panns.model import build
+from server import media
+from server.features.audio_tags import resample_to_model_rate
 
 CLIPS = [Path(__file__).resolve().parent.parent / "server" / "demo" / "media" / n for n in ("seed-lobby.mp4", "seed-gameplay.mp4")]
 
