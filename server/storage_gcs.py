@@ -20,7 +20,7 @@ import requests
 from google.api_core.exceptions import GoogleAPIError
 from google.auth.exceptions import GoogleAuthError
 
-from server.storage import StorageError, safe_key, safe_prefix
+from server.storage_base import StorageError, safe_key, safe_prefix
 
 log = logging.getLogger(__name__)
 

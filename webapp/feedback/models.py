@@ -65,7 +65,7 @@ class Sensitivity(models.Model):
 
 def threshold_for(stream: Stream) -> float | None:
     """The user's threshold for a stream, or None (the model's own)."""
-    return Sensitivity.objects.filter(stream=stream).values_list("threshold", flat=True).first()
+    return stream.chosen_threshold()
 
 
 class TrainingRun(models.Model):
