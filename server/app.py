@@ -114,7 +114,6 @@ def create_app(test_config: dict | None = None) -> Flask:
                               max_messages=config["CHAT_SENTIMENT_MAX_MESSAGES"] or None)
     ctx = JobContext(
         data_dir=Path(config["DATA_DIR"]),
-        storage=storage,
         uploader=uploader,
         reporter=reporter,
         model=model,
