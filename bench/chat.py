@@ -26,16 +26,15 @@ import tempfile
 import time
 from pathlib import Path
 
-
+from metamodel import load_metamodel
 from server.chat.buffer import ChatBuffer
 from server.chat.client import TwitchChatClient
 from server.chat.logs import read_chat_file
 from server.chat.sentiment.service import ChatSentiment
 from server.demo.irc_server import DEFAULT_LOG, TwitchIRCServer
-from metamodel import load_metamodel
 from server.features import SegmentFeaturizer
-from server.scoring import reaction_window, score_window
 from server.inference import ModelWorker
+from server.scoring import reaction_window, score_window
 
 WINDOW_S = 10.0
 

@@ -18,14 +18,12 @@ score passes AUDIO_TAG_CANDIDATE_RATIO x a typical segment's score; the tagger c
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 import torch
-
 
 from panns.model import build
 from server import media
@@ -59,11 +57,11 @@ def bench_model(name: str, segments: list[np.ndarray], repeat: int, batch: int, 
     model = build(name)
     torch.set_num_threads(default_threads)
     steps = [
-        ("baseline (no_grad, batch 1)", dict(batch=1, inference=False), nullcontext),
-        ("+ inference_mode", dict(batch=1, inference=True), nullcontext),
-        ("+ channels_last", dict(batch=1, inference=True), "channels_last"),
-        ("+ threads=1", dict(batch=1, inference=True), "threads1"),
-        (f"+ batch={batch}", dict(batch=batch, inference=True), "batch"),
+        ("baseline (no_grad, batch 1)", {"batch": 1, "inference": False}, nullcontext),
+        ("+ inference_mode", {"batch": 1, "inference": True}, nullcontext),
+        ("+ channels_last", {"batch": 1, "inference": True}, "channels_last"),
+        ("+ threads=1", {"batch": 1, "inference": True}, "threads1"),
+        (f"+ batch={batch}", {"batch": batch, "inference": True}, "batch"),
     ]
     base = None
     for label, kwargs, change in steps:

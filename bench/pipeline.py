@@ -16,14 +16,12 @@ import argparse
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
 import requests
-
 
 from server.demo.segments import prepare_segments
 from server.demo.stack import ROOT, Stack, free_port

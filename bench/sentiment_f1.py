@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sklearn.metrics import f1_score
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from server.chat.sentiment import ChatText, SentimentBackend, load_backend
 from server.chat.sentiment.lexicon import LexiconSentiment
+
+ROOT = Path(__file__).resolve().parent.parent
 
 HELD_OUT = ROOT / "tests" / "data" / "xqcow_sentiment_heldout.tsv"
 SELF_LABELLED = ROOT / "tests" / "data" / "xqcow_sentiment_labels.tsv"

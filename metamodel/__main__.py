@@ -15,8 +15,14 @@ import sys
 from pathlib import Path
 
 from metamodel.artifact import MetamodelError, load_metamodel, save_metamodel
-from metamodel.dataset import (DatasetError, join_labels, read_analysis, read_labels, read_training_csv,
-                               write_training_csv)
+from metamodel.dataset import (
+    DatasetError,
+    join_labels,
+    read_analysis,
+    read_labels,
+    read_training_csv,
+    write_training_csv,
+)
 from metamodel.selection import DEFAULT_PER_HOUR, validate_per_hour
 from metamodel.train import FEATURE_SETS
 

@@ -30,15 +30,15 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 from sklearn.metrics import roc_auc_score
 
 from metamodel.dataset import DatasetError, is_positive
 from metamodel.selection import HighlightSelector
 
-Label = tuple[float, Optional[float]]  # (start, end) of a labelled clip; end None for a single moment
+Label = tuple[float, float | None]  # (start, end) of a labelled clip; end None for a single moment
 
 # feature -> the name the report gives the baseline that ranks segments by it alone
 BASELINES: dict[str, str] = {"chat_messages": "message count", "chat_rate_ratio": "message-rate ratio",

@@ -18,8 +18,8 @@ import logging
 import sys
 import time
 from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from tqdm import tqdm
 

@@ -12,9 +12,9 @@ from appconfig import ROOT, as_bool, as_list, setting
 from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S
 from panns.download import cache_path
 from server import api
+from server.chat.sentiment.service import ChatSentiment
 from server.cleanup import StorageJanitor, remove_stale_ring_buffers
 from server.features.audio_tags import DEFAULT_CLASSES, AudioTagger, parse_classes
-from server.chat.sentiment.service import ChatSentiment
 from server.inference import ModelWorker
 from server.job_store import JobStore
 from server.jobs import JobContext

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from metamodel.selection import Highlight
 from server import media
 from server.ingest import Segment
-from metamodel.selection import Highlight
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ import logging
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from streamlink import Streamlink
 from streamlink.exceptions import NoPluginError, PluginError, StreamError
@@ -112,7 +112,7 @@ class LiveSegmenter:
         if ffmpeg.returncode != 0:
             raise IngestError(f"ffmpeg failed: {error.splitlines()[-1] if error else ffmpeg.returncode}")
 
-    def _emit(self, listing: "_Listing", on_segment: Callable[[Segment], None]) -> None:
+    def _emit(self, listing: _Listing, on_segment: Callable[[Segment], None]) -> None:
         for segment in listing.new_segments(self.folder):
             on_segment(segment)
             self._evict(segment.seq)

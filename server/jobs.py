@@ -13,12 +13,13 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from metamodel import Metamodel
 from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S
+from metamodel.selection import Highlight, HighlightSelector
 from server.chat.buffer import ChatBuffer
 from server.chat.client import TwitchChatClient
 from server.chat.sentiment.service import ChatSentiment
@@ -29,7 +30,6 @@ from server.inference import ModelWorker
 from server.ingest import IngestError, LiveSegmenter, Segment, StreamOffline
 from server.media import MediaError
 from server.reporter import Reporter
-from metamodel.selection import Highlight, HighlightSelector
 from server.scoring import reaction_window, score_window
 from server.spool import Upload, Uploader
 from server.storage import StorageError
@@ -79,7 +79,7 @@ class StreamJob:
         self.lag_s: float | None = None
         self._reported_degraded: list[str] = []  # what the webapp last heard, so changes are sent
         self._stop = threading.Event()
-        self._segments: "queue.Queue[Segment]" = queue.Queue()
+        self._segments: queue.Queue[Segment] = queue.Queue()
         self._recent: dict[int, Segment] = {}  # the ring buffer's segments, for export
         self._reasons: dict[int, list] = {}  # each recent segment's reasons, for its highlight
         self._next_seq, self._offset = next_seq, offset_s

@@ -20,14 +20,14 @@ import json
 import logging
 import os
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import requests
 
-from server.background import BackgroundLoop
 from durable import write_atomically
+from server.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 

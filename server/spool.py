@@ -24,13 +24,13 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
 
-from server.background import BackgroundLoop
 from durable import write_atomically
+from server.background import BackgroundLoop
 from server.reporter import Reporter
 from server.storage import Storage, StorageError
 
@@ -67,7 +67,7 @@ class SpoolItem:
         return {**self.payload, **{f.field: f.url for f in self.files}}
 
     @classmethod
-    def from_json(cls, data: dict) -> "SpoolItem":
+    def from_json(cls, data: dict) -> SpoolItem:
         files = [SpoolFile(**f) for f in data.pop("files")]
         return cls(files=files, **data)
 

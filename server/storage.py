@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 # The interface lives in storage_base so that a backend module never imports this factory (no cycle).
 from server.storage_base import Storage, StorageError, safe_key, safe_prefix

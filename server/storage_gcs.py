@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -57,7 +58,7 @@ class GCSStorage:
         self._signer = self._signing_credentials() if signed_urls else None
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "GCSStorage":
+    def from_config(cls, config: Mapping[str, Any]) -> GCSStorage:
         return cls(
             config.get("GCS_BUCKET") or "",
             public_base_url=config.get("GCS_PUBLIC_BASE_URL"),
@@ -106,7 +107,7 @@ class GCSStorage:
         return self._delete_where(folder, lambda blob: True)
 
     def delete_older_than(self, cutoff_epoch: float) -> int:
-        cutoff = datetime.datetime.fromtimestamp(cutoff_epoch, datetime.timezone.utc)
+        cutoff = datetime.datetime.fromtimestamp(cutoff_epoch, datetime.UTC)
         return self._delete_where(None, lambda blob: blob.time_created is not None and blob.time_created < cutoff)
 
     # --- helpers ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from .buffer import ChatBuffer
 from .irc import IRCMessage, IRCParseError, chat_message_from, hype_event_from, parse_line
@@ -206,9 +206,9 @@ class TwitchChatClient:
         while not self._stop.is_set():
             try:
                 chunk = self._sock.recv(16384)
-            except (socket.timeout, ssl.SSLWantReadError):
+            except (TimeoutError, ssl.SSLWantReadError):
                 if time.monotonic() - last_data > self.idle_timeout:
-                    raise _Reconnect(f"no data for {self.idle_timeout:.0f} s")
+                    raise _Reconnect(f"no data for {self.idle_timeout:.0f} s") from None
                 continue
             if not chunk:
                 raise _Reconnect("connection closed by server")

@@ -17,9 +17,9 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 from server.chat.irc import IRCMessage, IRCParseError, format_line, parse_line
 
@@ -180,7 +180,7 @@ class TwitchIRCServer:
         while not self._stopped.is_set():
             try:
                 sock, addr = self._listener.accept()
-            except (socket.timeout, BlockingIOError):
+            except (TimeoutError, BlockingIOError):
                 continue
             except OSError:
                 return

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from metamodel.ranks import StreamRanks
 from metamodel.schema import FEATURE_GROUPS, RANKED

@@ -1,7 +1,7 @@
 """Feedback on highlights: votes, missed moments and the sensitivity slider, owner-scoped and
 CSRF-protected; the threshold reaches the processing server."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.test import Client, override_settings
 
@@ -10,7 +10,7 @@ from webapp.streams import jobs
 from webapp.streams.models import Highlight, Segment, Stream
 from webapp.test import BaseTestCase, FakeProcessingServer, closed_port_url
 
-T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 JSON = {"HTTP_ACCEPT": "application/json"}
 
 

@@ -22,9 +22,9 @@ import logging
 import tempfile
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator
 
 from django.db import connection, transaction
 from django.utils import timezone

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from server.chat.sentiment import LABELS, ChatText, Sentiment, SentimentError
 
@@ -66,7 +66,7 @@ class TransformersSentiment:
         outputs = self._pipe([texts[i] for i in order], batch_size=self.batch_size, truncation=True,
                              max_length=MAX_TOKENS)
         results: list[Sentiment] = [Sentiment("neutral", 0.0)] * len(texts)
-        for i, scores in zip(order, outputs):
+        for i, scores in zip(order, outputs, strict=True):
             results[i] = self._to_sentiment(scores)
         return results
 

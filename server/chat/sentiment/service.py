@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from server.chat.sentiment import BACKENDS, DEFAULT_MODEL, ChatText, Sentiment, SentimentError, load_backend
 from server.chat.sentiment.ensemble import combine
