@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from backoff import Backoff
 from metamodel import Metamodel
 from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S
 from metamodel.selection import Highlight, HighlightSelector
@@ -185,7 +186,7 @@ class StreamJob:
     def _ingest_loop(self) -> None:
         segmenter = LiveSegmenter(self.request.stream_url, self.folder, self.ctx.segment_seconds,
                                   self.ctx.ring_size, self.ctx.read_timeout_s)
-        delay = self.ctx.retry_min_s
+        backoff = Backoff(self.ctx.retry_min_s, self.ctx.retry_max_s)
         while not self._stop.is_set():
             received = self.segments_done
             try:
@@ -201,10 +202,10 @@ class StreamJob:
                 log.exception("stream %s: ingest failed", self.stream_id)
                 self._set_state("error", f"ingest failed: {exc}")
             if self.segments_done > received:
-                delay = self.ctx.retry_min_s  # it was live: come back quickly
+                backoff.reset()  # it was live: come back quickly
+            delay = backoff.next()
             log.info("stream %s: %s; retrying in %.0f s", self.stream_id, self.last_error, delay)
             self._stop.wait(delay)
-            delay = min(delay * 2, self.ctx.retry_max_s)
 
     def _on_segment(self, segment: Segment) -> None:
         self._next_seq, self._offset = segment.seq + 1, segment.offset_s + segment.duration

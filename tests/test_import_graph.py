@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("server", "webapp", "metamodel", "panns", "bench")
-TOP_MODULES = ("appconfig.py", "durable.py")
+TOP_MODULES = ("appconfig.py", "durable.py", "backoff.py")
 
 
 def _modules() -> dict[str, Path]:

@@ -14,7 +14,7 @@ from shared_data import SHARED_DATA
 from waiting import wait_for
 
 from server.chat.buffer import ChatBuffer
-from server.chat.client import TwitchChatClient, backoff_delays
+from server.chat.client import TwitchChatClient
 from server.demo.irc_server import DEFAULT_LOG, TwitchIRCServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -194,13 +194,6 @@ def test_without_a_token_it_logs_in_anonymously(server, start_client) -> None:
 def test_it_rejects_bad_arguments(kwargs: dict[str, str], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         TwitchChatClient(**{"channel": "ok", "buffer": ChatBuffer(), **kwargs})  # type: ignore[arg-type]
-
-
-def test_backoff_doubles_to_its_cap_with_jitter() -> None:
-    delays = backoff_delays(1.0, 60.0)
-    got = [next(delays) for _ in range(10)]
-    for delay, base in zip(got, [1, 2, 4, 8, 16, 32, 60, 60, 60, 60], strict=True):
-        assert 0.8 * base <= delay <= 1.2 * base
 
 
 def test_it_keeps_subs_gifts_raids_and_cheers_as_hype_events(tmp_path, start_server, start_client) -> None:
