@@ -88,7 +88,7 @@ def roc_auc(positive: Sequence[bool], values: Sequence[float | None]) -> float |
 def top_picks(values: Sequence[float | None], count: int, cooldown: int) -> list[int]:
     """Indices of up to `count` windows with the highest values, greedily, none within `cooldown`
     of an earlier pick; ties go to the earlier window; missing values are never picked."""
-    order = sorted((i for i, v in enumerate(values) if v is not None), key=lambda i: (-values[i], i))
+    order = sorted((i for i, v in enumerate(values) if v is not None), key=lambda i: (-values[i], i))  # type: ignore[operator]  # None filtered out
     picks: list[int] = []
     for i in order:
         if len(picks) >= count:
@@ -172,7 +172,8 @@ def verdict(pairs: Mapping[str, tuple[Mapping, Mapping]]) -> dict:
 def overall_quality(streams: Sequence[Mapping]) -> dict:
     """Means over streams, pooled counts, the paired verdict and how many streams each baseline won."""
     model = _summary([s["model"] for s in streams], "model")
-    baselines, pairs = {}, {}
+    baselines: dict[str, dict] = {}
+    pairs: dict[str, tuple] = {}
     for feature, title in BASELINES.items():
         both = [(s["model"], s["baselines"][feature]) for s in streams if s["baselines"][feature]["available"]]
         if not both:

@@ -92,7 +92,7 @@ def _source(row: object, folder: Path, place: str) -> StreamSource:
     def path(column: str) -> Path | None:
         return folder / cells[column] if column in cells else None
 
-    return StreamSource(cells["name"], path("labels"), path("analysis"), path("video"), path("chat"), offset)
+    return StreamSource(cells["name"], folder / cells["labels"], path("analysis"), path("video"), path("chat"), offset)
 
 
 def named_paths(pairs: Sequence[str], option: str) -> dict[str, Path]:

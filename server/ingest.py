@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from streamlink import Streamlink
 from streamlink.exceptions import NoPluginError, PluginError, StreamError
@@ -46,7 +47,7 @@ class Segment:
         return self.end_utc - self.duration
 
 
-def open_stream(url: str, timeout: float) -> object:
+def open_stream(url: str, timeout: float) -> Any:
     """Open the best quality of `url` with streamlink and return its file-like reader."""
     session = Streamlink({"stream-timeout": timeout, "hls-live-edge": 3})
     try:
@@ -128,6 +129,7 @@ class LiveSegmenter:
 
     def _pump(self, reader, ffmpeg: subprocess.Popen, stop: threading.Event) -> None:
         """Copy bytes from streamlink into ffmpeg until the stream ends, fails or we stop."""
+        assert ffmpeg.stdin is not None  # started with stdin=PIPE
         try:
             while not stop.is_set():
                 chunk = reader.read(READ_CHUNK)

@@ -98,6 +98,7 @@ class Reporter(BackgroundLoop):
 
     def _journal(self, stream_id: int, url: str, payload: dict) -> Path | None:
         """Write one queued message to disk; None (memory only) if the disk refuses."""
+        assert self.journal_dir is not None  # called only when the outbox is journalled
         path = self.journal_dir / f"{self._counter:012d}.json"
         self._counter += 1
         try:

@@ -208,6 +208,7 @@ class Uploader(BackgroundLoop):
                 if self._stopping:
                     return
                 item = self._next()
+            assert item is not None  # the wait above ends on an item or on stop
             if self._store(item):
                 backoff = self.min_backoff
                 continue

@@ -181,7 +181,7 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False
     owner: LiveHLSServer
 
-    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def handle_error(self, request, client_address) -> None:
         # A player hanging up mid-segment is routine, not worth a traceback on stderr.
         log.debug("HLS request from %s failed", client_address, exc_info=True)
 

@@ -56,7 +56,7 @@ def load_log(path: str | Path) -> list[LogEntry]:
     entries: list[LogEntry] = []
     first: float | None = None
     last = 0.0
-    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8") as fh:
         for line in fh:
             try:
                 msg = parse_line(line)

@@ -63,7 +63,7 @@ class AudioTagger:
         self.tagged = self.skipped = 0
         if model is not None:
             # NHWC convolutions: 16-20 % fewer CPU-seconds per segment in batches (bench/panns.py).
-            model.to(memory_format=torch.channels_last)
+            model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit it
             worker.register(WORKER_KEY, self._batch)
 
     @classmethod

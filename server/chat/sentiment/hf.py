@@ -51,7 +51,7 @@ class TransformersSentiment:
         except (OSError, ValueError, KeyError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SentimentError(f"model {model!r} could not be loaded ({first_line})") from exc
-        self._labels = _label_map(self._pipe.model.config.id2label)
+        self._labels = _label_map(self._pipe.model.config.id2label)  # type: ignore[arg-type]  # set by from_pretrained
         self.model = model
         self.batch_size = batch_size
         log.info("chat sentiment: transformers model %s loaded", model)
@@ -67,7 +67,7 @@ class TransformersSentiment:
                              max_length=MAX_TOKENS)
         results: list[Sentiment] = [Sentiment("neutral", 0.0)] * len(texts)
         for i, scores in zip(order, outputs, strict=True):
-            results[i] = self._to_sentiment(scores)
+            results[i] = self._to_sentiment(scores)  # type: ignore[arg-type]  # top_k=None: a list per text
         return results
 
     def _to_sentiment(self, scores: list[dict]) -> Sentiment:

@@ -13,7 +13,15 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from server.chat.sentiment import BACKENDS, DEFAULT_MODEL, ChatText, Sentiment, SentimentError, load_backend
+from server.chat.sentiment import (
+    BACKENDS,
+    DEFAULT_MODEL,
+    ChatText,
+    Sentiment,
+    SentimentBackend,
+    SentimentError,
+    load_backend,
+)
 from server.chat.sentiment.ensemble import combine
 from server.chat.sentiment.lexicon import shared_lexicon
 
@@ -37,7 +45,7 @@ class ChatSentiment:
         # Messages classified per segment (a sample of a busier window); the lexicon reads all.
         self.max_messages = max_messages if backend != "lexicon" else None
         self._lexicon = shared_lexicon()
-        self._backend = None  # the transformers backend once loaded
+        self._backend: SentimentBackend | None = None  # the transformers backend once loaded
         self._loaded = threading.Event()
         if backend == "lexicon":
             self._loaded.set()
@@ -67,6 +75,7 @@ class ChatSentiment:
 
     def _model(self, texts: Sequence[ChatText]) -> list[Sentiment]:
         backend = self._backend
+        assert backend is not None  # classify() routes here only once it is loaded
         try:
             if self.worker is not None:
                 return self.worker.run(WORKER_KEY, list(texts), self.timeout_s)
