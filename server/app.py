@@ -128,7 +128,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         irc_tls=config["TWITCH_IRC_TLS"],
         irc_nick=config["TWITCH_IRC_NICK"],
         irc_token=config["TWITCH_OAUTH_TOKEN"],
-        model_worker=worker,
         audio_tagger=tagger,
         chat_sentiment=sentiment,
         degraded=(tagger.notice,) if tagger.notice else (),

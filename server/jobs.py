@@ -27,7 +27,6 @@ from server.chat.sentiment.service import ChatSentiment
 from server.export import render_highlight
 from server.features import SegmentFeaturizer
 from server.features.audio_tags import AudioTagger
-from server.inference import ModelWorker
 from server.ingest import IngestError, LiveSegmenter, Segment, StreamOffline
 from server.media import MediaError
 from server.reporter import Reporter
@@ -61,7 +60,6 @@ class JobContext:
     irc_nick: str | None = None
     irc_token: str | None = None
     degraded: tuple[str, ...] = ()  # server-wide notices, e.g. "audio tagging off: no checkpoint"
-    model_worker: ModelWorker | None = None  # the one thread that runs model work for every job (inference.py)
     audio_tagger: AudioTagger | None = None  # PANNs audio_tag:* features; None = not configured
     chat_sentiment: ChatSentiment | None = None  # CHAT_SENTIMENT_BACKEND; None = the lexicon, in the scoring thread
 
