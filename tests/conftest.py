@@ -22,7 +22,8 @@ def _hermetic_environment() -> Path:
 
     Done at import, before any app or Django is set up, and in os.environ so that every server
     and webapp the tests start as a subprocess inherits it:
-    - `HIGHLIGHTS_CONFIG` points at an empty file: the checkout's config.py is never read;
+    - `HIGHLIGHTS_CONFIG` points at an empty file: the checkout's config.py is never read, and
+      `HIGHLIGHTS_SECRETS` at a missing one: nor is a generated var/secrets.env;
     - every setting config.example.py documents is removed from the environment (a developer's
       shell exports must not change an outcome; a test that needs one sets it itself);
     - the PANNs weight cache is an empty folder: cached weights do not switch audio tagging on.
@@ -36,6 +37,7 @@ def _hermetic_environment() -> Path:
     for name in names:
         os.environ.pop(name, None)
     os.environ["HIGHLIGHTS_CONFIG"] = str(empty)
+    os.environ["HIGHLIGHTS_SECRETS"] = str(folder / "no-secrets.env")
     os.environ["PANNS_CACHE"] = str(folder / "panns-cache")
     os.environ.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
     return folder
