@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from backoff import Backoff, backoff_delays
+from backoff import Backoff, backoff_delays, next_delay
 
 
 def test_delays_double_up_to_the_cap_and_stay_there():
@@ -37,3 +37,14 @@ def test_a_minimum_above_the_maximum_waits_the_maximum():
 def test_nonsense_settings_are_refused(initial, maximum, jitter):
     with pytest.raises(ValueError):
         Backoff(initial, maximum, jitter)
+
+
+def test_next_delay_is_the_same_rule_for_callers_that_keep_the_last_delay_themselves():
+    assert next_delay(None, 1.0, 60.0) == 1.0
+    assert next_delay(0.0, 1.0, 60.0) == 1.0
+    assert next_delay(8.0, 1.0, 60.0) == 16.0
+    assert next_delay(40.0, 1.0, 60.0) == 60.0
+    previous, loop = None, Backoff(1.0, 60.0)
+    for _ in range(10):
+        previous = next_delay(previous, 1.0, 60.0)
+        assert previous == loop.next()
