@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 import requests
 from tqdm import tqdm
 
+from backoff import backoff_delays
+
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 16  # 64 KiB reads: a dropped connection loses at most this much
@@ -147,10 +149,11 @@ def _short(exc: BaseException) -> str:
 def _fetch_with_retries(url: str, part: Path, expected: Expected, retries: int, backoff_s: float,
                         timeout: tuple[float, float], progress: bool) -> None:
     last_error = "no attempt made"
+    delays = backoff_delays(backoff_s, backoff_s * 2 ** max(retries - 1, 0))
     for attempt in range(retries + 1):
         if attempt:
             log.warning("download of %s failed (%s); retry %d/%d", part.name[:-5], last_error, attempt, retries)
-            time.sleep(backoff_s * 2 ** (attempt - 1))
+            time.sleep(next(delays))
         try:
             _fetch(url, part, expected, timeout, progress)
         except requests.HTTPError as exc:

@@ -1,6 +1,6 @@
 """Benchmark the chat path: messages per second one worker sustains, per sentiment backend.
 
-    .venv/bin/python bench/chat.py [--speed 200] [--model FOLDER_OR_ID] [--roberta-base]
+    .venv/bin/python -m bench.chat [--speed 200] [--model FOLDER_OR_ID] [--roberta-base]
 
 Two stages, both on the real #xqcow log (4,933 messages, 7.7 minutes):
 1. **ingest**: the demo Twitch IRC server replays the log `--speed` times faster than real time on
@@ -26,17 +26,15 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from server.chat.buffer import ChatBuffer  # noqa: E402
-from server.chat.client import TwitchChatClient  # noqa: E402
-from server.chat.logs import read_chat_file  # noqa: E402
-from server.chat.sentiment.service import ChatSentiment  # noqa: E402
-from server.demo.irc_server import DEFAULT_LOG, TwitchIRCServer  # noqa: E402
-from metamodel import load_metamodel  # noqa: E402
-from server.features import SegmentFeaturizer  # noqa: E402
-from server.scoring import reaction_window, score_window  # noqa: E402
-from server.inference import ModelWorker  # noqa: E402
+from metamodel import load_metamodel
+from server.chat.buffer import ChatBuffer
+from server.chat.client import TwitchChatClient
+from server.chat.logs import read_chat_file
+from server.chat.sentiment.service import ChatSentiment
+from server.demo.irc_server import DEFAULT_LOG, TwitchIRCServer
+from server.features import SegmentFeaturizer
+from server.inference import ModelWorker
+from server.scoring import reaction_window, score_window
 
 WINDOW_S = 10.0
 

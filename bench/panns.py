@@ -1,6 +1,6 @@
 """Benchmark the PANNs tagger: CPU-seconds per 10 s segment, and what each optimisation buys.
 
-    .venv/bin/python bench/panns.py [--models Cnn14 Cnn10] [--repeat 3] [--batch 8]
+    .venv/bin/python -m bench.panns [--models Cnn14 Cnn10] [--repeat 3] [--batch 8]
 
 Random weights (the official ones cannot be fetched here; speed does not depend on the values),
 real audio: 10 s segments of the demo clips, resampled to 32 kHz. Steps, each on top of the last:
@@ -18,7 +18,6 @@ score passes AUDIO_TAG_CANDIDATE_RATIO x a typical segment's score; the tagger c
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -26,11 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from panns.model import build  # noqa: E402
-from server import media  # noqa: E402
-from server.features.audio_tags import resample_to_model_rate  # noqa: E402
+from panns.model import build
+from server import media
+from server.features.audio_tags import resample_to_model_rate
 
 CLIPS = [Path(__file__).resolve().parent.parent / "server" / "demo" / "media" / n for n in ("seed-lobby.mp4", "seed-gameplay.mp4")]
 
@@ -60,11 +57,11 @@ def bench_model(name: str, segments: list[np.ndarray], repeat: int, batch: int, 
     model = build(name)
     torch.set_num_threads(default_threads)
     steps = [
-        ("baseline (no_grad, batch 1)", dict(batch=1, inference=False), nullcontext),
-        ("+ inference_mode", dict(batch=1, inference=True), nullcontext),
-        ("+ channels_last", dict(batch=1, inference=True), "channels_last"),
-        ("+ threads=1", dict(batch=1, inference=True), "threads1"),
-        (f"+ batch={batch}", dict(batch=batch, inference=True), "batch"),
+        ("baseline (no_grad, batch 1)", {"batch": 1, "inference": False}, nullcontext),
+        ("+ inference_mode", {"batch": 1, "inference": True}, nullcontext),
+        ("+ channels_last", {"batch": 1, "inference": True}, "channels_last"),
+        ("+ threads=1", {"batch": 1, "inference": True}, "threads1"),
+        (f"+ batch={batch}", {"batch": batch, "inference": True}, "batch"),
     ]
     base = None
     for label, kwargs, change in steps:

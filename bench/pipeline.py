@@ -1,6 +1,6 @@
 """Benchmark the live pipeline on the demo stream: CPU cost per 10 s segment and latency.
 
-    .venv/bin/python bench/pipeline.py [--segments 12]
+    .venv/bin/python -m bench.pipeline [--segments 12]
 
 Starts the whole stack (webapp, server, demo channel) as real processes on free ports, adds the
 demo channel through the webapp like a user, and measures while it runs:
@@ -16,7 +16,6 @@ import argparse
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -24,10 +23,8 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from server.demo.segments import prepare_segments  # noqa: E402
-from server.demo.stack import ROOT, Stack, free_port  # noqa: E402
+from server.demo.segments import prepare_segments
+from server.demo.stack import ROOT, Stack, free_port
 
 CLK_TCK = 100  # os.sysconf("SC_CLK_TCK") on Linux
 

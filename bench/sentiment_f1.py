@@ -1,6 +1,6 @@
 """Macro-F1 of the chat sentiment classifiers on the labelled #xqcow sets (tests/data/).
 
-    .venv/bin/python bench/sentiment_f1.py [--model FOLDER_OR_ID]
+    .venv/bin/python -m bench.sentiment_f1 [--model FOLDER_OR_ID]
 
 Two sets, never pooled (docs/chat.md, "Quality"):
 - `held-out`: tests/data/xqcow_sentiment_heldout.tsv, 400 messages sampled from the last 40 % of
@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sklearn.metrics import f1_score
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from server.chat.sentiment import ChatText, SentimentBackend, load_backend
+from server.chat.sentiment.lexicon import LexiconSentiment
 
-from server.chat.sentiment import ChatText, SentimentBackend, load_backend  # noqa: E402
-from server.chat.sentiment.lexicon import LexiconSentiment  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 HELD_OUT = ROOT / "tests" / "data" / "xqcow_sentiment_heldout.tsv"
 SELF_LABELLED = ROOT / "tests" / "data" / "xqcow_sentiment_labels.tsv"

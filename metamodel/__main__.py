@@ -12,11 +12,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from metamodel.artifact import MetamodelError, load_metamodel, save_metamodel
-from metamodel.dataset import (DatasetError, join_labels, read_analysis, read_labels, read_training_csv,
-                               write_training_csv)
+from metamodel.dataset import (
+    DatasetError,
+    join_labels,
+    read_analysis,
+    read_labels,
+    read_training_csv,
+    write_training_csv,
+)
 from metamodel.selection import DEFAULT_PER_HOUR, validate_per_hour
 from metamodel.train import FEATURE_SETS
 
@@ -70,7 +77,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
     if args.model and all(s.analysis is not None for s in sources):
         print("note: --model is ignored: every stream comes from a saved analysis, scored when it was made",
               file=sys.stderr)
-    analyze, server_errors = None, ()
+    analyze: Callable[..., dict] | None = None
+    server_errors: tuple[type[Exception], ...] = ()
     if any(s.analysis is None for s in sources):
         # The one place metamodel/ needs server/: analysing a recording or chat log is the server's pipeline.
         from server.analyze import analyze

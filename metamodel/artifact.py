@@ -16,9 +16,10 @@ import copy
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from durable import write_atomically
 from metamodel.schema import SCHEMA_VERSION, group_of
@@ -43,7 +44,7 @@ class Metamodel:
     metrics: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Metamodel":
+    def from_dict(cls, data: Mapping[str, Any]) -> Metamodel:
         """Build a model from the artifact's JSON object, refusing anything inconsistent."""
         if not isinstance(data, Mapping):
             raise MetamodelError("artifact must be a JSON object")
@@ -95,7 +96,7 @@ class Metamodel:
     def contributions(self, values: Mapping[str, float | None]) -> dict[str, float]:
         """Each feature's term in the logit; missing or non-finite values contribute 0."""
         terms = {}
-        for name, mean, scale, coef in zip(self.features, self.mean, self.scale, self.coef):
+        for name, mean, scale, coef in zip(self.features, self.mean, self.scale, self.coef, strict=True):
             value = values.get(name)
             if value is None or not math.isfinite(value):
                 terms[name] = 0.0

@@ -16,9 +16,9 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -92,7 +92,7 @@ def read_training_csv(path: str | Path) -> TrainingData:
         if first != line:  # the selector and the moments need each segment of a stream once
             raise DatasetError(f"{path}:{line}: stream {row[0]!r} already has this segment (line {first}); "
                                "was the same VOD appended twice? give each VOD its own --stream name")
-    streams, order, labels, values, seq, start = zip(*rows)
+    streams, order, labels, values, seq, start = zip(*rows, strict=True)
     return TrainingData(np.array(streams, dtype=object), np.array(order, dtype=float), np.array(labels, dtype=int),
                         np.array(values, dtype=float).reshape(len(rows), len(features)), features,
                         np.array(seq, dtype=float), np.array(start, dtype=float))

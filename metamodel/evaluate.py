@@ -27,7 +27,7 @@ def score_rows(model: Metamodel, data: TrainingData) -> np.ndarray:
     matrix = data.columns(present)
     scores = []
     for row in matrix:
-        values: dict[str, float | None] = {name: (None if math.isnan(v) else float(v)) for name, v in zip(present, row)}
+        values: dict[str, float | None] = {name: (None if math.isnan(v) else float(v)) for name, v in zip(present, row, strict=True)}
         values.update(dict.fromkeys(missing))
         scores.append(model.score(values))
     return np.array(scores)

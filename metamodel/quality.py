@@ -30,15 +30,15 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 from sklearn.metrics import roc_auc_score
 
 from metamodel.dataset import DatasetError, is_positive
 from metamodel.selection import HighlightSelector
 
-Label = tuple[float, Optional[float]]  # (start, end) of a labelled clip; end None for a single moment
+Label = tuple[float, float | None]  # (start, end) of a labelled clip; end None for a single moment
 
 # feature -> the name the report gives the baseline that ranks segments by it alone
 BASELINES: dict[str, str] = {"chat_messages": "message count", "chat_rate_ratio": "message-rate ratio",
@@ -88,7 +88,7 @@ def roc_auc(positive: Sequence[bool], values: Sequence[float | None]) -> float |
 def top_picks(values: Sequence[float | None], count: int, cooldown: int) -> list[int]:
     """Indices of up to `count` windows with the highest values, greedily, none within `cooldown`
     of an earlier pick; ties go to the earlier window; missing values are never picked."""
-    order = sorted((i for i, v in enumerate(values) if v is not None), key=lambda i: (-values[i], i))
+    order = sorted((i for i, v in enumerate(values) if v is not None), key=lambda i: (-values[i], i))  # type: ignore[operator]  # None filtered out
     picks: list[int] = []
     for i in order:
         if len(picks) >= count:
@@ -172,7 +172,8 @@ def verdict(pairs: Mapping[str, tuple[Mapping, Mapping]]) -> dict:
 def overall_quality(streams: Sequence[Mapping]) -> dict:
     """Means over streams, pooled counts, the paired verdict and how many streams each baseline won."""
     model = _summary([s["model"] for s in streams], "model")
-    baselines, pairs = {}, {}
+    baselines: dict[str, dict] = {}
+    pairs: dict[str, tuple] = {}
     for feature, title in BASELINES.items():
         both = [(s["model"], s["baselines"][feature]) for s in streams if s["baselines"][feature]["available"]]
         if not both:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 from metamodel.dataset import DatasetError, read_analysis_run, read_labels
 from metamodel.quality import StreamRun
@@ -61,7 +61,7 @@ def read_manifest(path: str | Path) -> list[StreamSource]:
             raise DatasetError(f"{path}:1: unknown column(s) {shown} (a manifest's columns: {', '.join(COLUMNS)})")
         rows = list(reader)
         places = [f"{path}:{line}" for line in range(2, len(rows) + 2)]
-    sources = [_source(row, path.parent, place) for row, place in zip(rows, places)]
+    sources = [_source(row, path.parent, place) for row, place in zip(rows, places, strict=True)]
     if not sources:
         raise DatasetError(f"{path}: no streams")
     return sources
@@ -92,7 +92,7 @@ def _source(row: object, folder: Path, place: str) -> StreamSource:
     def path(column: str) -> Path | None:
         return folder / cells[column] if column in cells else None
 
-    return StreamSource(cells["name"], path("labels"), path("analysis"), path("video"), path("chat"), offset)
+    return StreamSource(cells["name"], folder / cells["labels"], path("analysis"), path("video"), path("chat"), offset)
 
 
 def named_paths(pairs: Sequence[str], option: str) -> dict[str, Path]:

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Mapping
 from statistics import NormalDist
-from typing import Mapping
 
 import numpy as np
 
 from metamodel.schema import RANK_PREFIX as PREFIX
+
 HISTORY_SEGMENTS = 360  # one hour of 10 s segments
 _NORMAL = NormalDist()
 

@@ -19,8 +19,8 @@ web app's estimate for the sensitivity slider all run this class over the same s
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 

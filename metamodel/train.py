@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import sklearn
@@ -145,7 +145,7 @@ def positive_moments(seqs: np.ndarray, labels: np.ndarray) -> list[tuple[int, in
     breaks = np.flatnonzero(np.diff(positive) != 1)
     firsts = np.concatenate([[positive[0]], positive[breaks + 1]])
     lasts = np.concatenate([positive[breaks], [positive[-1]]])
-    return [(int(a), int(b)) for a, b in zip(firsts, lasts)]
+    return [(int(a), int(b)) for a, b in zip(firsts, lasts, strict=True)]
 
 
 def overlaps(highlight: Highlight, moment: tuple[int, int]) -> bool:
@@ -335,7 +335,7 @@ def _provenance(data: TrainingData, source: Path | None, features: Sequence[str]
                 feature_set: str, n_folds: int) -> dict:
     provenance = {
         "trained_by": "python -m metamodel train",
-        "trained_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "scikit_learn": sklearn.__version__,
         "pipeline": "SimpleImputer(mean) -> StandardScaler -> LogisticRegression(class_weight=balanced, "
                     f"random_state={SEED})",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -23,7 +23,7 @@ def tag(model: PannsTagger, clips: Sequence[np.ndarray]) -> np.ndarray:
     if longest == 0:
         raise ValueError("every clip is empty")
     batch = np.zeros((len(clips), longest), dtype=np.float32)
-    for row, clip in zip(batch, clips):
+    for row, clip in zip(batch, clips, strict=True):
         row[: len(clip)] = clip
     with torch.inference_mode():
         return model(torch.from_numpy(batch)).numpy()

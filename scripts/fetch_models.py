@@ -17,17 +17,18 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from appconfig import as_bool  # noqa: E402
-from downloads import DownloadError  # noqa: E402
-from panns.download import CHECKPOINTS, CheckpointFile, cache_path  # noqa: E402
-from panns.download import download as download_panns  # noqa: E402
-from server.chat.sentiment.download import DEFAULT_MODEL, DEFAULT_REVISION, MANIFEST, model_dir  # noqa: E402
-from server.chat.sentiment.download import download as download_sentiment  # noqa: E402
+from appconfig import as_bool
+from downloads import DownloadError
+from panns.download import CHECKPOINTS, CheckpointFile, cache_path
+from panns.download import download as download_panns
+from server.chat.sentiment.download import DEFAULT_MODEL, DEFAULT_REVISION, MANIFEST, model_dir
+from server.chat.sentiment.download import download as download_sentiment
 
 WITHOUT = {"panns": "audio tagging off", "sentiment": "chat sentiment by the lexicon"}
 
@@ -41,8 +42,8 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, panns_spec: Ch
         out.write("== models: not fetched (HIGHLIGHTS_NO_DOWNLOADS is set); the server runs without them\n")
         return 0
     ci = as_bool(os.environ.get("CI", ""))
-    options = dict(retries=1 if ci else 3, connect_timeout_s=3.0 if ci else 10.0, progress=not args.quiet,
-                   backoff_s=1.0)
+    options = {"retries": 1 if ci else 3, "connect_timeout_s": 3.0 if ci else 10.0, "progress": not args.quiet,
+                   "backoff_s": 1.0}
 
     def panns() -> tuple[Path, bool]:
         spec = panns_spec or CHECKPOINTS["Cnn14"]

@@ -18,8 +18,8 @@ import logging
 import sys
 import time
 from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from tqdm import tqdm
 
@@ -69,7 +69,7 @@ def analyze(video: Path | None, chat_log: Path | None = None, chat_offset: float
     segments, picked = [], []
     if video is None and log_ is None:
         raise ValueError("give a video, a chat log or both")
-    duration = media.duration_of(video) if video is not None else _chat_span(log_, t0)
+    duration = media.duration_of(video) if video is not None else _chat_span(log_, t0)  # type: ignore[arg-type]  # not None: checked above
     spans = list(windows(duration))
     for seq, start, end in tqdm(spans, desc="segments", unit="seg", disable=not progress):
         messages, events = chat.reacting_to(t0 + start) if chat else (None, None)

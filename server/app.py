@@ -13,9 +13,9 @@ from appconfig import ROOT, as_bool, as_list, check_secret, is_debug, setting
 from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S
 from panns.download import cache_path
 from server import api
+from server.chat.sentiment.service import ChatSentiment
 from server.cleanup import StorageJanitor, remove_stale_ring_buffers
 from server.features.audio_tags import DEFAULT_CLASSES, AudioTagger, parse_classes
-from server.chat.sentiment.service import ChatSentiment
 from server.inference import ModelWorker
 from server.job_store import JobStore
 from server.jobs import JobContext
@@ -128,7 +128,6 @@ def create_app(test_config: dict | None = None) -> Flask:
                               max_messages=config["CHAT_SENTIMENT_MAX_MESSAGES"] or None)
     ctx = JobContext(
         data_dir=Path(config["DATA_DIR"]),
-        storage=storage,
         uploader=uploader,
         reporter=reporter,
         model=model,
@@ -143,7 +142,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         irc_tls=config["TWITCH_IRC_TLS"],
         irc_nick=config["TWITCH_IRC_NICK"],
         irc_token=config["TWITCH_OAUTH_TOKEN"],
-        model_worker=worker,
         audio_tagger=tagger,
         chat_sentiment=sentiment,
         degraded=(tagger.notice,) if tagger.notice else (),

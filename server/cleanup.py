@@ -92,6 +92,7 @@ class StorageJanitor:
             self._sweep(now)
 
     def _sweep(self, now: float) -> None:
+        assert self.retention_days is not None  # swept only when retention is set
         try:
             count = self.storage.delete_older_than(now - self.retention_days * 86400)
         except StorageError as exc:

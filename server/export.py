@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 
+from metamodel.selection import Highlight
 from server import media
 from server.ingest import Segment
-from metamodel.selection import Highlight
-from server.storage import Storage, clip_name
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +28,3 @@ def render_highlight(highlight: Highlight, segments: dict[int, Segment], folder:
     log.info("exported highlight %s (%d segments)", highlight.key, len(parts))
     return clip, thumb
 
-
-def export_highlight(highlight: Highlight, segments: dict[int, Segment], storage: Storage,
-                     stream_id: int) -> tuple[str, str]:
-    """Render and store the highlight synchronously; return (clip_url, thumbnail_url).
-
-    The server itself goes through the upload spool (server/spool.py) instead; this is for tools.
-    """
-    with tempfile.TemporaryDirectory(prefix="highlight-") as tmp:
-        clip, thumb = render_highlight(highlight, segments, Path(tmp))
-        name = clip_name(stream_id, highlight.key)
-        return storage.put(clip, name + ".mp4", "video/mp4"), storage.put(thumb, name + ".jpg", "image/jpeg")

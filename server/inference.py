@@ -18,9 +18,10 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class ModelWorker:
         self.name = name
         self.batches_run = 0  # for tests and the benchmark: how many batch calls were made
         self._fns: dict[str, BatchFn] = {}
-        self._queue: "queue.Queue[_Request]" = queue.Queue()
+        self._queue: queue.Queue[_Request] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -136,7 +137,7 @@ class ModelWorker:
             return
         finally:
             self.batches_run += 1
-        for request, result in zip(chunk, results):
+        for request, result in zip(chunk, results, strict=True):
             request.future.set_result(result)
 
     def _fail_queued(self) -> None:

@@ -11,9 +11,10 @@ import logging
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any
 
 from streamlink import Streamlink
 from streamlink.exceptions import NoPluginError, PluginError, StreamError
@@ -54,7 +55,7 @@ class Segment:
         return self.end_utc - self.duration
 
 
-def open_stream(url: str, timeout: float, allowed_hosts: Iterable[str]) -> tuple[object, EgressGuard]:
+def open_stream(url: str, timeout: float, allowed_hosts: Iterable[str]) -> tuple[Any, EgressGuard]:
     """Open the best quality of `url` with streamlink; return its file-like reader and the guard
     that checks every request the session makes (the first one, redirects, playlists, segments)
     against `allowed_hosts` (allowlist.py).
@@ -140,7 +141,7 @@ class LiveSegmenter:
         if ffmpeg.returncode != 0:
             raise IngestError(f"ffmpeg failed: {error.splitlines()[-1] if error else ffmpeg.returncode}")
 
-    def _emit(self, listing: "_Listing", on_segment: Callable[[Segment], None]) -> None:
+    def _emit(self, listing: _Listing, on_segment: Callable[[Segment], None]) -> None:
         for segment in listing.new_segments(self.folder):
             on_segment(segment)
             self._evict(segment.seq)
@@ -156,6 +157,7 @@ class LiveSegmenter:
 
     def _pump(self, reader, ffmpeg: subprocess.Popen, stop: threading.Event) -> None:
         """Copy bytes from streamlink into ffmpeg until the stream ends, fails or we stop."""
+        assert ffmpeg.stdin is not None  # started with stdin=PIPE
         try:
             while not stop.is_set():
                 chunk = reader.read(READ_CHUNK)

@@ -13,26 +13,26 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
+from backoff import Backoff
 from metamodel import Metamodel
 from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S
+from metamodel.selection import Highlight, HighlightSelector
 from server.chat.buffer import ChatBuffer
 from server.chat.client import TwitchChatClient
 from server.chat.sentiment.service import ChatSentiment
-from server.export import export_highlight, render_highlight
+from server.export import render_highlight
 from server.features import SegmentFeaturizer
 from server.features.audio_tags import AudioTagger
-from server.inference import ModelWorker
 from server.ingest import IngestError, LiveSegmenter, Segment, StreamOffline
 from server.media import MediaError
 from server.reporter import Reporter
-from metamodel.selection import Highlight, HighlightSelector
 from server.scoring import reaction_window, score_window
 from server.spool import Upload, Uploader
-from server.storage import Storage, StorageError, clip_name
+from server.storage import StorageError, clip_name
 from server.validation import JobRequest
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class JobContext:
-    """What every job shares: settings, the model, storage and the outbox."""
+    """What every job shares: settings, the model, the upload spool and the outbox."""
 
     data_dir: Path
-    storage: Storage
     reporter: Reporter
     model: Callable[[], Metamodel]
+    uploader: Uploader  # the upload spool: highlights are stored and reported off the scoring thread
     segment_seconds: float = 10.0
     # (lag, length) of the chat that reacts to a segment, from its start: the feature's definition
     # (metamodel/schema.py); tests shrink it with their short segments.
@@ -60,8 +60,6 @@ class JobContext:
     irc_nick: str | None = None
     irc_token: str | None = None
     degraded: tuple[str, ...] = ()  # server-wide notices, e.g. "audio tagging off: no checkpoint"
-    uploader: Uploader | None = None  # the upload spool; None = store synchronously (tools)
-    model_worker: ModelWorker | None = None  # the one thread that runs model work for every job (inference.py)
     audio_tagger: AudioTagger | None = None  # PANNs audio_tag:* features; None = not configured
     chat_sentiment: ChatSentiment | None = None  # CHAT_SENTIMENT_BACKEND; None = the lexicon, in the scoring thread
     source_hosts: tuple[str, ...] = ()  # every host:port the ingest may contact (allowlist.py); () = none
@@ -81,7 +79,7 @@ class StreamJob:
         self.lag_s: float | None = None
         self._reported_degraded: list[str] = []  # what the webapp last heard, so changes are sent
         self._stop = threading.Event()
-        self._segments: "queue.Queue[Segment]" = queue.Queue()
+        self._segments: queue.Queue[Segment] = queue.Queue()
         self._recent: dict[int, Segment] = {}  # the ring buffer's segments, for export
         self._reasons: dict[int, list] = {}  # each recent segment's reasons, for its highlight
         self._next_seq, self._offset = next_seq, offset_s
@@ -198,7 +196,7 @@ class StreamJob:
     def _ingest_loop(self) -> None:
         segmenter = LiveSegmenter(self.request.stream_url, self.folder, self.ctx.segment_seconds,
                                   self.ctx.ring_size, self.ctx.read_timeout_s, self.ctx.source_hosts)
-        delay = self.ctx.retry_min_s
+        backoff = Backoff(self.ctx.retry_min_s, self.ctx.retry_max_s)
         while not self._stop.is_set():
             received = self.segments_done
             try:
@@ -214,10 +212,10 @@ class StreamJob:
                 log.exception("stream %s: ingest failed", self.stream_id)
                 self._set_state("error", f"ingest failed: {exc}")
             if self.segments_done > received:
-                delay = self.ctx.retry_min_s  # it was live: come back quickly
+                backoff.reset()  # it was live: come back quickly
+            delay = backoff.next()
             log.info("stream %s: %s; retrying in %.0f s", self.stream_id, self.last_error, delay)
             self._stop.wait(delay)
-            delay = min(delay * 2, self.ctx.retry_max_s)
 
     def _on_segment(self, segment: Segment) -> None:
         self._next_seq, self._offset = segment.seq + 1, segment.offset_s + segment.duration
@@ -289,19 +287,14 @@ class StreamJob:
             "key": f"{self.stream_id}-{highlight.key}", "start_utc": _iso(first.start_utc), "end_utc": _iso(last.end_utc),
             "start_offset_s": round(first.offset_s, 3), "end_offset_s": round(last.offset_s + last.duration, 3),
             "score": round(highlight.score, 6), "reasons": [r.to_dict() for r in reasons]}
-        uploader = self.ctx.uploader
-        if uploader is None:
-            clip_url, thumb_url = export_highlight(highlight, self._recent, self.ctx.storage, self.stream_id)
-            self._post("highlights", {**report, "clip_url": clip_url, "thumbnail_url": thumb_url})
-        else:
-            # Rendering stays here; storing happens on the uploader thread, which reports the
-            # highlight only once both files are stored and their URLs answer.
-            name = clip_name(self.stream_id, highlight.key)
-            with uploader.staging() as folder:
-                clip, thumb = render_highlight(highlight, self._recent, folder)
-                uploader.submit(self.stream_id, self._callback("highlights"), report, [
-                    Upload(clip, name + ".mp4", "video/mp4", "clip_url"),
-                    Upload(thumb, name + ".jpg", "image/jpeg", "thumbnail_url")])
+        # Rendering stays here; storing happens on the uploader thread, which reports the
+        # highlight only once both files are stored and their URLs answer.
+        name = clip_name(self.stream_id, highlight.key)
+        with self.ctx.uploader.staging() as folder:
+            clip, thumb = render_highlight(highlight, self._recent, folder)
+            self.ctx.uploader.submit(self.stream_id, self._callback("highlights"), report, [
+                Upload(clip, name + ".mp4", "video/mp4", "clip_url"),
+                Upload(thumb, name + ".jpg", "image/jpeg", "thumbnail_url")])
         self.highlights += 1
 
     # --- reporting ---------------------------------------------------------------------------

@@ -102,4 +102,5 @@ class JobManager:
             request = replace(job.request, per_hour=job.per_hour_override)
             next_seq, offset_s = job.resume_point
             self._saved[job.stream_id] = SavedJob(request, next_seq, offset_s)
+            assert self.store is not None  # _save is hooked up only when jobs are persisted
             self.store.save(list(self._saved.values()))

@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from metamodel import Metamodel, MetamodelError, load_metamodel
 from metamodel.artifact import DEFAULT_MODEL_PATH

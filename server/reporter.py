@@ -35,13 +35,14 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 import requests
 
+from backoff import next_delay
 from durable import write_atomically
 from server.background import BackgroundLoop
 
@@ -181,6 +182,7 @@ class Reporter(BackgroundLoop):
 
     def _journal(self, stream_id: int, url: str, payload: dict) -> Path | None:
         """Write one queued message to disk; None (memory only) if the disk refuses."""
+        assert self.journal_dir is not None  # called only when the outbox is journalled
         path = self.journal_dir / f"{self._counter:012d}.json"
         self._counter += 1
         try:
@@ -199,6 +201,7 @@ class Reporter(BackgroundLoop):
                     self._wake.wait(self._wait_time())
                 if self._stopping:
                     return
+            assert message is not None  # the wait above ends on a message or on stop
             self._deliver(message)
 
     def _next_due(self) -> Message | None:
@@ -258,7 +261,7 @@ class Reporter(BackgroundLoop):
             queue.last_error = reason
             poison = queue.strikes >= self.max_tries
             if not poison:
-                queue.backoff = min(max(queue.backoff * 2, self.min_backoff), self.max_backoff)
+                queue.backoff = next_delay(queue.backoff, self.min_backoff, self.max_backoff)
                 queue.next_try = now + queue.backoff
         if poison:
             self._park(message, f"{reason} {queue.strikes} times while other reports got through")

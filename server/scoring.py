@@ -7,9 +7,10 @@ reaction window, then the score and its reasons. The live job, `server.analyze`,
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from metamodel import Metamodel
 from metamodel.ranks import base_of, quantile_of
@@ -104,7 +105,7 @@ def reaction_window(start: float, lag: float = CHAT_LAG_S, length: float = CHAT_
     return start + lag, start + lag + length
 
 
-def score_window(featurizer: "SegmentFeaturizer", model: Metamodel, path: Path | None, chat: Sequence | None,
+def score_window(featurizer: SegmentFeaturizer, model: Metamodel, path: Path | None, chat: Sequence | None,
                  events: Sequence | None = None, start: float = 0.0, duration: float | None = None) -> ScoredWindow:
     """Features of `path` (optionally a stretch of it) and its reaction chat, the score, the reasons.
 

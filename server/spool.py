@@ -25,13 +25,14 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
 
-from server.background import BackgroundLoop
+from backoff import next_delay
 from durable import write_atomically
+from server.background import BackgroundLoop
 from server.reporter import Reporter
 from server.storage import Storage, StorageError
 
@@ -68,7 +69,7 @@ class SpoolItem:
         return {**self.payload, **{f.field: f.url for f in self.files}}
 
     @classmethod
-    def from_json(cls, data: dict) -> "SpoolItem":
+    def from_json(cls, data: dict) -> SpoolItem:
         files = [SpoolFile(**f) for f in data.pop("files")]
         return cls(files=files, **data)
 
@@ -211,13 +212,14 @@ class Uploader(BackgroundLoop):
                     self._wake.wait(self._wait_time())  # stop() and submit() interrupt the wait
                 if self._stopping:
                     return
+            assert item is not None  # the wait above ends on an item or on stop
             stored = self._store(item)
             with self._wake:
                 if stored:
                     self._retry_at.pop(item.id, None)
                     self._backoff.pop(item.id, None)
                 elif item.id in self._items:  # this item alone waits; the next due one goes now
-                    backoff = min(max(self._backoff.get(item.id, 0.0) * 2, self.min_backoff), self.max_backoff)
+                    backoff = next_delay(self._backoff.get(item.id), self.min_backoff, self.max_backoff)
                     self._backoff[item.id] = backoff
                     self._retry_at[item.id] = time.monotonic() + backoff
 

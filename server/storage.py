@@ -11,32 +11,19 @@ from __future__ import annotations
 import logging
 import secrets
 import shutil
-from collections.abc import Iterable
-from pathlib import Path, PurePosixPath
-from typing import Any, Mapping, Protocol
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
+
+# The interface lives in storage_base so that a backend module never imports this factory (no cycle).
+from server.storage_base import GOOGLE_STORAGE_URL, Storage, StorageError, safe_key, safe_prefix
+
+__all__ = ["GOOGLE_STORAGE_URL", "LocalStorage", "Storage", "StorageError", "clip_name", "default_media_base_url",
+           "is_storage_url", "make_storage", "public_url_prefix", "safe_key", "safe_prefix"]
 
 log = logging.getLogger(__name__)
 
-GOOGLE_STORAGE_URL = "https://storage.googleapis.com"
-
-
-class StorageError(Exception):
-    """Raised by a storage backend when a file cannot be stored, checked or removed."""
-
-
-class Storage(Protocol):
-    def put(self, local_path: Path, key: str, content_type: str) -> str:
-        """Store a file under `key` ("<stream_id>/<name>") and return the URL viewers will use."""
-
-    def check(self, key: str, url: str, size: int, content_type: str) -> None:
-        """Raise StorageError unless the object at `key` is complete and `url` serves it."""
-
-    def delete_prefix(self, prefix: str) -> int:
-        """Delete every object whose key starts with `prefix`; return how many."""
-
-    def delete_older_than(self, cutoff_epoch: float) -> int:
-        """Delete every object stored before `cutoff_epoch` (retention); return how many."""
 
 
 def clip_name(stream_id: int, highlight_key: str) -> str:
@@ -91,19 +78,6 @@ def is_storage_url(url: str, prefixes: Iterable[str]) -> bool:
 def default_media_base_url(server_port: int) -> str:
     """MEDIA_BASE_URL's default: the server's own /media/ route on loopback."""
     return f"http://127.0.0.1:{server_port}/media"
-
-
-def safe_key(key: str) -> str:
-    """Return `key` normalised ("12//a.mp4" -> "12/a.mp4"), or raise if it could escape its prefix."""
-    path = PurePosixPath(key)
-    if path.is_absolute() or ".." in path.parts or not path.parts or "\\" in key or "\x00" in key:
-        raise StorageError(f"unsafe storage key {key!r}")
-    return str(path)
-
-
-def safe_prefix(prefix: str) -> str:
-    """A delete prefix is a folder: "12" and "12/" both mean "12/" and never match "123/"."""
-    return safe_key(prefix.rstrip("/")) + "/"
 
 
 class LocalStorage:

@@ -12,15 +12,16 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import requests
 from google.api_core.exceptions import GoogleAPIError
 from google.auth.exceptions import GoogleAuthError
 
-from server.storage import GOOGLE_STORAGE_URL, StorageError, safe_key, safe_prefix
+from server.storage_base import GOOGLE_STORAGE_URL, StorageError, safe_key, safe_prefix
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class GCSStorage:
         self._signer = self._signing_credentials() if signed_urls else None
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "GCSStorage":
+    def from_config(cls, config: Mapping[str, Any]) -> GCSStorage:
         return cls(
             config.get("GCS_BUCKET") or "",
             public_base_url=config.get("GCS_PUBLIC_BASE_URL"),
@@ -105,7 +106,7 @@ class GCSStorage:
         return self._delete_where(folder, lambda blob: True)
 
     def delete_older_than(self, cutoff_epoch: float) -> int:
-        cutoff = datetime.datetime.fromtimestamp(cutoff_epoch, datetime.timezone.utc)
+        cutoff = datetime.datetime.fromtimestamp(cutoff_epoch, datetime.UTC)
         return self._delete_where(None, lambda blob: blob.time_created is not None and blob.time_created < cutoff)
 
     # --- helpers ----------------------------------------------------------------------------

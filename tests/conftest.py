@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import re
+import shutil
+import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -10,7 +15,35 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+
+
+def _hermetic_environment() -> Path:
+    """Make the suite see only the documented defaults, whatever machine it runs on.
+
+    Done at import, before any app or Django is set up, and in os.environ so that every server
+    and webapp the tests start as a subprocess inherits it:
+    - `HIGHLIGHTS_CONFIG` points at an empty file: the checkout's config.py is never read, and
+      `HIGHLIGHTS_SECRETS` at a missing one: nor is a generated var/secrets.env;
+    - every setting config.example.py documents is removed from the environment (a developer's
+      shell exports must not change an outcome; a test that needs one sets it itself);
+    - the PANNs weight cache is an empty folder: cached weights do not switch audio tagging on.
+    Returns the session's folder (removed at exit).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="highlights-tests-"))
+    atexit.register(shutil.rmtree, folder, True)
+    empty = folder / "config.py"
+    empty.write_text("# The test session's config.py: every setting at its default.\n")
+    names = re.findall(r"^([A-Z][A-Z0-9_]*)\s*=", (ROOT / "config.example.py").read_text(), re.MULTILINE)
+    for name in names:
+        os.environ.pop(name, None)
+    os.environ["HIGHLIGHTS_CONFIG"] = str(empty)
+    os.environ["HIGHLIGHTS_SECRETS"] = str(folder / "no-secrets.env")
+    os.environ["PANNS_CACHE"] = str(folder / "panns-cache")
+    os.environ.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+    return folder
+
+
+SESSION_FOLDER = _hermetic_environment()
 CHAT_LOG = ROOT / "server" / "demo" / "media" / "xqcow-2019-09-15.irc.gz"
 
 try:  # Browser assertions wait for pages that poll every 3-5 s; Playwright's 5 s default is too

@@ -110,7 +110,7 @@ class FakeProcessingServer:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
 
 def closed_port_url() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from .irc import ChatMessage, HypeEvent
 

@@ -14,7 +14,9 @@ import socket
 import ssl
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
+
+from backoff import backoff_delays
 
 from .buffer import ChatBuffer
 from .irc import IRCMessage, IRCParseError, chat_message_from, hype_event_from, parse_line
@@ -41,22 +43,6 @@ class _Reconnect(Exception):
 
 class _Fatal(Exception):
     """Internal: the server refused us for good; stop retrying."""
-
-
-def backoff_delays(
-    initial: float = BACKOFF_INITIAL,
-    maximum: float = BACKOFF_MAX,
-    rng: random.Random | None = None,
-) -> Iterator[float]:
-    """Yield retry delays: `initial` doubling up to `maximum`, each jittered by +-20 %.
-
-    The jitter keeps many workers that lost Twitch at the same moment from returning in step.
-    """
-    rng = rng or random.Random()
-    delay = initial
-    while True:
-        yield delay * rng.uniform(0.8, 1.2)
-        delay = min(delay * 2, maximum)
 
 
 class TwitchChatClient:
@@ -173,7 +159,8 @@ class TwitchChatClient:
             self.state = "disconnected"
 
     def _new_delays(self) -> Iterator[float]:
-        return backoff_delays(self.backoff_initial, self.backoff_max)
+        # +-20 % jitter: many workers that lost Twitch at the same moment must not return in step.
+        return backoff_delays(self.backoff_initial, self.backoff_max, jitter=0.2)
 
     def _connect(self) -> socket.socket:
         sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
@@ -206,9 +193,9 @@ class TwitchChatClient:
         while not self._stop.is_set():
             try:
                 chunk = self._sock.recv(16384)
-            except (socket.timeout, ssl.SSLWantReadError):
+            except (TimeoutError, ssl.SSLWantReadError):
                 if time.monotonic() - last_data > self.idle_timeout:
-                    raise _Reconnect(f"no data for {self.idle_timeout:.0f} s")
+                    raise _Reconnect(f"no data for {self.idle_timeout:.0f} s") from None
                 continue
             if not chunk:
                 raise _Reconnect("connection closed by server")

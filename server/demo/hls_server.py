@@ -13,10 +13,10 @@ import math
 import re
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class LiveHLSServer:
             raise ValueError(f"speed must be > 0, got {speed}")
         self.window, self.speed, self.segment_duration = window, speed, segment_duration
         self.host, self._port = host, port
-        self._online = {channel: True for channel in channels}
+        self._online = dict.fromkeys(channels, True)
         self._lock = threading.Lock()
         self._clock = clock  # a test may hold the live clock still; a race on it is not a bug
         self._started = clock()
@@ -173,7 +173,7 @@ class LiveHLSServer:
         # When `seq` began "recording" (it is published one segment later), on the same wall
         # clock that the demo chat's tmi-sent-ts uses, so video and chat can be lined up.
         seconds = (seq - self.window) * self.segment_duration / self.speed
-        return datetime.fromtimestamp(self._started_wall + seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(self._started_wall + seconds, tz=UTC)
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -181,7 +181,7 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False
     owner: LiveHLSServer
 
-    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def handle_error(self, request, client_address) -> None:
         # A player hanging up mid-segment is routine, not worth a traceback on stderr.
         log.debug("HLS request from %s failed", client_address, exc_info=True)
 
@@ -219,5 +219,5 @@ class _Handler(BaseHTTPRequestHandler):
         if send_body:
             self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib's name)
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("HLS %s %s", self.address_string(), format % args)

@@ -17,9 +17,9 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 from server.chat.irc import IRCMessage, IRCParseError, format_line, parse_line
 
@@ -56,7 +56,7 @@ def load_log(path: str | Path) -> list[LogEntry]:
     entries: list[LogEntry] = []
     first: float | None = None
     last = 0.0
-    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8") as fh:
         for line in fh:
             try:
                 msg = parse_line(line)
@@ -180,7 +180,7 @@ class TwitchIRCServer:
         while not self._stopped.is_set():
             try:
                 sock, addr = self._listener.accept()
-            except (socket.timeout, BlockingIOError):
+            except (TimeoutError, BlockingIOError):
                 continue
             except OSError:
                 return

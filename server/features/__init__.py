@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from metamodel.ranks import StreamRanks
 from metamodel.schema import FEATURE_GROUPS, RANKED
@@ -71,8 +71,8 @@ class SegmentFeaturizer:
     def motion(self, frames) -> dict[str, float | None]:
         if frames is None:
             return dict.fromkeys(MOTION_FEATURES)
-        values = motion_features(frames)
-        values["motion_ratio"] = self.motion_baseline.ratio(values["motion_mean"])
+        values: dict[str, float | None] = {**motion_features(frames)}
+        values["motion_ratio"] = self.motion_baseline.ratio(values["motion_mean"])  # type: ignore[arg-type]  # set with frames
         return values
 
     def chat(self, messages: Sequence | None, events: Sequence | None = None) -> dict[str, float | None]:

@@ -9,8 +9,8 @@ are None, so the metamodel imputes the group at its mean and it neither helps no
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -63,11 +63,11 @@ class AudioTagger:
         self.tagged = self.skipped = 0
         if model is not None:
             # NHWC convolutions: 16-20 % fewer CPU-seconds per segment in batches (bench/panns.py).
-            model.to(memory_format=torch.channels_last)
+            model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit it
             worker.register(WORKER_KEY, self._batch)
 
     @classmethod
-    def from_checkpoint(cls, worker: ModelWorker, checkpoint: Path, model_name: str, **options) -> "AudioTagger":
+    def from_checkpoint(cls, worker: ModelWorker, checkpoint: Path, model_name: str, **options) -> AudioTagger:
         """Load the network once; a missing or unfit checkpoint turns tagging off with a notice."""
         try:
             model = load_model(checkpoint, model_name)
@@ -108,7 +108,7 @@ class AudioTagger:
             log.warning("audio tagging failed for a segment (%s: %s); its tags are imputed", type(exc).__name__, exc)
             return self.missing()
         self.tagged += 1
-        return {PREFIX + name: round(float(probabilities[i]), 6) for name, i in zip(self.classes, self.indices)}
+        return {PREFIX + name: round(float(probabilities[i]), 6) for name, i in zip(self.classes, self.indices, strict=True)}
 
     def _batch(self, clips: Sequence[np.ndarray]) -> list[np.ndarray]:
         """One forward pass per group of clips of about the same length (to 0.1 s).
@@ -123,7 +123,7 @@ class AudioTagger:
         results: list[np.ndarray] = [np.empty(0)] * len(clips)
         for members in groups.values():
             shortest = min(len(clips[i]) for i in members)
-            for i, row in zip(members, tag(self.model, [clips[i][:shortest] for i in members])):
+            for i, row in zip(members, tag(self.model, [clips[i][:shortest] for i in members]), strict=True):
                 results[i] = row
         return results
 

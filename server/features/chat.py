@@ -6,7 +6,8 @@ Only numbers leave here: the texts are read to count, classify and compare, neve
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Protocol, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 # Hype points, in "one subscription" units. A tier-1 sub costs about $5, and so do 500 bits
 # (Twitch sells 100 bits for about $1.40 and pays the streamer $1), so 500 bits = 1 point. A raid

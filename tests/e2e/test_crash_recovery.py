@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from processes import alive, children_named
 from waiting import wait_for
 

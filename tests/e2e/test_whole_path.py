@@ -9,7 +9,6 @@ import subprocess
 
 import pytest
 import requests
-
 from waiting import wait_for
 
 

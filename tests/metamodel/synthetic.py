@@ -49,7 +49,7 @@ def synthetic_rows(streams: int = 6, per_stream: int = 360, seed: int = 1, signa
             rows.append(row)
     if shuffle_labels:
         # Break the link entirely: labels drawn independently of the features.
-        for row, label in zip(rows, rng.permutation([r["label"] for r in rows])):
+        for row, label in zip(rows, rng.permutation([r["label"] for r in rows]), strict=True):
             row["label"] = int(label)
     return add_ranks(rows)
 

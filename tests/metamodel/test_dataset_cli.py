@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from synthetic import write_synthetic
 
 from metamodel import load_metamodel
 from metamodel.__main__ import main
 from metamodel.dataset import DatasetError, is_positive, parse_time, read_labels, read_training_csv
-from synthetic import write_synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
 LOBBY = ROOT / "server" / "demo" / "media" / "seed-lobby.mp4"
@@ -145,6 +145,7 @@ def test_training_a_file_with_one_stream_says_why_it_cannot(tmp_path, capsys):
 
 def test_evaluating_data_without_one_of_the_models_features_says_so(tmp_path, capsys):
     from synthetic import synthetic_rows
+
     from metamodel.dataset import write_training_csv
 
     data, held_out = tmp_path / "train.csv", tmp_path / "held_out.csv"

@@ -3,12 +3,12 @@ artifact's budget, and the baselines are measured on the same streams at the sam
 
 import numpy as np
 import pytest
+from synthetic import write_synthetic
 
 from metamodel.dataset import read_training_csv
 from metamodel.evaluate import evaluate, score_rows
 from metamodel.selection import select
 from metamodel.train import Objective, train
-from synthetic import write_synthetic
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,24 @@ import sys
 from pathlib import Path
 
 import pytest
+from synthetic import write_synthetic
 
 from metamodel.__main__ import main
 from metamodel.dataset import DatasetError
-from metamodel.quality import (BASELINES, Spacing, StreamRun, format_quality_report, overlaps, product_spacing,
-                               quality_report, roc_auc, stream_quality, top_picks)
+from metamodel.quality import (
+    BASELINES,
+    Spacing,
+    StreamRun,
+    format_quality_report,
+    overlaps,
+    product_spacing,
+    quality_report,
+    roc_auc,
+    stream_quality,
+    top_picks,
+)
 from metamodel.quality_inputs import combine, load_runs, read_manifest
 from metamodel.selection import HighlightSelector
-from synthetic import write_synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
 # The same real Twitch clips and #xqcow chat log as ../shared/data/video and twitch-chat (identical

@@ -6,14 +6,25 @@ import json
 
 import numpy as np
 import pytest
+from synthetic import add_ranks, synthetic_rows, write_synthetic
 
 from metamodel import MetamodelError, load_metamodel, save_metamodel
 from metamodel.dataset import read_training_csv, write_training_csv
 from metamodel.report import format_report
 from metamodel.selection import DEFAULT_PER_HOUR, Highlight, select
-from metamodel.train import (Objective, choose_features, compare_to_baseline, cross_validate, grouped_splits,
-                             highlight_metrics, make_pipeline, positive_moments, segment_seqs, train, verdict)
-from synthetic import add_ranks, synthetic_rows, write_synthetic
+from metamodel.train import (
+    Objective,
+    choose_features,
+    compare_to_baseline,
+    cross_validate,
+    grouped_splits,
+    highlight_metrics,
+    make_pipeline,
+    positive_moments,
+    segment_seqs,
+    train,
+    verdict,
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +48,7 @@ def test_training_recovers_a_known_signal_far_above_a_shuffled_label_control(tra
     control_auc = control["models"]["metamodel"]["mean"]["roc_auc"]
     assert auc > 0.95
     assert control_auc < 0.65
-    top_two = {name for _, name in sorted(zip(np.abs(model.coef), model.features))[-2:]}
+    top_two = {name for _, name in sorted(zip(np.abs(model.coef), model.features, strict=True))[-2:]}
     assert top_two == {"rank:chat_messages", "rank:audio_loudness"}
 
 
@@ -203,7 +214,7 @@ def test_the_artifact_scores_like_the_pipeline_with_missing_values_imputed_at_th
     x[::3, :4] = np.nan  # a chat outage on every third row
     pipeline = make_pipeline().fit(signal_data.columns(model.features), signal_data.labels)
     expected = pipeline.predict_proba(x)[:, 1]
-    got = [model.score({f: (None if np.isnan(v) else v) for f, v in zip(model.features, row)}) for row in x]
+    got = [model.score({f: (None if np.isnan(v) else v) for f, v in zip(model.features, row, strict=True)}) for row in x]
     assert np.allclose(got, expected, atol=1e-9)
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from shared_data import SHARED_DATA
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-SPEECH_WAV = SHARED / "audio" / "R9_ZSCveAHg_7s.wav"
+SPEECH_WAV = SHARED_DATA / "audio" / "R9_ZSCveAHg_7s.wav"
 
 
 @pytest.fixture(scope="session")

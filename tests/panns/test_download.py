@@ -7,8 +7,8 @@ import os
 import time
 
 import pytest
-
 from fake_hosts import FileHost, closed_port_url
+
 from panns.download import CHECKPOINTS, CheckpointFile, DownloadError, cache_path, download
 
 BODY = os.urandom(300_000)  # a small stand-in for a checkpoint file

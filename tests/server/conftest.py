@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from server_app import fast_config
 from storage_backends import make_backend
 

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from processes import children_named
 from server_app import AUTH, job_body
 from waiting import wait_for

@@ -8,16 +8,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from server_app import AUTH, job_body
+from waiting import wait_for
 
 from metamodel import Metamodel
 from panns.model import build
 from panns.tagging import tag
 from server import media
-from server.features.audio_tags import (DEFAULT_CLASSES, NO_CHECKPOINT, AudioTagger, parse_classes,
-                                        resample_to_model_rate)
+from server.features.audio_tags import (
+    DEFAULT_CLASSES,
+    NO_CHECKPOINT,
+    AudioTagger,
+    parse_classes,
+    resample_to_model_rate,
+)
 from server.inference import ModelWorker
-from server_app import AUTH, job_body
-from waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIPS = [ROOT / "server" / "demo" / "media" / name for name in ("seed-lobby.mp4", "seed-gameplay.mp4")]

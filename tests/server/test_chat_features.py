@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from metamodel.schema import FEATURE_GROUPS
 from server.chat.irc import ChatMessage, HypeEvent
 from server.chat.sentiment import Sentiment
 from server.features import CHAT_FEATURES, SegmentFeaturizer
 from server.features.baseline import RollingBaseline
 from server.features.chat import copypasta_share, hype_points, spam_key, spread_sample
-from metamodel.schema import FEATURE_GROUPS
 
 
 def msg(text: str, user: str = "alice", emotes: list[str] | None = None) -> ChatMessage:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from server_app import AUTH, job_body
 from waiting import wait_for
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 import subprocess
 
-
+from metamodel.selection import Highlight
 from server.export import export_highlight
 from server.ingest import Segment
-from metamodel.selection import Highlight
 from server.storage import LocalStorage, clip_name
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from waiting import wait_for
 
 from server.chat.irc import IRCMessage, parse_line
 from server.demo.irc_server import TwitchIRCServer, load_log
-from waiting import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fake_hosts import FakeHub, FileHost, closed_port_url
+
 from panns.download import CheckpointFile, cache_dir
 from scripts.fetch_models import main
 from server.chat.sentiment.download import DEFAULT_MODEL, DEFAULT_REVISION, downloaded, model_dir

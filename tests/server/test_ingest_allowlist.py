@@ -9,11 +9,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from server_app import AUTH, job_body
+from waiting import wait_for
 
 from server.app import shutdown
 from server.demo.stack import free_port
-from server_app import AUTH, job_body
-from waiting import wait_for
 
 
 class LoopbackHTTP:

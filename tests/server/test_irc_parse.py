@@ -5,6 +5,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from shared_data import SHARED_DATA
 
 from server.chat.irc import (
     ChatMessage,
@@ -22,7 +23,7 @@ from server.chat.irc import (
 )
 
 REPO_LOG = Path(__file__).resolve().parents[2] / "server/demo/media/xqcow-2019-09-15.irc.gz"
-SHARED_LOG = Path("/work/shared/data/twitch-chat/xqcow-2019-09-15.irc.gz")
+SHARED_LOG = SHARED_DATA / "twitch-chat" / "xqcow-2019-09-15.irc.gz"
 
 
 @pytest.fixture(scope="module")

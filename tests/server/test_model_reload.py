@@ -6,11 +6,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from server_app import AUTH, job_body
+from waiting import wait_for
 
 from metamodel import MetamodelError, load_metamodel, save_metamodel
 from server.model_store import ModelStore
-from server_app import AUTH, job_body
-from waiting import wait_for
+
 
 def model_with(per_hour: float):
     return dataclasses.replace(load_metamodel(), per_hour=per_hour, provenance={"trained_at": f"t={per_hour}"})

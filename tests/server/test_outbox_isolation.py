@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from server_app import AUTH, job_body
+from waiting import wait_for
 
 from server.demo.stack import free_port
 from server.reporter import Reporter
-from server_app import AUTH, job_body
-from waiting import wait_for
 
 
 def segments_of(webapp_stub, stream_id: int) -> list[int]:

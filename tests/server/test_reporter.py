@@ -1,7 +1,8 @@
 """The outbox: reports reach the webapp in order, survive its downtime, stop for deleted streams."""
 
-from server.reporter import Reporter
 from waiting import wait_for
+
+from server.reporter import Reporter
 
 
 def test_reports_are_delivered_with_the_bearer_token(webapp_stub):

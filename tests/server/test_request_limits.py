@@ -10,13 +10,13 @@ import sys
 
 import pytest
 import requests
+from production import assert_huge_body_refused_unread, isolated_env, running
+from server_app import AUTH, TOKEN
 
 from appconfig import ImproperlyConfigured, read_secrets_file
 from appsecrets import ensure_secrets
-from production import assert_huge_body_refused_unread, isolated_env, running
 from server.app import create_app, shutdown
 from server.demo.stack import free_port
-from server_app import AUTH, TOKEN
 
 INGEST = "ingest-token-for-the-limits-tests-0123456789"
 

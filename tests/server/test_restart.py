@@ -8,13 +8,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from server_app import AUTH, job_body
+from waiting import wait_for
 
 from server.app import shutdown
 from server.job_store import JobStore, SavedJob
 from server.reporter import Reporter
 from server.validation import JobRequest
-from server_app import AUTH, job_body
-from waiting import wait_for
+
 
 @pytest.fixture
 def start_app(make_app):

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import f1_score
 
-from server.chat.sentiment import ChatText, Sentiment, SentimentError, load_backend, load_with_fallback
-from server.chat.sentiment import train_lexicon
+from server.chat.sentiment import ChatText, Sentiment, SentimentError, load_backend, load_with_fallback, train_lexicon
 from server.chat.sentiment.corpus import XQCOW_LOG, privmsgs_in_time_order, split_point, training_part
 from server.chat.sentiment.lexicon import LexiconSentiment, emote_table
 from server.chat.sentiment.service import ChatSentiment

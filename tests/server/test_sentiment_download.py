@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from fake_hosts import FakeHub, closed_port_url, git_blob_sha1
 
 from downloads import DownloadError
-from fake_hosts import FakeHub, closed_port_url, git_blob_sha1
 from server.chat.sentiment import NO_DOWNLOAD, ChatText, load_with_fallback, resolve
 from server.chat.sentiment.__main__ import cli
 from server.chat.sentiment.download import DEFAULT_MODEL, MANIFEST, download, downloaded, model_dir

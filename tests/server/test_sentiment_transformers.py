@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from server.chat.sentiment import ChatText, SentimentError, load_backend
-from server.chat.sentiment.ensemble import EnsembleSentiment, combine
-from server.chat.sentiment.lexicon import LexiconSentiment
 from server.chat.sentiment.__main__ import cli
+from server.chat.sentiment.ensemble import EnsembleSentiment, combine
 from server.chat.sentiment.hf import TransformersSentiment, _label_map, preprocess
+from server.chat.sentiment.lexicon import LexiconSentiment
 from server.chat.sentiment.service import WORKER_KEY, ChatSentiment
 from server.chat.sentiment.tiny import build_tiny_model
 from server.inference import ModelWorker

@@ -8,11 +8,11 @@ import time
 
 import pytest
 import requests
+from storage_backends import write
+from waiting import wait_for
 
 from server.reporter import Reporter
 from server.spool import Spool, Upload, Uploader
-from storage_backends import write
-from waiting import wait_for
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
 JPG = b"\xff\xd8\xff\xe0" + b"thumbnail" * 100

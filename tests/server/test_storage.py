@@ -6,9 +6,9 @@ import time
 
 import pytest
 import requests
+from storage_backends import write
 
 from server.storage import LocalStorage, StorageError, make_storage
-from storage_backends import write
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
 JPG = b"\xff\xd8\xff\xe0" + b"thumbnail" * 100
@@ -94,6 +94,6 @@ def test_the_local_url_is_the_base_url_and_the_key(tmp_path):
     pytest.param({"STORAGE_BACKEND": "s3"}, "expected 'local' or 'gcs'", id="unknown-backend"),
     pytest.param({"STORAGE_BACKEND": "gcs", "GCS_BUCKET": None}, "GCS_BUCKET is required", id="gcs-without-bucket"),
 ])
-def test_a_bad_backend_setting_is_refused_in_words(config, error):
+def test_a_bad_backend_setting_is_refused_in_words(config, error, tmp_path):
     with pytest.raises(StorageError, match=error):
-        make_storage({"MEDIA_ROOT": "/tmp/x", "MEDIA_BASE_URL": "http://x/media", **config})
+        make_storage({"MEDIA_ROOT": tmp_path, "MEDIA_BASE_URL": "http://x/media", **config})

@@ -7,13 +7,13 @@ import time
 
 import pytest
 import requests
+from server_app import AUTH, TOKEN
+from storage_backends import write
+from waiting import wait_for
 
 from server.app import create_app, shutdown
 from server.cleanup import StorageJanitor, remove_stale_ring_buffers
 from server.storage import LocalStorage
-from server_app import AUTH, TOKEN
-from storage_backends import write
-from waiting import wait_for
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
 

@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from storage_backends import BUCKET, write
 
 from server.storage import StorageError, make_storage
 from server.storage_gcs import GCSStorage
-from storage_backends import BUCKET, write
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
 

@@ -5,9 +5,9 @@ does, however it is spelled."""
 from __future__ import annotations
 
 import pytest
+from storage_backends import BUCKET, write
 
 from server.storage import is_storage_url, public_url_prefix
-from storage_backends import BUCKET, write
 
 BUCKET_URL = ["https://storage.googleapis.com/my-highlights"]
 

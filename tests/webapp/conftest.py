@@ -5,17 +5,13 @@ environment (locmem mail, a fast password hasher, static files without a manifes
 database, torn down at the end of the session.
 """
 
+from __future__ import annotations
+
 import os
 import secrets
-import sys
-from pathlib import Path
 
 import django
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "webapp.settings"
 # The tests run the production settings (DJANGO_DEBUG off), with their own secrets and over plain

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from django.test import override_settings
 from webapp.streams.models import Highlight
 from webapp.test import BaseTestCase, closed_port_url
 
-T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 CLIP = Path(__file__).resolve().parents[2] / "server" / "demo" / "media" / "seed-lobby.mp4"
 
 
@@ -30,7 +30,7 @@ class ClipDownloadTestCase(BaseTestCase):
         handler = functools.partial(QuietHandler, directory=str(CLIP.parent))
         cls.storage = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=cls.storage.serve_forever, args=(0.05,), daemon=True).start()
-        cls.storage_url = "http://127.0.0.1:%d" % cls.storage.server_address[1]
+        cls.storage_url = f"http://127.0.0.1:{cls.storage.server_address[1]}"
         cls.storage_settings = override_settings(CLIP_STORAGE_URLS=[cls.storage_url])
         cls.storage_settings.enable()
 

@@ -5,7 +5,7 @@ make the webapp read its internal network (issue 11, finding 2: /healthz read ba
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from django.test import override_settings
@@ -13,7 +13,7 @@ from django.test import override_settings
 from webapp.streams.models import Highlight
 from webapp.test import BaseTestCase
 
-T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 SECRET = b'{"ok": true, "internal": "only for loopback"}'
 
 
@@ -46,7 +46,7 @@ class StorageOnlyDownloadTestCase(BaseTestCase):
         super().setUpClass()
         cls.service = ThreadingHTTPServer(("127.0.0.1", 0), InternalService)
         threading.Thread(target=cls.service.serve_forever, args=(0.05,), daemon=True).start()
-        cls.base = "http://127.0.0.1:%d" % cls.service.server_address[1]
+        cls.base = f"http://127.0.0.1:{cls.service.server_address[1]}"
 
     @classmethod
     def tearDownClass(cls):

@@ -1,11 +1,11 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.test import Client, override_settings
 
 from webapp.streams.models import Highlight, Segment, Stream
 from webapp.test import BaseTestCase, FakeProcessingServer, closed_port_url
 
-T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 
 
 class DeleteStreamTestCase(BaseTestCase):

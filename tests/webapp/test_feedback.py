@@ -3,7 +3,7 @@ CSRF-protected; the budget reaches the processing server."""
 
 import dataclasses
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.test import Client, override_settings
@@ -16,7 +16,7 @@ from webapp.streams import jobs
 from webapp.streams.models import Highlight, Segment, Stream
 from webapp.test import BaseTestCase, FakeProcessingServer, closed_port_url
 
-T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 JSON = {"HTTP_ACCEPT": "application/json"}
 
 

@@ -2,21 +2,20 @@
 picked on the timeline, and the highlight budget slider reaching the processing server."""
 
 import unittest
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.contrib.auth.models import User
 from django.test import override_settings
+from test_stream_page_browser import BrowserTestCase, sync_playwright
 
 from webapp.feedback.models import HighlightBudget, MissedMoment, Vote
 from webapp.streams.models import Highlight, Segment, Stream
 from webapp.test import PASSWORD, FakeProcessingServer
 
-from test_stream_page_browser import BrowserTestCase, sync_playwright
-
 if sync_playwright is not None:
     from playwright.sync_api import expect
 
-T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 
 
 @unittest.skipIf(sync_playwright is None, "playwright is not installed")

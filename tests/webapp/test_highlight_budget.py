@@ -11,7 +11,7 @@ Also: the migration from the threshold to the budget.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.contrib.auth.models import User
@@ -24,7 +24,7 @@ from webapp.streams.models import Highlight, Stream
 from webapp.test import BaseTestCase, FakeProcessingServer
 
 TOKEN = "ingest-s3cret"
-T0 = datetime(2026, 12, 3, 7, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 3, 7, 0, tzinfo=UTC)
 SEGMENT = 10.0
 
 
@@ -44,7 +44,7 @@ def two_hours_with_moments_and_a_gap(rng: np.random.Generator) -> list[tuple[int
     for start in rng.choice(700, 40, replace=False):
         scores[start:start + rng.integers(1, 5)] += rng.uniform(0.2, 0.6)
     seqs = [seq if seq < 400 else seq + 30 for seq in range(720)]
-    return [(seq, round(float(min(s, 1.0)), 6)) for seq, s in zip(seqs, scores)]
+    return [(seq, round(float(min(s, 1.0)), 6)) for seq, s in zip(seqs, scores, strict=True)]
 
 
 @override_settings(INGEST_API_TOKEN=TOKEN)

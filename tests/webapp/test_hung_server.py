@@ -149,7 +149,7 @@ class HungServerCallsTestCase(BaseTestCase):
 
     def test_the_background_sync_gives_up_quickly_then_stops_calling_while_the_breaker_is_open(self):
         with override_settings(SERVER_URL=self.hung.url):
-            for attempt in range(processing.BREAKER_FAILURES):
+            for _attempt in range(processing.BREAKER_FAILURES):
                 started = time.monotonic()
                 self.assertEqual(sync_once(force=True)["waiting"], 2, "one unreachable call is enough per round")
                 self.assertLess(time.monotonic() - started, processing.TIMEOUT[1] + 2)

@@ -15,10 +15,10 @@ import sys
 import pytest
 import requests
 from django.core.exceptions import ImproperlyConfigured
+from production import ROOT, assert_huge_body_refused_unread, isolated_env, running
 
 from appconfig import DEV_SECRETS
 from appsecrets import ensure_secrets, new_secrets
-from production import ROOT, assert_huge_body_refused_unread, isolated_env, running
 from server.demo.stack import free_port
 
 # The README's production settings (behind a TLS proxy), secrets aside.

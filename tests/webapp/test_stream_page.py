@@ -1,10 +1,10 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from webapp.streams.models import Highlight, Segment, Stream
 from webapp.streams.views import quiet_note
 from webapp.test import BaseTestCase
 
-T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 
 
 class StreamPageTestCase(BaseTestCase):

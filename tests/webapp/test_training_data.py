@@ -2,13 +2,13 @@
 
 import csv
 import tempfile
-from io import StringIO
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from io import StringIO
 from pathlib import Path
 
-from django.core.management import CommandError, call_command
 from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
 from django.test import TransactionTestCase, override_settings
 
 from metamodel import load_metamodel, save_metamodel
@@ -20,7 +20,7 @@ from webapp.feedback.models import MissedMoment, TrainingRun, Vote
 from webapp.streams.models import Highlight, Segment, Stream
 from webapp.test import PASSWORD, BaseTestCase
 
-T0 = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 
 
 def add_segments(stream, chat_counts):

@@ -20,7 +20,7 @@ def _find_and_validate(request: HttpRequest, stream_id: int, schema: Schema) -> 
         # The user deleted it: the server drops what it was sending for this stream.
         return error("no such stream", 404)
     try:
-        validate(request.json, schema)  # type: ignore[attr-defined]
+        validate(request.json, schema)
     except ValidationError as exc:
         return error(str(exc))
     return stream
@@ -31,7 +31,7 @@ def status(request: HttpRequest, stream_id: int) -> HttpResponse:
     stream = _find_and_validate(request, stream_id, schemas.status)
     if isinstance(stream, JsonResponse):
         return stream
-    doc: dict[str, Any] = request.json  # type: ignore[attr-defined]
+    doc: dict[str, Any] = request.json
     fields: dict[str, Any] = {"state": doc["state"], "updated": timezone.now()}
     fields["last_error"] = doc.get("last_error") or ""
     fields["degraded"] = doc.get("degraded", [])
@@ -46,7 +46,7 @@ def segments(request: HttpRequest, stream_id: int) -> HttpResponse:
     stream = _find_and_validate(request, stream_id, schemas.segments)
     if isinstance(stream, JsonResponse):
         return stream
-    doc: dict[str, Any] = request.json  # type: ignore[attr-defined]
+    doc: dict[str, Any] = request.json
     with transaction.atomic():
         for seg in doc["segments"]:
             # Idempotent on (stream, seq): a resent segment replaces the stored copy.
@@ -72,7 +72,7 @@ def highlights(request: HttpRequest, stream_id: int) -> HttpResponse:
     stream = _find_and_validate(request, stream_id, schemas.highlight)
     if isinstance(stream, JsonResponse):
         return stream
-    doc: dict[str, Any] = request.json  # type: ignore[attr-defined]
+    doc: dict[str, Any] = request.json
     if doc["end_offset_s"] < doc["start_offset_s"]:
         return error("end_offset_s: must not be before start_offset_s")
     # Idempotent on key: a resent highlight keeps the first copy and answers 200.

@@ -64,7 +64,7 @@ class HighlightBudget(models.Model):
 
 def budget_for(stream: Stream) -> float | None:
     """The owner's highlight budget for a stream (highlights per hour), or None (the model's)."""
-    return HighlightBudget.objects.filter(stream=stream).values_list("per_hour", flat=True).first()
+    return stream.chosen_budget()
 
 
 class TrainingRun(models.Model):

@@ -22,9 +22,9 @@ import logging
 import tempfile
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -54,7 +54,9 @@ def labelled_streams() -> list[Stream]:
 
 def stream_rows(stream: Stream) -> Iterator[dict]:
     """Training rows (metamodel CSV format) for one stream's stored segments."""
-    up, down, unvoted = [], [], []
+    up: list[tuple[float, float | None]] = []
+    down: list[tuple[float, float | None]] = []
+    unvoted: list[tuple[float, float | None]] = []
     votes: dict[int, set[int]] = defaultdict(set)
     for highlight_id, value in Vote.objects.filter(highlight__stream=stream).values_list("highlight_id", "value"):
         votes[highlight_id].add(value)

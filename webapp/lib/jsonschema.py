@@ -9,7 +9,7 @@ The first problem is raised as `ValidationError("<path>: <what is wrong>")`.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -121,4 +121,4 @@ def parse_utc(text: str) -> datetime | None:
         return None
     if value is None or value.tzinfo is None:
         return None
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from webapp.feedback.models import budget_for
 from webapp.lib import processing
 from webapp.streams.models import Stream
 
@@ -27,7 +26,7 @@ def start_job(stream: Stream) -> bool:
     Stream.objects.filter(pk=stream.pk).update(job_attempt_at=now)
     stream.job_attempt_at = now
     try:
-        job = processing.create_job(stream.pk, stream.source, stream.chat_channel, budget_for(stream))
+        job = processing.create_job(stream.pk, stream.source, stream.chat_channel, stream.chosen_budget())
     except processing.ProcessingServerError as exc:
         log.warning("job for stream %s not started: %s (HTTP %s)", stream.pk, exc, exc.status)
         if exc.rejected:

@@ -55,9 +55,14 @@ class Stream(models.Model):
         """What the user sees: the channel login or the URL."""
         return self.source
 
-    @property
-    def is_channel(self) -> bool:
-        return "://" not in self.source
+    def chosen_budget(self) -> float | None:
+        """The owner's highlight budget for this stream (highlights per hour), or None (the model's).
+
+        Read through the reverse relation of the feedback app's `HighlightBudget` rather than by
+        importing it: feedback depends on streams, never the other way round. A fresh query, not
+        the instance's cached relation, so a slider change made since this object was loaded counts.
+        """
+        return Stream.objects.filter(pk=self.pk).values_list("highlight_budget__per_hour", flat=True).first()
 
     def apply_job(self, job: dict[str, Any]) -> None:
         """Copy the state of a job as the server reports it (POST/GET /api/v1/jobs)."""

@@ -18,9 +18,10 @@ Both map a batch of texts to `Sentiment(label, score)`: `label` is positive/neut
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Iterator, TextIO
+from collections.abc import Iterator
+from typing import TextIO
 
 from appconfig import setting
 from server.chat.sentiment import BACKENDS, DEFAULT_BACKEND, ChatText, SentimentError, load_backend

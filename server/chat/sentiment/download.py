@@ -26,8 +26,18 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
-from downloads import (CONNECT_TIMEOUT_S, READ_TIMEOUT_S, DownloadError, Expected, cache_root, digests, fetch,
-                       offline_error, unreachable, verify)
+from downloads import (
+    CONNECT_TIMEOUT_S,
+    READ_TIMEOUT_S,
+    DownloadError,
+    Expected,
+    cache_root,
+    digests,
+    fetch,
+    offline_error,
+    unreachable,
+    verify,
+)
 
 DEFAULT_MODEL = "cardiffnlp/twitter-roberta-base-sentiment-latest"
 # The commit that added model.safetensors (SFconvertbot, "Adding `safetensors` variant of this
@@ -91,7 +101,7 @@ def download(model: str = DEFAULT_MODEL, revision: str | None = None, folder: Pa
     folder = folder or model_dir(model)
     if _complete(folder, model, revision):
         return folder
-    timeouts = dict(connect_timeout_s=connect_timeout_s, read_timeout_s=read_timeout_s)
+    timeouts = {"connect_timeout_s": connect_timeout_s, "read_timeout_s": read_timeout_s}
     remote = {}
     for name in REQUIRED + TOKENIZER_FILES:
         info = file_info(model, revision, name, **timeouts)

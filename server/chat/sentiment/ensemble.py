@@ -9,7 +9,7 @@ model. That also means the model classifies fewer messages, which matters on a C
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from server.chat.sentiment import ChatText, Sentiment, SentimentBackend
 from server.chat.sentiment.lexicon import LexiconSentiment, shared_lexicon

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from server.chat.sentiment import LABELS, ChatText, Sentiment, SentimentError
 
@@ -66,7 +66,7 @@ class TransformersSentiment:
         except (OSError, ValueError, KeyError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SentimentError(f"model {model!r} could not be loaded ({first_line})") from exc
-        self._labels = _label_map(self._pipe.model.config.id2label)
+        self._labels = _label_map(self._pipe.model.config.id2label)  # type: ignore[arg-type]  # set by from_pretrained
         self.model = model
         self.batch_size = batch_size or (BATCH_SIZE if gpu else CPU_BATCH_SIZE)
         log.info("chat sentiment: transformers model %s loaded", model)
@@ -81,8 +81,8 @@ class TransformersSentiment:
         outputs = self._pipe([texts[i] for i in order], batch_size=self.batch_size, truncation=True,
                              max_length=MAX_TOKENS)
         results: list[Sentiment] = [Sentiment("neutral", 0.0)] * len(texts)
-        for i, scores in zip(order, outputs):
-            results[i] = self._to_sentiment(scores)
+        for i, scores in zip(order, outputs, strict=True):
+            results[i] = self._to_sentiment(scores)  # type: ignore[arg-type]  # top_k=None: a list per text
         return results
 
     def _to_sentiment(self, scores: list[dict]) -> Sentiment:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
 
 from server.chat.sentiment import ChatText, Sentiment
-from server.chat.sentiment.tokenize import NEGATIONS, SARCASM_MARKERS, Token, tokenize
+from server.chat.sentiment.tokenize import NEGATIONS, Token, tokenize
 
 DATA = Path(__file__).resolve().parent / "data"
 THRESHOLD = 0.25  # |compound| below this is neutral; chosen on the dev half of tests/data (docs/chat.md)

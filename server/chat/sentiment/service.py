@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
-from server.chat.sentiment import DEFAULT_BACKEND, ChatText, Sentiment, SentimentError, load_backend, resolve
+from server.chat.sentiment import (
+    DEFAULT_BACKEND,
+    ChatText,
+    Sentiment,
+    SentimentBackend,
+    SentimentError,
+    load_backend,
+    resolve,
+)
 from server.chat.sentiment.ensemble import combine
 from server.chat.sentiment.lexicon import shared_lexicon
 
@@ -43,7 +51,7 @@ class ChatSentiment:
         # GPU the model reads every message, and so does the lexicon.
         self.max_messages = max_messages if backend != "lexicon" and not _gpu() else None
         self._lexicon = shared_lexicon()
-        self._backend = None  # the transformers backend once loaded
+        self._backend: SentimentBackend | None = None  # the transformers backend once loaded
         self._loaded = threading.Event()
         if backend == "lexicon":
             self._loaded.set()
@@ -73,6 +81,7 @@ class ChatSentiment:
 
     def _model(self, texts: Sequence[ChatText]) -> list[Sentiment]:
         backend = self._backend
+        assert backend is not None  # classify() routes here only once it is loaded
         try:
             if self.worker is not None:
                 return self.worker.run(WORKER_KEY, list(texts), self.timeout_s)

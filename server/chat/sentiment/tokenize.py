@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Collection
 
 EMOTICONS = frozenset({":)", ":(", ":D", "D:", ":O", ":o", ":P", ":p", ";)", "<3", "xD", "XD", ":/", ":\\",
                        ":|", "=)", "=(", ":-)", ":-(", ";-)", ":'(", "xd"})

@@ -41,9 +41,9 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -139,7 +139,7 @@ def learn(data: Sequence[tuple[frozenset[str], int]], min_messages: int = MIN_ME
     model = LogisticRegression(class_weight="balanced", max_iter=1000).fit(matrix, labels)
     base_rate = sum(labels) / len(labels)
     return [LearnedToken(name, math.tanh(float(coef) / 2.0), sum(counts[name]), counts[name][1])
-            for name, coef in zip(vocabulary, model.coef_[0])
+            for name, coef in zip(vocabulary, model.coef_[0], strict=True)
             if binomtest(counts[name][1], sum(counts[name]), base_rate).pvalue < SIGNIFICANCE]
 
 
