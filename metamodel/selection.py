@@ -3,8 +3,8 @@
 A highlight budget instead of a probability threshold. A score's absolute value means little
 across channels (a 20-viewer chat and a 50,000-viewer one, a quiet strategy game and a loud
 shooter), so the selector reads each score against the stream's own last hour: the bar a
-segment must clear is the score at which that hour would have given `per_hour` highlights
-("about 6 per hour" = each one among the 6 best moments of the hour before it). A token bucket
+segment must clear is the score of that hour's `per_hour`-th best moment (local peak of the
+scores): "about 6 per hour" = each one among the 6 best moments of the hour before it. A token bucket
 caps bursts: a hot ten minutes cannot publish more than the budget allows, and the first
 highlight may come after one minute, so a new stream is not silent while its history builds up.
 
@@ -29,6 +29,12 @@ DEFAULT_PER_HOUR = 6.0  # about one highlight per 10 minutes of stream
 MIN_PER_HOUR, MAX_PER_HOUR = 0.5, 60.0
 HISTORY_SEGMENTS = 360  # one hour of 10 s segments: the stream's own score distribution
 MIN_HISTORY = 6  # one minute: a bar drawn from fewer scores means nothing
+# Until the stream has this much history, the budget of its "best moments so far" is counted as
+# if over this span, not over the few minutes seen: that made every early highlight a new record
+# of the stream, and one early peak (seen while the ranks had little history) silenced the first
+# ten minutes of the demo channel.
+MIN_BAR_HOURS = 0.5
+MIN_QUANTILE = 0.75  # a highlight is at least in the top quarter of the stream's scores so far
 BURST_MINUTES = 20.0  # the bucket holds at most this many minutes' worth of budget (at least 1)
 
 
@@ -51,22 +57,27 @@ def validate_per_hour(raw: object) -> float:
     return float(raw)
 
 
-def bar_for(history: np.ndarray, per_hour: float, segment_seconds: float = SEGMENT_SECONDS) -> float:
-    """The highest score at which `history` (in time order) holds the budget's number of runs.
+def peaks_of(history: np.ndarray) -> np.ndarray:
+    """The scores of the history's moments: its local maxima (a plateau counts once).
 
-    Runs, not segments: a moment that scores high for three segments is one highlight. The
-    target is per_hour times the hours of history, at least one (early on: a new record).
+    Moments, not segments: a moment that scores high for three segments is one highlight.
     """
-    target = max(1, round(per_hour * len(history) * segment_seconds / 3600))
-    candidates = np.unique(history)[::-1]  # highest first
-    # runs(t) = #(s_i >= t) - #(consecutive pairs with both >= t)
-    ordered = np.sort(history)
-    pairs = np.sort(np.minimum(history[1:], history[:-1]))
-    above = len(ordered) - np.searchsorted(ordered, candidates, side="left")
-    both = len(pairs) - np.searchsorted(pairs, candidates, side="left")
-    runs = above - both
-    reaching = np.flatnonzero(runs >= target)
-    return float(candidates[reaching[0]] if len(reaching) else candidates[-1])
+    left = np.concatenate(([-np.inf], history[:-1]))
+    right = np.concatenate((history[1:], [-np.inf]))
+    return history[(history >= left) & (history > right)]
+
+
+def bar_for(history: np.ndarray, per_hour: float, segment_seconds: float = SEGMENT_SECONDS) -> float:
+    """The score of the k-th best moment of `history` (in time order), k = the budget of its span.
+
+    k is per_hour times the hours of history, counted as at least MIN_BAR_HOURS, at least one;
+    with fewer moments than that, the lowest moment. Never below the stream's upper quartile:
+    in a young stream's few moments the k-th best can be an ordinary one.
+    """
+    hours = max(len(history) * segment_seconds / 3600, MIN_BAR_HOURS)
+    k = max(1, round(per_hour * hours))
+    peaks = np.sort(peaks_of(history))[::-1]
+    return max(float(peaks[min(k, len(peaks)) - 1]), float(np.quantile(history, MIN_QUANTILE)))
 
 
 @dataclass
@@ -91,7 +102,8 @@ class HighlightSelector:
         # history, must not cut the moment short.
         self.bar = self._run_bar if self._run else self._bar()
         self._remember(score)
-        good = self.bar is not None and score >= self.bar
+        # Opening needs more than the bar (a flat stream has no moments); a run goes on at it.
+        good = self.bar is not None and (score >= self.bar if self._run else score > self.bar)
         if good and self._run and seq != self._run[-1][0] + 1:  # a gap in the stream ends a run
             closed = self._close()
             self._open_or_skip(seq, score)

@@ -57,7 +57,7 @@ def tags_off(stream):
 
 
 def test_the_demo_stream_gets_highlights(tags_off):
-    assert len(tags_off[1]) >= 2
+    assert tags_off[1], "the comparisons below compare something"
 
 
 def test_a_tagger_whose_outputs_are_all_zero_picks_the_same_highlights_with_the_same_scores(stream, tags_off):
