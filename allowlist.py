@@ -21,7 +21,7 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 def host_port(url: str) -> tuple[str, int]:
     """(host, port) an http(s) URL connects to; `hls://` wraps an http(s) URL (or a bare host,
     meaning https). ValueError when the URL has another scheme, no host or a bad port."""
-    inner = url[len("hls://"):] if url.lower().startswith("hls://") else url
+    inner = url[len("hls://") :] if url.lower().startswith("hls://") else url
     if "://" not in inner and url.lower().startswith("hls://"):
         inner = "https://" + inner
     parts = urlsplit(inner)

@@ -124,15 +124,18 @@ def check_secret(name: str, value: str | None, debug: bool) -> str:
     """
     if debug:
         return value or DEV_SECRETS[name]
-    fix = (f"set {name} (environment or config.py) to a long random string, or run "
-           f"`.venv/bin/python -m appsecrets` to generate {secrets_file()}")
+    fix = (
+        f"set {name} (environment or config.py) to a long random string, or run "
+        f"`.venv/bin/python -m appsecrets` to generate {secrets_file()}"
+    )
     if not value:
         raise ImproperlyConfigured(f"{name} is not set and DJANGO_DEBUG is off: {fix}")
     if value in DEV_SECRETS.values():
         raise ImproperlyConfigured(f"{name} is a published development default and DJANGO_DEBUG is off: {fix}")
     if len(value) < MIN_SECRET_LENGTH[name]:
-        raise ImproperlyConfigured(f"{name} is shorter than {MIN_SECRET_LENGTH[name]} characters and "
-                                   f"DJANGO_DEBUG is off: {fix}")
+        raise ImproperlyConfigured(
+            f"{name} is shorter than {MIN_SECRET_LENGTH[name]} characters and DJANGO_DEBUG is off: {fix}"
+        )
     return value
 
 

@@ -43,8 +43,9 @@ class Backoff:
         self._last = 0.0
 
 
-def backoff_delays(initial: float, maximum: float, jitter: float = 0.0,
-                   rng: random.Random | None = None) -> Iterator[float]:
+def backoff_delays(
+    initial: float, maximum: float, jitter: float = 0.0, rng: random.Random | None = None
+) -> Iterator[float]:
     """The same delays as an endless iterator (a fresh one per run of retries)."""
     backoff = Backoff(initial, maximum, jitter, rng)
     while True:

@@ -94,9 +94,16 @@ def verify(path: Path, expected: Expected) -> str | None:
     return None
 
 
-def fetch(url: str, dest: Path, expected: Expected, retries: int = 4, backoff_s: float = 2.0,
-          connect_timeout_s: float = CONNECT_TIMEOUT_S, read_timeout_s: float = READ_TIMEOUT_S,
-          progress: bool = True) -> Path:
+def fetch(
+    url: str,
+    dest: Path,
+    expected: Expected,
+    retries: int = 4,
+    backoff_s: float = 2.0,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    read_timeout_s: float = READ_TIMEOUT_S,
+    progress: bool = True,
+) -> Path:
     """Download `url` to `dest`, verified against `expected`; return `dest`.
 
     A file already at `dest` that verifies is kept without touching the network. Raises
@@ -118,8 +125,10 @@ def fetch(url: str, dest: Path, expected: Expected, retries: int = 4, backoff_s:
 def unreachable(exc: BaseException) -> bool:
     """True when `exc` means the host could not be reached at all (not a dropped download)."""
     return isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)) or (
-        isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.exceptions.ChunkedEncodingError)
-        and _connect_phase(exc))
+        isinstance(exc, requests.ConnectionError)
+        and not isinstance(exc, requests.exceptions.ChunkedEncodingError)
+        and _connect_phase(exc)
+    )
 
 
 def _connect_phase(exc: requests.ConnectionError) -> bool:
@@ -146,8 +155,15 @@ def _short(exc: BaseException) -> str:
     return text[:200]
 
 
-def _fetch_with_retries(url: str, part: Path, expected: Expected, retries: int, backoff_s: float,
-                        timeout: tuple[float, float], progress: bool) -> None:
+def _fetch_with_retries(
+    url: str,
+    part: Path,
+    expected: Expected,
+    retries: int,
+    backoff_s: float,
+    timeout: tuple[float, float],
+    progress: bool,
+) -> None:
     last_error = "no attempt made"
     delays = backoff_delays(backoff_s, backoff_s * 2 ** max(retries - 1, 0))
     for attempt in range(retries + 1):
@@ -197,9 +213,12 @@ def _fetch(url: str, part: Path, expected: Expected, timeout: tuple[float, float
         response.raise_for_status()
         if have and response.status_code != 206:
             have = 0  # the server ignored Range: it sends the whole file again
-        with part.open("ab" if have else "wb") as out, tqdm(
-                total=expected.size, initial=have, unit="B", unit_scale=True, desc=part.name[:-5],
-                disable=not progress) as bar:
+        with (
+            part.open("ab" if have else "wb") as out,
+            tqdm(
+                total=expected.size, initial=have, unit="B", unit_scale=True, desc=part.name[:-5], disable=not progress
+            ) as bar,
+        ):
             for chunk in response.iter_content(CHUNK):
                 out.write(chunk)
                 bar.update(len(chunk))

@@ -61,8 +61,9 @@ def bench_ingest(log: Path, speed: float) -> tuple[int, float]:
         server.stop()
 
 
-def bench_features(log: Path, sentiment: ChatSentiment | None, max_messages: int | None = None,
-                   max_windows: int | None = None) -> tuple[int, float, int, float]:
+def bench_features(
+    log: Path, sentiment: ChatSentiment | None, max_messages: int | None = None, max_windows: int | None = None
+) -> tuple[int, float, int, float]:
     """(messages, seconds, windows, CPU-seconds of the whole process) for the log's chat features.
 
     `max_messages` caps the messages classified per window (the server's sample); the messages
@@ -97,27 +98,35 @@ def roberta_base_folder(log: Path, folder: Path, pieces: int = 0) -> Path:
 
     words = sorted({w for m in read_chat_file(log).messages for w in m.text.split()})
     if pieces:
-        words = sorted({w[i:i + pieces] for w in words for i in range(0, len(w), pieces)})
+        words = sorted({w[i : i + pieces] for w in words for i in range(0, len(w), pieces)})
     specials = ["<pad>", "<unk>", "<s>", "</s>", "<mask>"]
     vocab = {w: i for i, w in enumerate(specials + words)}
     core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     if pieces:
-        core.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.WhitespaceSplit(),
-            pre_tokenizers.Split(Regex(f".{{1,{pieces}}}"), behavior="isolated")])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", pad_token="<pad>",
-                                        bos_token="<s>", eos_token="</s>", mask_token="<mask>")
+        core.pre_tokenizer = pre_tokenizers.Sequence(
+            [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split(Regex(f".{{1,{pieces}}}"), behavior="isolated")]
+        )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        mask_token="<mask>",
+    )
     labels = {0: "negative", 1: "neutral", 2: "positive"}
-    config = RobertaConfig(vocab_size=len(vocab), num_labels=3, id2label=labels,
-                           label2id={v: k for k, v in labels.items()}, pad_token_id=0)
+    config = RobertaConfig(
+        vocab_size=len(vocab), num_labels=3, id2label=labels, label2id={v: k for k, v in labels.items()}, pad_token_id=0
+    )
     RobertaForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 
 
-def cost_per_length(sentiment: ChatSentiment, log: Path, lengths=(8, 16, 24, 32, 48, 64),
-                    messages: int = 50, repeat: int = 3) -> list[tuple[int, float]]:
+def cost_per_length(
+    sentiment: ChatSentiment, log: Path, lengths=(8, 16, 24, 32, 48, 64), messages: int = 50, repeat: int = 3
+) -> list[tuple[int, float]]:
     """CPU-ms per message for messages of exactly n tokens (n - 2 words + <s> and </s>), best of `repeat`.
 
     The word-level tokenizer of the random model makes one token per word, so this measures the
@@ -147,21 +156,31 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=200.0, help="replay speed-up for the ingest stage")
     parser.add_argument("--model", help="transformers model folder or id (default: a tiny model built here)")
     parser.add_argument("--roberta-base", action="store_true", help="a random RoBERTa-base-sized model instead")
-    parser.add_argument("--pieces", type=int, default=0,
-                        help="--roberta-base: cut words into pieces of N characters (a stand-in for BPE)")
-    parser.add_argument("--batch-size", type=int, default=None, help="texts per forward pass (default: the backend's, 8 on a CPU)")
+    parser.add_argument(
+        "--pieces",
+        type=int,
+        default=0,
+        help="--roberta-base: cut words into pieces of N characters (a stand-in for BPE)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="texts per forward pass (default: the backend's, 8 on a CPU)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (the server's MODEL_THREADS)")
     parser.add_argument("--max-messages", type=int, default=20, help="the server's CHAT_SENTIMENT_MAX_MESSAGES")
     parser.add_argument("--windows", type=int, default=None, help="only the first N windows (a big model is slow)")
     args = parser.parse_args()
 
     received, seconds = bench_ingest(args.log, args.speed)
-    print(f"ingest      {received} messages in {seconds:.2f} s = {received / seconds:,.0f} msg/s "
-          f"(replay at {args.speed:g}x real time; real time is ~10.6 msg/s)")
+    print(
+        f"ingest      {received} messages in {seconds:.2f} s = {received / seconds:,.0f} msg/s "
+        f"(replay at {args.speed:g}x real time; real time is ~10.6 msg/s)"
+    )
 
     n, seconds, windows, _ = bench_features(args.log, ChatSentiment("lexicon"))
-    print(f"lexicon     {n} messages in {seconds:.2f} s = {n / seconds:,.0f} msg/s, "
-          f"{seconds / windows * 1000:.1f} ms per 10 s window ({windows} windows)")
+    print(
+        f"lexicon     {n} messages in {seconds:.2f} s = {n / seconds:,.0f} msg/s, "
+        f"{seconds / windows * 1000:.1f} ms per 10 s window ({windows} windows)"
+    )
 
     import torch
 
@@ -171,11 +190,16 @@ def main() -> None:
             model, what = args.model, args.model
         elif args.roberta_base:
             model = str(roberta_base_folder(args.log, Path(tmp) / "roberta", args.pieces))
-            what = "random RoBERTa-base-sized model" + (f", words cut into {args.pieces}-char pieces" if args.pieces else "")
+            what = "random RoBERTa-base-sized model" + (
+                f", words cut into {args.pieces}-char pieces" if args.pieces else ""
+            )
         else:
             from server.chat.sentiment.tiny import build_tiny_model
 
-            model, what = str(build_tiny_model(Path(tmp) / "tiny")), "tiny 1-layer model built here (not a real model's cost)"
+            model, what = (
+                str(build_tiny_model(Path(tmp) / "tiny")),
+                "tiny 1-layer model built here (not a real model's cost)",
+            )
         worker = ModelWorker()
         try:
             sentiment = ChatSentiment("transformers", model, worker, background=False)
@@ -191,14 +215,18 @@ def main() -> None:
             worker.stop()
     print(f"transformers: {what}, {args.threads} torch thread(s), batches of {args.batch_size or 'the default'}")
     if args.roberta_base and not args.pieces:
-        print("  CPU per message by length (50 messages of exactly that many tokens, one call, as one segment's sample):")
+        print(
+            "  CPU per message by length (50 messages of exactly that many tokens, one call, as one segment's sample):"
+        )
         for tokens, ms in per_length:
             print(f"    {tokens:>3} tokens: {ms:.1f} CPU-ms per message")
     for cap, n, seconds, windows, cpu in results:
         how = "every message" if cap is None else f"at most {cap} classified per window"
-        print(f"  {how:<36} {n} messages in {seconds:.2f} s = {n / seconds:,.0f} msg/s, "
-              f"{seconds / windows * 1000:.0f} ms per 10 s window, {cpu / windows:.2f} CPU-s per window "
-              f"({windows} windows)")
+        print(
+            f"  {how:<36} {n} messages in {seconds:.2f} s = {n / seconds:,.0f} msg/s, "
+            f"{seconds / windows * 1000:.0f} ms per 10 s window, {cpu / windows:.2f} CPU-s per window "
+            f"({windows} windows)"
+        )
 
 
 if __name__ == "__main__":

@@ -29,18 +29,24 @@ from panns.model import build
 from server import media
 from server.features.audio_tags import resample_to_model_rate
 
-CLIPS = [Path(__file__).resolve().parent.parent / "server" / "demo" / "media" / n for n in ("seed-lobby.mp4", "seed-gameplay.mp4")]
+CLIPS = [
+    Path(__file__).resolve().parent.parent / "server" / "demo" / "media" / n
+    for n in ("seed-lobby.mp4", "seed-gameplay.mp4")
+]
 
 
 def real_segments(count: int) -> list[np.ndarray]:
     starts = [(clip, s) for s in range(0, 50, 10) for clip in CLIPS][:count]
-    return [resample_to_model_rate(media.decode_audio(clip, float(s), 10.0), media.AUDIO_RATE)[:320_000] for clip, s in starts]
+    return [
+        resample_to_model_rate(media.decode_audio(clip, float(s), 10.0), media.AUDIO_RATE)[:320_000]
+        for clip, s in starts
+    ]
 
 
 def measure(model, segments: list[np.ndarray], batch: int, repeat: int, inference: bool) -> tuple[float, float]:
     """(CPU-seconds, wall seconds) per segment, after one warm-up pass."""
     mode = torch.inference_mode if inference else torch.no_grad
-    batches = [torch.from_numpy(np.stack(segments[i:i + batch])) for i in range(0, len(segments), batch)]
+    batches = [torch.from_numpy(np.stack(segments[i : i + batch])) for i in range(0, len(segments), batch)]
     with mode():
         model(batches[0])  # warm-up: allocator, oneDNN kernels
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -117,8 +123,10 @@ def main() -> None:
     print("\n| model | step | CPU-s / 10 s segment | wall-s / segment | x baseline CPU |\n|---|---|---|---|---|")
     for name, label, cpu, wall, ratio in rows:
         print(f"| {name} | {label} | {cpu:.3f} | {wall:.3f} | {ratio:.2f} |")
-    print(f"\ncandidate gating (AUDIO_TAG_CANDIDATE_RATIO={args.gate_ratio}, shipped metamodel, chat imputed): "
-          f"{passed}/{total} demo segments tagged -> tagger cost x{passed / total:.2f}")
+    print(
+        f"\ncandidate gating (AUDIO_TAG_CANDIDATE_RATIO={args.gate_ratio}, shipped metamodel, chat imputed): "
+        f"{passed}/{total} demo segments tagged -> tagger cost x{passed / total:.2f}"
+    )
 
 
 if __name__ == "__main__":

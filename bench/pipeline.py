@@ -31,8 +31,10 @@ CLK_TCK = 100  # os.sysconf("SC_CLK_TCK") on Linux
 
 def cpu_seconds(pid: int) -> float:
     """utime+stime of `pid`, its reaped children, and its live children (e.g. the segmenter)."""
+
     def fields(p: int) -> list[str]:
         return Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+
     own = fields(pid)
     total = sum(int(x) for x in own[11:15])  # utime stime cutime cstime
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -51,18 +53,27 @@ def decode_baseline(seconds: float = 10.0) -> float:
     parts = segments[: int(seconds // 2)]
     start = time.process_time()
     import resource
+
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", "concat:" + "|".join(map(str, parts)), "-f", "null", "-"], check=True)
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", "concat:" + "|".join(map(str, parts)), "-f", "null", "-"],
+        check=True,
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) + (time.process_time() - start)
 
 
 def add_demo_stream(stack: Stack) -> tuple[requests.Session, str]:
     user = requests.Session()
+
     def post(url: str, data: dict) -> requests.Response:
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', user.get(url).text).group(1)
         return user.post(url, data={**data, "csrfmiddlewaretoken": token}, headers={"Referer": url})
-    post(f"{stack.webapp_url}/accounts/signup/", {"username": "bench", "password1": "bench-pass-4242", "password2": "bench-pass-4242"})
+
+    post(
+        f"{stack.webapp_url}/accounts/signup/",
+        {"username": "bench", "password1": "bench-pass-4242", "password2": "bench-pass-4242"},
+    )
     page = post(f"{stack.webapp_url}/", {"source": "demo_channel", "chat_channel": ""})
     stream_id = re.search(r'href="/streams/(\d+)/"', page.text).group(1)
     return user, f"{stack.webapp_url}/streams/{stream_id}/status.json"
@@ -89,7 +100,10 @@ def main() -> None:
                         seen[row["seq"]] = now - _epoch(row["end_utc"])
                         if cpu_first is None:
                             cpu_first = cpu_seconds(server_pid)  # start counting once live
-                        print(f"segment {row['seq']:3d}: score {row['score']:.3f}, in the webapp {seen[row['seq']]:.2f} s after its end", flush=True)
+                        print(
+                            f"segment {row['seq']:3d}: score {row['score']:.3f}, in the webapp {seen[row['seq']]:.2f} s after its end",
+                            flush=True,
+                        )
                 time.sleep(0.25)
             cpu = cpu_seconds(server_pid) - cpu_first
             highlights = len(user.get(status_url).json().get("highlights", []))
@@ -101,8 +115,10 @@ def main() -> None:
     print(f"server CPU (incl. ffmpeg): {per_segment:.3f} CPU-s per 10 s segment")
     print(f"ffmpeg decode baseline:    {baseline:.3f} CPU-s per 10 s of the same video")
     print(f"ratio to baseline:         {per_segment / baseline:.2f}x")
-    print(f"segment end -> webapp row: median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s "
-          f"(includes CHAT_LAG_S=4 s by design)")
+    print(
+        f"segment end -> webapp row: median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s "
+        f"(includes CHAT_LAG_S=4 s by design)"
+    )
 
 
 def _epoch(iso: str) -> float:

@@ -40,8 +40,14 @@ def read_labelled(path: Path, escaped: bool = False) -> list[dict[str, str]]:
     """Rows with at least `label` and `text` (TSV, `#` comment lines; `escaped`: backslash escapes,
     as the self-labelled file is written; the held-out file has raw text, tabs made spaces)."""
     with path.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader((line for line in fh if not line.startswith("#")), delimiter="\t",
-                                   quoting=csv.QUOTE_NONE, escapechar="\\" if escaped else None))
+        rows = list(
+            csv.DictReader(
+                (line for line in fh if not line.startswith("#")),
+                delimiter="\t",
+                quoting=csv.QUOTE_NONE,
+                escapechar="\\" if escaped else None,
+            )
+        )
     if rows and not {"label", "text"} <= set(rows[0]):
         raise SystemExit(f"{path}: expected columns 'label' and 'text', found {sorted(rows[0])}")
     bad = sorted({r["label"] for r in rows} - set(LABELS))
@@ -69,10 +75,12 @@ def classifiers(model: str | None = None) -> dict[str, Classifier]:
         "lexicon (shipped)": labels_of(LexiconSentiment()),
         "lexicon without twitch_extra.tsv": labels_of(LexiconSentiment(extras=False)),
         "lexicon before issue 10": labels_of(LexiconSentiment(learned=False, sarcasm=False, vader_rules=False)),
-        "Kobs emotes + VADER words": labels_of(LexiconSentiment(extras=False, learned=False, sarcasm=False,
-                                                                  vader_rules=False)),
-        "Kobs emotes alone": labels_of(LexiconSentiment(extras=False, words=False, learned=False, sarcasm=False,
-                                                                  vader_rules=False)),
+        "Kobs emotes + VADER words": labels_of(
+            LexiconSentiment(extras=False, learned=False, sarcasm=False, vader_rules=False)
+        ),
+        "Kobs emotes alone": labels_of(
+            LexiconSentiment(extras=False, words=False, learned=False, sarcasm=False, vader_rules=False)
+        ),
         "VADER alone": vader_labels,
     }
     if model:
@@ -81,8 +89,13 @@ def classifiers(model: str | None = None) -> dict[str, Classifier]:
 
 
 def macro_f1(classify: Classifier, rows: list[dict[str, str]]) -> float:
-    return f1_score([r["label"] for r in rows], classify([r["text"] for r in rows]), labels=list(LABELS),
-                    average="macro", zero_division=0)
+    return f1_score(
+        [r["label"] for r in rows],
+        classify([r["text"] for r in rows]),
+        labels=list(LABELS),
+        average="macro",
+        zero_division=0,
+    )
 
 
 def sets() -> dict[str, list[dict[str, str]]]:

@@ -3,4 +3,12 @@
 from metamodel.artifact import Metamodel, MetamodelError, load_metamodel, save_metamodel
 from metamodel.schema import FEATURE_GROUPS, FEATURES, SCHEMA_VERSION
 
-__all__ = ["FEATURES", "FEATURE_GROUPS", "SCHEMA_VERSION", "Metamodel", "MetamodelError", "load_metamodel", "save_metamodel"]
+__all__ = [
+    "FEATURES",
+    "FEATURE_GROUPS",
+    "SCHEMA_VERSION",
+    "Metamodel",
+    "MetamodelError",
+    "load_metamodel",
+    "save_metamodel",
+]

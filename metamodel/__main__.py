@@ -33,12 +33,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     from metamodel.train import Objective, train
 
     data = read_training_csv(args.data)
-    model, report = train(data, Objective(args.per_hour or DEFAULT_PER_HOUR), source=args.data,
-                          segment_seconds=args.segment_seconds, feature_set=args.features)
+    model, report = train(
+        data,
+        Objective(args.per_hour or DEFAULT_PER_HOUR),
+        source=args.data,
+        segment_seconds=args.segment_seconds,
+        feature_set=args.features,
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)  # `--out new/model.json` makes new/, not an errno
     save_metamodel(model, args.out)
-    print(format_report(report, f"cross-validation on {args.data} ({len(data)} rows, "
-                                f"{len(set(data.streams.tolist()))} streams)"))
+    print(
+        format_report(
+            report, f"cross-validation on {args.data} ({len(data)} rows, {len(set(data.streams.tolist()))} streams)"
+        )
+    )
     plots = args.plots or args.out.parent
     _plots(model, data, report, "oof_scores", plots, args.out.stem, "out-of-fold")
     print(f"wrote {args.out} ({model.per_hour:g} highlights per hour) and plots in {plots}")
@@ -63,8 +71,10 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     rows = list(join_labels(read_analysis(args.analysis), read_labels(args.labels), args.stream))
     count = write_training_csv(args.out, rows, append=args.append)
     positives = sum(int(r["label"]) for r in rows)
-    print(f"{'appended' if args.append else 'wrote'} {count} segments of {args.stream} to {args.out}: "
-          f"{positives} labelled highlight")
+    print(
+        f"{'appended' if args.append else 'wrote'} {count} segments of {args.stream} to {args.out}: "
+        f"{positives} labelled highlight"
+    )
     return 0
 
 
@@ -75,8 +85,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
     analyses, labels = named_paths(args.analysis, "--analysis"), named_paths(args.labels, "--labels")
     sources = combine(read_manifest(args.manifest) if args.manifest else [], analyses, labels)
     if args.model and all(s.analysis is not None for s in sources):
-        print("note: --model is ignored: every stream comes from a saved analysis, scored when it was made",
-              file=sys.stderr)
+        print(
+            "note: --model is ignored: every stream comes from a saved analysis, scored when it was made",
+            file=sys.stderr,
+        )
     analyze: Callable[..., dict] | None = None
     server_errors: tuple[type[Exception], ...] = ()
     if any(s.analysis is None for s in sources):
@@ -112,10 +124,17 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="cross-validate by stream, fit, write the JSON artifact and plots")
     t.add_argument("data", type=Path, help="training CSV (docs/training.md)")
     t.add_argument("--out", type=Path, required=True, help="where to write the model JSON")
-    t.add_argument("--per-hour", type=float, help="the budget: highlights per hour the model is measured at and "
-                                                  f"ships with (default {DEFAULT_PER_HOUR:g})")
-    t.add_argument("--features", choices=FEATURE_SETS, default="rank",
-                   help="rank: the stream-relative rank:* columns (default); raw; all")
+    t.add_argument(
+        "--per-hour",
+        type=float,
+        help=f"the budget: highlights per hour the model is measured at and ships with (default {DEFAULT_PER_HOUR:g})",
+    )
+    t.add_argument(
+        "--features",
+        choices=FEATURE_SETS,
+        default="rank",
+        help="rank: the stream-relative rank:* columns (default); raw; all",
+    )
     t.add_argument("--plots", type=Path, help="folder for the PNGs (default: next to --out)")
     t.set_defaults(run=cmd_train)
     e = sub.add_parser("evaluate", help="the same report on a held-out CSV")
@@ -131,17 +150,36 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--out", type=Path, required=True)
     d.add_argument("--append", action="store_true", help="add to an existing training CSV")
     d.set_defaults(run=cmd_dataset)
-    q = sub.add_parser("quality", help="labelled streams: the model's highlights against single-signal baselines",
-                       description="Per stream and overall: segment ROC AUC, precision and recall of the published "
-                                   "highlights, and the same for message count, message-rate ratio, loudness and "
-                                   "motion at the same number of picks (docs/quality.md).")
-    q.add_argument("manifest", type=Path, nargs="?",
-                   help="CSV or JSON listing streams: name,labels and analysis or video (+chat, chat_offset)")
-    q.add_argument("--analysis", action="append", default=[], metavar="NAME=FILE.jsonl",
-                   help="saved `python -m server.analyze VIDEO --json` output for stream NAME (repeatable)")
-    q.add_argument("--labels", action="append", default=[], metavar="NAME=LABELS.csv",
-                   help="labels CSV for stream NAME (repeatable; overrides the manifest's)")
-    q.add_argument("--model", type=Path, help="metamodel JSON to analyse videos with (default: the shipped/configured one)")
+    q = sub.add_parser(
+        "quality",
+        help="labelled streams: the model's highlights against single-signal baselines",
+        description="Per stream and overall: segment ROC AUC, precision and recall of the published "
+        "highlights, and the same for message count, message-rate ratio, loudness and "
+        "motion at the same number of picks (docs/quality.md).",
+    )
+    q.add_argument(
+        "manifest",
+        type=Path,
+        nargs="?",
+        help="CSV or JSON listing streams: name,labels and analysis or video (+chat, chat_offset)",
+    )
+    q.add_argument(
+        "--analysis",
+        action="append",
+        default=[],
+        metavar="NAME=FILE.jsonl",
+        help="saved `python -m server.analyze VIDEO --json` output for stream NAME (repeatable)",
+    )
+    q.add_argument(
+        "--labels",
+        action="append",
+        default=[],
+        metavar="NAME=LABELS.csv",
+        help="labels CSV for stream NAME (repeatable; overrides the manifest's)",
+    )
+    q.add_argument(
+        "--model", type=Path, help="metamodel JSON to analyse videos with (default: the shipped/configured one)"
+    )
     q.add_argument("--json", action="store_true", help="the report as JSON instead of a table")
     q.set_defaults(run=cmd_quality)
     for sp in (t, e):

@@ -50,10 +50,14 @@ class Metamodel:
             raise MetamodelError("artifact must be a JSON object")
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
-            raise MetamodelError(f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION}); a model "
-                                 "trained before the reaction-window chat features must be retrained")
+            raise MetamodelError(
+                f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION}); a model "
+                "trained before the reaction-window chat features must be retrained"
+            )
         features = _feature_list(data.get("features"))
-        columns = {name: _numbers(data.get(name), name, len(features)) for name in ("scaler_mean", "scaler_scale", "coef")}
+        columns = {
+            name: _numbers(data.get(name), name, len(features)) for name in ("scaler_mean", "scaler_scale", "coef")
+        }
         if any(s <= 0 for s in columns["scaler_scale"]):
             raise MetamodelError("scaler_scale must be positive")
         intercept = _number(data.get("intercept"), "intercept")
@@ -63,8 +67,10 @@ class Metamodel:
             raise MetamodelError(str(exc)) from None
         # Last: a wrong version or a missing feature deserves its own message, not just "edited".
         if "checksum" in data and data["checksum"] != _checksum_or_none(data):
-            raise MetamodelError("checksum does not match the contents: the file was edited or damaged "
-                                 "(retrain, or delete the checksum field to accept a deliberate hand edit)")
+            raise MetamodelError(
+                "checksum does not match the contents: the file was edited or damaged "
+                "(retrain, or delete the checksum field to accept a deliberate hand edit)"
+            )
         return cls(
             features=features,
             mean=columns["scaler_mean"],

@@ -23,14 +23,23 @@ from metamodel.selection import DEFAULT_PER_HOUR
 
 # feature -> (coefficient, why). Features of RANKED not listed here get 0 (see ZERO).
 PRIORS: dict[str, tuple[float, str]] = {
-    "chat_messages": (1.0, "the strongest single signal on held-out labelled streams: messages of the reaction window "
-                      "ranked labelled moments at ROC AUC ~0.81 over many games; chat-volume peaks are the core of "
-                      "published chat-based highlight detectors (Lightor, Jiang et al. 2020; Fu et al. 2017)"),
-    "audio_loudness": (0.4, "loudness against the stream's own usual: the streamer's or casters' excitement; audio "
-                       "energy is the classic highlight cue in broadcast sports (Rui, Gupta & Acero 2000) and the "
-                       "prototype's largest coefficient (sound_loudness +0.76 per SD); below chat, which was measured"),
-    "motion_mean": (0.2, "on-screen action against the stream's usual; the prototype's movement weight (+0.31 per SD) "
-                    "scaled like loudness; weak evidence, so small"),
+    "chat_messages": (
+        1.0,
+        "the strongest single signal on held-out labelled streams: messages of the reaction window "
+        "ranked labelled moments at ROC AUC ~0.81 over many games; chat-volume peaks are the core of "
+        "published chat-based highlight detectors (Lightor, Jiang et al. 2020; Fu et al. 2017)",
+    ),
+    "audio_loudness": (
+        0.4,
+        "loudness against the stream's own usual: the streamer's or casters' excitement; audio "
+        "energy is the classic highlight cue in broadcast sports (Rui, Gupta & Acero 2000) and the "
+        "prototype's largest coefficient (sound_loudness +0.76 per SD); below chat, which was measured",
+    ),
+    "motion_mean": (
+        0.2,
+        "on-screen action against the stream's usual; the prototype's movement weight (+0.31 per SD) "
+        "scaled like loudness; weak evidence, so small",
+    ),
 }
 # Sounds of excitement among the tagger's classes: each a small vote, so that together they can
 # move a score about as much as loudness, and none decides alone. The prototype fitted Laughter
@@ -66,8 +75,16 @@ def build() -> Metamodel:
         "intercept": "a typical segment scores sigmoid(-2) = 0.12",
         "highlights_per_hour": "about one per 10 minutes; each user sets their own with the sensitivity slider",
     }
-    return Metamodel(names, [0.0] * len(names), [1.0] * len(names), coef, INTERCEPT, DEFAULT_PER_HOUR, provenance,
-                     {"note": "not fitted on labels; measure it with python -m metamodel quality"})
+    return Metamodel(
+        names,
+        [0.0] * len(names),
+        [1.0] * len(names),
+        coef,
+        INTERCEPT,
+        DEFAULT_PER_HOUR,
+        provenance,
+        {"note": "not fitted on labels; measure it with python -m metamodel quality"},
+    )
 
 
 def cli() -> None:

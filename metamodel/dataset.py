@@ -90,12 +90,20 @@ def read_training_csv(path: str | Path) -> TrainingData:
     for line, row in enumerate(rows, start=2):
         first = seen.setdefault((row[0], row[1]), line)
         if first != line:  # the selector and the moments need each segment of a stream once
-            raise DatasetError(f"{path}:{line}: stream {row[0]!r} already has this segment (line {first}); "
-                               "was the same VOD appended twice? give each VOD its own --stream name")
+            raise DatasetError(
+                f"{path}:{line}: stream {row[0]!r} already has this segment (line {first}); "
+                "was the same VOD appended twice? give each VOD its own --stream name"
+            )
     streams, order, labels, values, seq, start = zip(*rows, strict=True)
-    return TrainingData(np.array(streams, dtype=object), np.array(order, dtype=float), np.array(labels, dtype=int),
-                        np.array(values, dtype=float).reshape(len(rows), len(features)), features,
-                        np.array(seq, dtype=float), np.array(start, dtype=float))
+    return TrainingData(
+        np.array(streams, dtype=object),
+        np.array(order, dtype=float),
+        np.array(labels, dtype=int),
+        np.array(values, dtype=float).reshape(len(rows), len(features)),
+        features,
+        np.array(seq, dtype=float),
+        np.array(start, dtype=float),
+    )
 
 
 def _parse_row(row: Mapping[str, str], features: list[str], path: Path, line: int):
@@ -259,16 +267,21 @@ def is_positive(start: float, end: float, ranges: Iterable[tuple[float, float | 
     return False
 
 
-def join_labels(segments: Sequence[Mapping], ranges: Sequence[tuple[float, float | None]],
-                stream: str) -> Iterator[dict]:
+def join_labels(
+    segments: Sequence[Mapping], ranges: Sequence[tuple[float, float | None]], stream: str
+) -> Iterator[dict]:
     """Training rows for one analysed stream: every segment, label 1 where the labels say so, else 0.
 
     An unlabelled segment counts as "not a highlight": whoever labels a VOD marks all its highlights.
     """
     for seq, segment in enumerate(segments):
         start, end = float(segment["start"]), float(segment["end"])
-        row: dict[str, object] = {"stream": stream, "seq": segment.get("seq", seq), "start": start,
-                                  "label": int(is_positive(start, end, ranges))}
+        row: dict[str, object] = {
+            "stream": stream,
+            "seq": segment.get("seq", seq),
+            "start": start,
+            "label": int(is_positive(start, end, ranges)),
+        }
         for name, value in segment["features"].items():
             try:
                 group_of(name)

@@ -41,8 +41,12 @@ from metamodel.selection import HighlightSelector
 Label = tuple[float, float | None]  # (start, end) of a labelled clip; end None for a single moment
 
 # feature -> the name the report gives the baseline that ranks segments by it alone
-BASELINES: dict[str, str] = {"chat_messages": "message count", "chat_rate_ratio": "message-rate ratio",
-                             "audio_loudness": "loudness", "motion_mean": "motion"}
+BASELINES: dict[str, str] = {
+    "chat_messages": "message count",
+    "chat_rate_ratio": "message-rate ratio",
+    "audio_loudness": "loudness",
+    "motion_mean": "motion",
+}
 METRICS: dict[str, str] = {"roc_auc": "ROC AUC", "precision": "precision", "recall": "recall"}
 
 
@@ -61,6 +65,7 @@ def product_spacing() -> Spacing:
 @dataclass(frozen=True)
 class StreamRun:
     """One analysed, labelled stream: segments and highlights as `server.analyze` gives them."""
+
     name: str
     segments: Sequence[Mapping]
     highlights: Sequence[Mapping]
@@ -102,8 +107,14 @@ def pick_metrics(spans: Sequence[tuple[float, float]], labels: Sequence[Label]) 
     """Picks, hits, precision and recall of clips `spans` against the labelled moments."""
     hits = sum(any(overlaps(a, b, label) for label in labels) for a, b in spans)
     found = sum(any(overlaps(a, b, label) for a, b in spans) for label in labels)
-    return {"picks": len(spans), "hits": hits, "labels": len(labels), "labels_hit": found,
-            "precision": hits / len(spans) if spans else None, "recall": found / len(labels) if labels else None}
+    return {
+        "picks": len(spans),
+        "hits": hits,
+        "labels": len(labels),
+        "labels_hit": found,
+        "precision": hits / len(spans) if spans else None,
+        "recall": found / len(labels) if labels else None,
+    }
 
 
 def stream_quality(run: StreamRun, spacing: Spacing) -> dict:
@@ -111,8 +122,12 @@ def stream_quality(run: StreamRun, spacing: Spacing) -> dict:
     segments = run.segments
     positive = [is_positive(float(s["start"]), float(s["end"]), run.labels) for s in segments]
     spans = [(float(h["start"]), float(h["end"])) for h in run.highlights]
-    model = {"title": "model", "available": True, "roc_auc": roc_auc(positive, [_number(s.get("score")) for s in segments]),
-             **pick_metrics(spans, run.labels)}
+    model = {
+        "title": "model",
+        "available": True,
+        "roc_auc": roc_auc(positive, [_number(s.get("score")) for s in segments]),
+        **pick_metrics(spans, run.labels),
+    }
     baselines = {}
     for feature, title in BASELINES.items():
         values = [_number((s.get("features") or {}).get(feature)) for s in segments]
@@ -121,12 +136,22 @@ def stream_quality(run: StreamRun, spacing: Spacing) -> dict:
             continue
         picks = top_picks(values, model["picks"], spacing.cooldown)
         clips = [(float(segments[max(i - spacing.lead_in, 0)]["start"]), float(segments[i]["end"])) for i in picks]
-        baselines[feature] = {"title": title, "available": True, "roc_auc": roc_auc(positive, values),
-                              **pick_metrics(clips, run.labels)}
+        baselines[feature] = {
+            "title": title,
+            "available": True,
+            "roc_auc": roc_auc(positive, values),
+            **pick_metrics(clips, run.labels),
+        }
     end = max(float(s["end"]) for s in segments)
-    return {"name": run.name, "segments": len(segments), "positive_segments": sum(positive),
-            "labels_after_end": sum(lo >= end for lo, _ in run.labels), "model": model, "baselines": baselines,
-            "verdict": verdict({f: (model, b) for f, b in baselines.items()})}
+    return {
+        "name": run.name,
+        "segments": len(segments),
+        "positive_segments": sum(positive),
+        "labels_after_end": sum(lo >= end for lo, _ in run.labels),
+        "model": model,
+        "baselines": baselines,
+        "verdict": verdict({f: (model, b) for f, b in baselines.items()}),
+    }
 
 
 def compare(model: Mapping, baseline: Mapping) -> dict:
@@ -157,7 +182,9 @@ def verdict(pairs: Mapping[str, tuple[Mapping, Mapping]]) -> dict:
         if result["outcome"] == "loses":
             figures = ", ".join(f"{METRICS[m]} {a:.3f} vs {b:.3f}" for m, (a, b) in result["losses"].items())
             parts.append(f"LOSES to {titles[feature]}: {figures}")
-    named = {kind: [titles[f] for f, r in outcomes.items() if r["outcome"] == kind] for kind in ("ties", "beats", "n/a")}
+    named = {
+        kind: [titles[f] for f, r in outcomes.items() if r["outcome"] == kind] for kind in ("ties", "beats", "n/a")
+    }
     if outcomes and len(named["beats"]) == len(outcomes):
         parts.append("beats every baseline" + (f" (no data for {', '.join(unavailable)})" if unavailable else ""))
     else:
@@ -181,13 +208,21 @@ def overall_quality(streams: Sequence[Mapping]) -> dict:
             pairs[feature] = ({}, baselines[feature])
             continue
         baselines[feature] = _summary([b for _, b in both], title)
-        baselines[feature]["streams_won"] = sum(s["verdict"]["outcomes"].get(feature, {}).get("outcome") == "loses"
-                                               for s in streams)
+        baselines[feature]["streams_won"] = sum(
+            s["verdict"]["outcomes"].get(feature, {}).get("outcome") == "loses" for s in streams
+        )
         # The verdict compares like with like: each metric over the streams where both have it.
-        pairs[feature] = tuple({"title": title, "available": True,
-                                **{m: _mean([pair[side][m] for pair in both
-                                             if pair[0][m] is not None and pair[1][m] is not None]) for m in METRICS}}
-                               for side in (0, 1))
+        pairs[feature] = tuple(
+            {
+                "title": title,
+                "available": True,
+                **{
+                    m: _mean([pair[side][m] for pair in both if pair[0][m] is not None and pair[1][m] is not None])
+                    for m in METRICS
+                },
+            }
+            for side in (0, 1)
+        )
     return {"streams": len(streams), "model": model, "baselines": baselines, "verdict": verdict(pairs)}
 
 
@@ -200,10 +235,18 @@ def quality_report(runs: Sequence[StreamRun], spacing: Spacing) -> dict:
 def _summary(results: Sequence[Mapping], title: str) -> dict:
     picks, hits = sum(r["picks"] for r in results), sum(r["hits"] for r in results)
     labels, found = sum(r["labels"] for r in results), sum(r["labels_hit"] for r in results)
-    return {"title": title, "available": True, "streams": len(results),
-            **{m: _mean([r[m] for r in results if r[m] is not None]) for m in METRICS},
-            "picks": picks, "hits": hits, "labels": labels, "labels_hit": found,
-            "pooled_precision": hits / picks if picks else None, "pooled_recall": found / labels if labels else None}
+    return {
+        "title": title,
+        "available": True,
+        "streams": len(results),
+        **{m: _mean([r[m] for r in results if r[m] is not None]) for m in METRICS},
+        "picks": picks,
+        "hits": hits,
+        "labels": labels,
+        "labels_hit": found,
+        "pooled_precision": hits / picks if picks else None,
+        "pooled_recall": found / labels if labels else None,
+    }
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -223,16 +266,25 @@ def format_quality_report(report: Mapping) -> str:
     """The report as a readable table: one block per stream, then the overall block."""
     spacing = report["spacing"]
     streams = report["streams"]
-    lines = [f"Quality report on {len(streams)} labelled stream(s). Each baseline picks as many clips per stream as "
-             f"the model published there: its top windows, no two within {spacing['cooldown']} segments of each "
-             f"other, each clip with {spacing['lead_in']} segment(s) of lead-in (the product's selector spacing)."]
+    lines = [
+        f"Quality report on {len(streams)} labelled stream(s). Each baseline picks as many clips per stream as "
+        f"the model published there: its top windows, no two within {spacing['cooldown']} segments of each "
+        f"other, each clip with {spacing['lead_in']} segment(s) of lead-in (the product's selector spacing)."
+    ]
     header = f"  {'picker':<20} {'ROC AUC':>8} {'picks':>6} {'hits':>5} {'precision':>10} {'found':>7} {'recall':>7}"
     for stream in streams:
-        lines += ["", f"stream {stream['name']}: {stream['segments']} segments, {stream['positive_segments']} positive, "
-                      f"{stream['model']['labels']} labelled moment(s)", header]
+        lines += [
+            "",
+            f"stream {stream['name']}: {stream['segments']} segments, {stream['positive_segments']} positive, "
+            f"{stream['model']['labels']} labelled moment(s)",
+            header,
+        ]
         if stream["labels_after_end"]:
-            lines.insert(-1, f"  warning: {stream['labels_after_end']} labelled moment(s) start after the analysed "
-                             "recording ends: the wrong labels file, or times not relative to the video's start?")
+            lines.insert(
+                -1,
+                f"  warning: {stream['labels_after_end']} labelled moment(s) start after the analysed "
+                "recording ends: the wrong labels file, or times not relative to the video's start?",
+            )
         if not stream["model"]["picks"]:
             lines.insert(-1, "  note: the model published no highlight here, so the baselines pick none either")
         for row in (stream["model"], *stream["baselines"].values()):
@@ -240,24 +292,31 @@ def format_quality_report(report: Mapping) -> str:
                 lines.append(f"  {row['title']:<20} {'n/a':>8}  no data: the signal is missing on every segment")
                 continue
             found = f"{row['labels_hit']}/{row['labels']}"
-            lines.append(f"  {row['title']:<20} {_fig(row['roc_auc']):>8} {row['picks']:>6} {row['hits']:>5} "
-                         f"{_fig(row['precision']):>10} {found:>7} {_fig(row['recall']):>7}")
+            lines.append(
+                f"  {row['title']:<20} {_fig(row['roc_auc']):>8} {row['picks']:>6} {row['hits']:>5} "
+                f"{_fig(row['precision']):>10} {found:>7} {_fig(row['recall']):>7}"
+            )
         lines.append(f"  verdict: {stream['verdict']['text']}")
     overall = report["overall"]
-    lines += ["", f"overall: ROC AUC, precision and recall are the mean over the {overall['streams']} stream(s) of each "
-                  "stream's figure (a stream without that figure is left out); pooled = all hits / all picks, all "
-                  "labelled moments found / all labelled moments; 'won' = streams where the baseline beat the model "
-                  "on some figure.",
-              f"  {'picker':<20} {'streams':>7} {'ROC AUC':>8} {'precision':>10} {'recall':>7} {'picks':>6} "
-              f"{'pooled prec':>12} {'pooled recall':>14} {'won':>4}"]
+    lines += [
+        "",
+        f"overall: ROC AUC, precision and recall are the mean over the {overall['streams']} stream(s) of each "
+        "stream's figure (a stream without that figure is left out); pooled = all hits / all picks, all "
+        "labelled moments found / all labelled moments; 'won' = streams where the baseline beat the model "
+        "on some figure.",
+        f"  {'picker':<20} {'streams':>7} {'ROC AUC':>8} {'precision':>10} {'recall':>7} {'picks':>6} "
+        f"{'pooled prec':>12} {'pooled recall':>14} {'won':>4}",
+    ]
     for row in (overall["model"], *overall["baselines"].values()):
         if not row["available"]:
             lines.append(f"  {row['title']:<20} {0:>7} {'n/a':>8}  no data on any stream")
             continue
         won = str(row["streams_won"]) if "streams_won" in row else ""
-        lines.append(f"  {row['title']:<20} {row['streams']:>7} {_fig(row['roc_auc']):>8} {_fig(row['precision']):>10} "
-                     f"{_fig(row['recall']):>7} {row['picks']:>6} {_fig(row['pooled_precision']):>12} "
-                     f"{_fig(row['pooled_recall']):>14} {won:>4}")
+        lines.append(
+            f"  {row['title']:<20} {row['streams']:>7} {_fig(row['roc_auc']):>8} {_fig(row['precision']):>10} "
+            f"{_fig(row['recall']):>7} {row['picks']:>6} {_fig(row['pooled_precision']):>12} "
+            f"{_fig(row['pooled_recall']):>14} {won:>4}"
+        )
     lines.append(f"  verdict (each figure compared over the streams where both have it): {overall['verdict']['text']}")
     return "\n".join(lines)
 

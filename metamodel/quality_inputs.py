@@ -42,8 +42,10 @@ def read_manifest(path: str | Path) -> list[StreamSource]:
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc.strerror}") from exc
     if path.suffix.lower() == ".jsonl":
-        raise DatasetError(f"{path} looks like saved server.analyze output, not a manifest: pass it as "
-                           "--analysis NAME=FILE.jsonl (with --labels NAME=FILE), or list it in a manifest's analysis column")
+        raise DatasetError(
+            f"{path} looks like saved server.analyze output, not a manifest: pass it as "
+            "--analysis NAME=FILE.jsonl (with --labels NAME=FILE), or list it in a manifest's analysis column"
+        )
     if path.suffix.lower() == ".json":
         try:
             doc = json.loads(text)
@@ -51,7 +53,7 @@ def read_manifest(path: str | Path) -> list[StreamSource]:
             raise DatasetError(f"{path}: not JSON ({exc.msg})") from None
         rows = doc.get("streams") if isinstance(doc, dict) else doc
         if not isinstance(rows, list):
-            raise DatasetError(f"{path}: expected a list of streams or {{\"streams\": [...]}}")
+            raise DatasetError(f'{path}: expected a list of streams or {{"streams": [...]}}')
         places = [f"{path}: stream {i + 1}" for i in range(len(rows))]
     else:
         reader = csv.DictReader(text.splitlines())
@@ -80,14 +82,18 @@ def _source(row: object, folder: Path, place: str) -> StreamSource:
     if "analysis" in cells and "video" in cells:
         raise DatasetError(f"{place}: give analysis (saved server.analyze --json output) or video, not both")
     if "analysis" not in cells and "video" not in cells and "chat" not in cells:
-        raise DatasetError(f"{place}: needs a video and/or a chat log (analysed here) or an analysis (saved "
-                           "server.analyze --json output)")
+        raise DatasetError(
+            f"{place}: needs a video and/or a chat log (analysed here) or an analysis (saved "
+            "server.analyze --json output)"
+        )
     offset = None
     if "chat_offset" in cells:
         try:
             offset = float(cells["chat_offset"])
         except ValueError:
-            raise DatasetError(f"{place}: chat_offset must be a number (epoch seconds), got {cells['chat_offset']!r}") from None
+            raise DatasetError(
+                f"{place}: chat_offset must be a number (epoch seconds), got {cells['chat_offset']!r}"
+            ) from None
 
     def path(column: str) -> Path | None:
         return folder / cells[column] if column in cells else None
@@ -106,7 +112,9 @@ def named_paths(pairs: Sequence[str], option: str) -> dict[str, Path]:
     return result
 
 
-def combine(manifest: Sequence[StreamSource], analyses: Mapping[str, Path], labels: Mapping[str, Path]) -> list[StreamSource]:
+def combine(
+    manifest: Sequence[StreamSource], analyses: Mapping[str, Path], labels: Mapping[str, Path]
+) -> list[StreamSource]:
     """The manifest's streams, with `--analysis NAME=FILE` replacing a stream's video (no re-analysis)
     and `--labels NAME=FILE` its labels; a name the manifest lacks becomes a stream of its own."""
     by_name: dict[str, StreamSource] = {}
@@ -152,8 +160,9 @@ def check_files(sources: Sequence[StreamSource]) -> dict[str, list]:
 Analyze = Callable[..., dict]
 
 
-def load_runs(sources: Sequence[StreamSource], analyze: Analyze | None, model_path: Path | None = None,
-              progress: bool = True) -> list[StreamRun]:
+def load_runs(
+    sources: Sequence[StreamSource], analyze: Analyze | None, model_path: Path | None = None, progress: bool = True
+) -> list[StreamRun]:
     """A StreamRun per source: saved analyses are read, videos analysed with `analyze` (the
     signature of `server.analyze.analyze`), in order, with a line per stream on stderr."""
     labels = check_files(sources)
@@ -175,6 +184,8 @@ def load_runs(sources: Sequence[StreamSource], analyze: Analyze | None, model_pa
             result = analyze(source.video, source.chat, source.chat_offset, model_path, progress=progress)
             segments, highlights = result["segments"], result["highlights"]
             if not segments:
-                raise DatasetError(f"stream {source.name!r}: {source.video or source.chat} is too short for one segment")
+                raise DatasetError(
+                    f"stream {source.name!r}: {source.video or source.chat} is too short for one segment"
+                )
         runs.append(StreamRun(source.name, segments, highlights, labels[source.name]))
     return runs

@@ -37,7 +37,7 @@ def rank_name(feature: str) -> str:
 
 def base_of(feature: str) -> str:
     """`rank:chat_messages` -> `chat_messages`; other names unchanged."""
-    return feature[len(PREFIX):] if feature.startswith(PREFIX) else feature
+    return feature[len(PREFIX) :] if feature.startswith(PREFIX) else feature
 
 
 def gaussian_rank(history: np.ndarray, value: float) -> float:

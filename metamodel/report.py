@@ -10,8 +10,13 @@ import numpy as np
 from metamodel.artifact import Metamodel
 from metamodel.selection import MIN_HISTORY
 
-COLUMNS = [("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("highlights_per_hour", "hl/h"), ("precision", "prec"),
-           ("recall", "recall")]
+COLUMNS = [
+    ("roc_auc", "ROC AUC"),
+    ("pr_auc", "PR AUC"),
+    ("highlights_per_hour", "hl/h"),
+    ("precision", "prec"),
+    ("recall", "recall"),
+]
 NAME_WIDTH = 18
 
 
@@ -21,35 +26,50 @@ def format_report(report: dict, title: str) -> str:
     if report.get("dropped_features"):
         lines.append(f"left out (no values): {', '.join(report['dropped_features'])}")
     if report.get("missing_features"):
-        lines.append(f"not in the data, scored as missing (imputed at the training mean): "
-                     f"{', '.join(report['missing_features'])}")
+        lines.append(
+            f"not in the data, scored as missing (imputed at the training mean): "
+            f"{', '.join(report['missing_features'])}"
+        )
     if report.get("missing_baselines"):
-        lines.append(f"baselines without data (their column is absent or empty): {', '.join(report['missing_baselines'])}")
+        lines.append(
+            f"baselines without data (their column is absent or empty): {', '.join(report['missing_baselines'])}"
+        )
     head = f"{'model':<{NAME_WIDTH}} {'fold':<5} {'test streams':<20} {'rows':>5} {'pos':>4}"
     lines.append(head + "".join(f" {label:>7}" for _, label in COLUMNS) + f" {'hl':>4} {'found':>9}")
     for name, result in report["models"].items():
         for fold in result["folds"]:
             streams = ",".join(fold["test_streams"])
-            lines.append(f"{name:<{NAME_WIDTH}} {fold['fold']!s:<5} {streams[:20]:<20} {fold['rows']:>5} "
-                         f"{fold['positives']:>4}" + _cells(fold))
-        lines.append(f"{name:<{NAME_WIDTH}} {report.get('summary', 'mean'):<5} {'':<20} {'':>5} {'':>4}"
-                     + _cells(result["mean"]))
-    lines.append(report.get("footer") or (
-        "ROC/PR AUC are threshold-free, over segments; hl/h and hl (highlights), prec (share of highlights "
-        "overlapping a positive moment) and recall (found: positive moments overlapped by a highlight) are what "
-        "the selector publishes from each fold's out-of-fold scores at the budget; all = AUCs averaged over "
-        "folds, the rest pooled (counts summed over folds)."))
+            lines.append(
+                f"{name:<{NAME_WIDTH}} {fold['fold']!s:<5} {streams[:20]:<20} {fold['rows']:>5} "
+                f"{fold['positives']:>4}" + _cells(fold)
+            )
+        lines.append(
+            f"{name:<{NAME_WIDTH}} {report.get('summary', 'mean'):<5} {'':<20} {'':>5} {'':>4}" + _cells(result["mean"])
+        )
+    lines.append(
+        report.get("footer")
+        or (
+            "ROC/PR AUC are threshold-free, over segments; hl/h and hl (highlights), prec (share of highlights "
+            "overlapping a positive moment) and recall (found: positive moments overlapped by a highlight) are what "
+            "the selector publishes from each fold's out-of-fold scores at the budget; all = AUCs averaged over "
+            "folds, the rest pooled (counts summed over folds)."
+        )
+    )
     if not report["models"]["metamodel"]["mean"].get("highlights"):
-        lines.append(f"note: the selector published no highlight: it needs {MIN_HISTORY} segments of a stream before "
-                     "its first pick and then spaces them out, so streams of a few minutes give none (label longer "
-                     "stretches, or raise the budget)")
+        lines.append(
+            f"note: the selector published no highlight: it needs {MIN_HISTORY} segments of a stream before "
+            "its first pick and then spaces them out, so streams of a few minutes give none (label longer "
+            "stretches, or raise the budget)"
+        )
     lines += [f"verdict: {line}" for line in report.get("verdict", [])]
     return "\n".join(lines)
 
 
 def _cells(metrics: dict) -> str:
     found = f"{metrics.get('found', 0)}/{metrics.get('moments', 0)}"
-    return "".join(f" {_fmt(metrics.get(key))}" for key, _ in COLUMNS) + f" {metrics.get('highlights', 0):>4} {found:>9}"
+    return (
+        "".join(f" {_fmt(metrics.get(key))}" for key, _ in COLUMNS) + f" {metrics.get('highlights', 0):>4} {found:>9}"
+    )
 
 
 def _fmt(value: float | None) -> str:

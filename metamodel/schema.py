@@ -23,8 +23,16 @@ CHAT_WINDOW_S = 20.0
 
 FEATURE_GROUPS: dict[str, list[str]] = {
     # Counted in the reaction window (above): viewers type after they see the moment.
-    "chat": ["chat_messages", "chat_users", "chat_emotes", "chat_rate_ratio",
-             "chat_positive", "chat_negative", "chat_hype", "chat_copypasta"],
+    "chat": [
+        "chat_messages",
+        "chat_users",
+        "chat_emotes",
+        "chat_rate_ratio",
+        "chat_positive",
+        "chat_negative",
+        "chat_hype",
+        "chat_copypasta",
+    ],
     # audio_peak: max |sample| in 0..1; audio_loudness: integrated loudness in LUFS (BS.1770).
     "audio": ["audio_peak", "audio_loudness"],
     # Mean absolute difference of consecutive downscaled grey frames, 0..1.
@@ -32,18 +40,20 @@ FEATURE_GROUPS: dict[str, list[str]] = {
 }
 
 # Raw features that get a stream-relative twin `rank:<name>` (the ratios already are relative).
-RANKED: list[str] = [name for names in FEATURE_GROUPS.values() for name in names
-                     if name not in ("chat_rate_ratio", "motion_ratio")]
+RANKED: list[str] = [
+    name for names in FEATURE_GROUPS.values() for name in names if name not in ("chat_rate_ratio", "motion_ratio")
+]
 RANK_PREFIX = "rank:"
 
-FEATURES: list[str] = ([name for names in FEATURE_GROUPS.values() for name in names]
-                       + [RANK_PREFIX + name for name in RANKED])
+FEATURES: list[str] = [name for names in FEATURE_GROUPS.values() for name in names] + [
+    RANK_PREFIX + name for name in RANKED
+]
 
 
 def group_of(feature: str) -> str:
     """Return the group a feature belongs to (`audio_tag:<class>` features are in "audio_tag")."""
     if feature.startswith(RANK_PREFIX):
-        return group_of(feature[len(RANK_PREFIX):])
+        return group_of(feature[len(RANK_PREFIX) :])
     if feature.startswith("audio_tag:"):
         return "audio_tag"
     for group, names in FEATURE_GROUPS.items():

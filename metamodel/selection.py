@@ -153,8 +153,9 @@ class HighlightSelector:
         return highlight
 
 
-def select(scores: Iterable[tuple[int, float]], per_hour: float = DEFAULT_PER_HOUR,
-           segment_seconds: float = SEGMENT_SECONDS) -> list[Highlight]:
+def select(
+    scores: Iterable[tuple[int, float]], per_hour: float = DEFAULT_PER_HOUR, segment_seconds: float = SEGMENT_SECONDS
+) -> list[Highlight]:
     """Every highlight a live job would publish on these (seq, score) pairs, in order."""
     selector = HighlightSelector(per_hour, segment_seconds)
     found = [h for seq, score in scores if (h := selector.push(seq, score)) is not None]

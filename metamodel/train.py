@@ -57,8 +57,12 @@ MAX_FOLDS = 5
 FEATURE_SETS = ("rank", "raw", "all")
 GROUP_BASELINES = {"chat only": ("chat",), "audio only": ("audio", "audio_tag")}
 # report name -> raw column. Each scored by its value alone (more messages = more of a highlight).
-SIGNAL_BASELINES = {"message count": "chat_messages", "message-rate ratio": "chat_rate_ratio",
-                    "loudness": "audio_loudness", "motion": "motion_mean"}
+SIGNAL_BASELINES = {
+    "message count": "chat_messages",
+    "message-rate ratio": "chat_rate_ratio",
+    "loudness": "audio_loudness",
+    "motion": "motion_mean",
+}
 # The figures a baseline is compared on: threshold-free ranking, and what viewers see (precision).
 COMPARED = {"roc_auc": "ROC AUC", "precision": "precision"}
 
@@ -84,8 +88,11 @@ def choose_features(available: Sequence[str], which: str = "rank") -> list[str]:
     raw = [f for f in available if not f.startswith(RANK_PREFIX)]
     chosen = {"rank": ranked, "raw": raw, "all": list(available)}[which]
     if not chosen:
-        hint = " (add them with `python -m metamodel dataset`, which keeps the server's rank:* values)" \
-            if which == "rank" else ""
+        hint = (
+            " (add them with `python -m metamodel dataset`, which keeps the server's rank:* values)"
+            if which == "rank"
+            else ""
+        )
         raise DatasetError(f"the data has no {which} feature columns{hint}")
     return chosen
 
@@ -96,11 +103,13 @@ def make_pipeline() -> Pipeline:
     Imputing at the training mean is exactly what the artifact does with a missing value
     (its term becomes 0), so the JSON model scores like this pipeline.
     """
-    return Pipeline([
-        ("impute", SimpleImputer(strategy="mean", keep_empty_features=True)),
-        ("scale", StandardScaler()),
-        ("logreg", LogisticRegression(class_weight="balanced", random_state=SEED, max_iter=2000)),
-    ])
+    return Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="mean", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+            ("logreg", LogisticRegression(class_weight="balanced", random_state=SEED, max_iter=2000)),
+        ]
+    )
 
 
 def grouped_splits(streams: np.ndarray, n_splits: int = MAX_FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -121,8 +130,9 @@ def segment_seqs(data: TrainingData, segment_seconds: float = SEGMENT_SECONDS) -
     return np.where(np.isnan(data.seq), from_start, data.seq).astype(int)
 
 
-def pick_highlights(streams: np.ndarray, seqs: np.ndarray, scores: np.ndarray, per_hour: float,
-                    segment_seconds: float = SEGMENT_SECONDS) -> dict[str, list[Highlight]]:
+def pick_highlights(
+    streams: np.ndarray, seqs: np.ndarray, scores: np.ndarray, per_hour: float, segment_seconds: float = SEGMENT_SECONDS
+) -> dict[str, list[Highlight]]:
     """What the product publishes: `select` per stream over its rows in segment order.
 
     A row whose score is NaN (a baseline's signal missing there) is not shown to the selector:
@@ -157,8 +167,9 @@ def overlaps(highlight: Highlight, moment: tuple[int, int]) -> bool:
     return highlight.first_seq <= moment[1] and moment[0] <= highlight.last_seq
 
 
-def highlight_metrics(streams: np.ndarray, seqs: np.ndarray, labels: np.ndarray,
-                      picked: Mapping[str, list[Highlight]]) -> dict:
+def highlight_metrics(
+    streams: np.ndarray, seqs: np.ndarray, labels: np.ndarray, picked: Mapping[str, list[Highlight]]
+) -> dict:
     """Counts, precision and recall of the picked highlights against the positive moments."""
     highlights = hits = moments = found = 0
     for stream, chosen in picked.items():
@@ -168,13 +179,24 @@ def highlight_metrics(streams: np.ndarray, seqs: np.ndarray, labels: np.ndarray,
         moments += len(stream_moments)
         hits += sum(any(overlaps(h, m) for m in stream_moments) for h in chosen)
         found += sum(any(overlaps(h, m) for h in chosen) for m in stream_moments)
-    return {"highlights": highlights, "hits": hits, "moments": moments, "found": found,
-            "precision": hits / highlights if highlights else math.nan,
-            "recall": found / moments if moments else math.nan}
+    return {
+        "highlights": highlights,
+        "hits": hits,
+        "moments": moments,
+        "found": found,
+        "precision": hits / highlights if highlights else math.nan,
+        "recall": found / moments if moments else math.nan,
+    }
 
 
-def score_metrics(labels: np.ndarray, scores: np.ndarray, streams: np.ndarray, seqs: np.ndarray, per_hour: float,
-                  segment_seconds: float = SEGMENT_SECONDS) -> dict:
+def score_metrics(
+    labels: np.ndarray,
+    scores: np.ndarray,
+    streams: np.ndarray,
+    seqs: np.ndarray,
+    per_hour: float,
+    segment_seconds: float = SEGMENT_SECONDS,
+) -> dict:
     """Every figure of the report for these rows: ROC AUC, PR AUC, and at the budget: highlights
     per hour, precision of highlights and recall of moments. NaN scores are missing values (they
     rank lowest and are never selected)."""
@@ -185,7 +207,8 @@ def score_metrics(labels: np.ndarray, scores: np.ndarray, streams: np.ndarray, s
     hours = len(labels) * segment_seconds / 3600
     counts = highlight_metrics(streams, seqs, labels, picked)
     return {
-        "rows": int(len(labels)), "positives": int(labels.sum()),
+        "rows": int(len(labels)),
+        "positives": int(labels.sum()),
         "roc_auc": float(roc_auc_score(labels, ranked)) if both else math.nan,
         "pr_auc": float(average_precision_score(labels, ranked)) if both else math.nan,
         "highlights_per_hour": counts["highlights"] / hours if hours else math.nan,
@@ -202,26 +225,36 @@ def summarise(folds: Sequence[Mapping], segment_seconds: float = SEGMENT_SECONDS
     sums, so a fold with one highlight does not weigh as much as a fold with nine."""
     total = {key: int(sum(f[key] for f in folds)) for key in COUNT_KEYS}
     hours = total["rows"] * segment_seconds / 3600
-    return {"roc_auc": _nanmean([f["roc_auc"] for f in folds]), "pr_auc": _nanmean([f["pr_auc"] for f in folds]),
-            "highlights_per_hour": total["highlights"] / hours if hours else math.nan,
-            "precision": total["hits"] / total["highlights"] if total["highlights"] else math.nan,
-            "recall": total["found"] / total["moments"] if total["moments"] else math.nan, **total}
+    return {
+        "roc_auc": _nanmean([f["roc_auc"] for f in folds]),
+        "pr_auc": _nanmean([f["pr_auc"] for f in folds]),
+        "highlights_per_hour": total["highlights"] / hours if hours else math.nan,
+        "precision": total["hits"] / total["highlights"] if total["highlights"] else math.nan,
+        "recall": total["found"] / total["moments"] if total["moments"] else math.nan,
+        **total,
+    }
 
 
-def fold_report(data: TrainingData, scores: np.ndarray, splits, per_hour: float, seqs: np.ndarray,
-                segment_seconds: float = SEGMENT_SECONDS) -> dict:
+def fold_report(
+    data: TrainingData,
+    scores: np.ndarray,
+    splits,
+    per_hour: float,
+    seqs: np.ndarray,
+    segment_seconds: float = SEGMENT_SECONDS,
+) -> dict:
     """Per-fold figures of `scores` (one per row) and their summary ("mean", printed as "all")."""
     folds = []
     for k, (_, test) in enumerate(splits):
-        fold = score_metrics(data.labels[test], scores[test], data.streams[test], seqs[test], per_hour,
-                             segment_seconds)
+        fold = score_metrics(data.labels[test], scores[test], data.streams[test], seqs[test], per_hour, segment_seconds)
         fold["fold"], fold["test_streams"] = k, sorted(set(data.streams[test].tolist()))
         folds.append(fold)
     return {"folds": folds, "mean": summarise(folds, segment_seconds)}
 
 
-def cross_validate(data: TrainingData, features: Sequence[str], splits, objective: Objective,
-                   segment_seconds: float = SEGMENT_SECONDS) -> dict:
+def cross_validate(
+    data: TrainingData, features: Sequence[str], splits, objective: Objective, segment_seconds: float = SEGMENT_SECONDS
+) -> dict:
     """Per-fold metrics, their summary, and the pooled out-of-fold scores for `features`."""
     x, y = data.columns(features), data.labels
     oof = np.full(len(y), np.nan)
@@ -229,17 +262,16 @@ def cross_validate(data: TrainingData, features: Sequence[str], splits, objectiv
         if len(set(y[train_rows].tolist())) < 2:
             raise DatasetError("a training fold has only one class: label more highlights or more streams")
         oof[test] = make_pipeline().fit(x[train_rows], y[train_rows]).predict_proba(x[test])[:, 1]
-    report = fold_report(data, oof, splits, objective.per_hour, segment_seqs(data, segment_seconds),
-                         segment_seconds)
+    report = fold_report(data, oof, splits, objective.per_hour, segment_seqs(data, segment_seconds), segment_seconds)
     return {"features": list(features), **report, "oof_scores": oof}
 
 
-def signal_baseline(data: TrainingData, column: str, splits, objective: Objective,
-                    segment_seconds: float = SEGMENT_SECONDS) -> dict:
+def signal_baseline(
+    data: TrainingData, column: str, splits, objective: Objective, segment_seconds: float = SEGMENT_SECONDS
+) -> dict:
     """A single raw signal as the score, nothing fitted, on the same folds and budget."""
     scores = data.columns([column])[:, 0]
-    report = fold_report(data, scores, splits, objective.per_hour, segment_seqs(data, segment_seconds),
-                         segment_seconds)
+    report = fold_report(data, scores, splits, objective.per_hour, segment_seqs(data, segment_seconds), segment_seconds)
     return {"features": [column], **report, "oof_scores": scores}
 
 
@@ -269,8 +301,10 @@ def verdict(models: Mapping[str, Mapping]) -> list[str]:
             continue
         losses = compare_to_baseline(model, result["mean"])
         if losses:
-            figures = ", ".join(f"{COMPARED[k]} {a:.3f}{_counts(model, k)} vs {b:.3f}{_counts(result['mean'], k)}"
-                                for k, (a, b) in losses.items())
+            figures = ", ".join(
+                f"{COMPARED[k]} {a:.3f}{_counts(model, k)} vs {b:.3f}{_counts(result['mean'], k)}"
+                for k, (a, b) in losses.items()
+            )
             lines.append(f"LOSES to {name}: {figures}")
     if not lines and len(models) > 1:
         lines.append(f"beats or ties every baseline on {' and '.join(COMPARED.values())}")
@@ -288,12 +322,23 @@ def fit_metamodel(data: TrainingData, features: Sequence[str], per_hour: float) 
     """Fit the pipeline on every row and carry its numbers into a JSON-able Metamodel."""
     pipeline = make_pipeline().fit(data.columns(features), data.labels)
     scaler, logreg = pipeline.named_steps["scale"], pipeline.named_steps["logreg"]
-    return Metamodel(list(features), scaler.mean_.tolist(), scaler.scale_.tolist(), logreg.coef_[0].tolist(),
-                     float(logreg.intercept_[0]), per_hour)
+    return Metamodel(
+        list(features),
+        scaler.mean_.tolist(),
+        scaler.scale_.tolist(),
+        logreg.coef_[0].tolist(),
+        float(logreg.intercept_[0]),
+        per_hour,
+    )
 
 
-def train(data: TrainingData, objective: Objective = Objective(), source: Path | None = None,
-          segment_seconds: float = SEGMENT_SECONDS, feature_set: str = "rank") -> tuple[Metamodel, dict]:
+def train(
+    data: TrainingData,
+    objective: Objective = Objective(),
+    source: Path | None = None,
+    segment_seconds: float = SEGMENT_SECONDS,
+    feature_set: str = "rank",
+) -> tuple[Metamodel, dict]:
     """Cross-validate the model and the baselines at the budget, then fit the model on all rows.
 
     Returns the artifact (with provenance and metrics) and the full report, out-of-fold scores
@@ -314,10 +359,16 @@ def train(data: TrainingData, objective: Objective = Objective(), source: Path |
     for name, column in SIGNAL_BASELINES.items():
         if column in data.features and not np.all(np.isnan(data.columns([column]))):
             models[name] = signal_baseline(data, column, splits, objective, segment_seconds)
-    report = {"objective": objective.describe(), "per_hour": objective.per_hour, "feature_set": feature_set,
-              "summary": "all", "models": models, "verdict": verdict(models),
-              "dropped_features": [f for f in candidates if f not in features],
-              "missing_baselines": [name for name in SIGNAL_BASELINES if name not in models]}
+    report = {
+        "objective": objective.describe(),
+        "per_hour": objective.per_hour,
+        "feature_set": feature_set,
+        "summary": "all",
+        "models": models,
+        "verdict": verdict(models),
+        "dropped_features": [f for f in candidates if f not in features],
+        "missing_baselines": [name for name in SIGNAL_BASELINES if name not in models],
+    }
     model = fit_metamodel(data, features, objective.per_hour)
     provenance = _provenance(data, source, features, objective, feature_set, len(splits))
     metrics = {name: {"features": r["features"], "mean": r["mean"], "folds": r["folds"]} for name, r in models.items()}
@@ -327,19 +378,28 @@ def train(data: TrainingData, objective: Objective = Objective(), source: Path |
         if name in models:
             metrics[name]["model"] = fit_metamodel(data, models[name]["features"], objective.per_hour).to_dict()
     metrics = json_safe({"cross_validation": metrics, "objective": objective.describe(), "verdict": report["verdict"]})
-    return Metamodel(model.features, model.mean, model.scale, model.coef, model.intercept, model.per_hour,
-                     provenance, metrics), report
+    return Metamodel(
+        model.features, model.mean, model.scale, model.coef, model.intercept, model.per_hour, provenance, metrics
+    ), report
 
 
-def _provenance(data: TrainingData, source: Path | None, features: Sequence[str], objective: Objective,
-                feature_set: str, n_folds: int) -> dict:
+def _provenance(
+    data: TrainingData,
+    source: Path | None,
+    features: Sequence[str],
+    objective: Objective,
+    feature_set: str,
+    n_folds: int,
+) -> dict:
     provenance = {
         "trained_by": "python -m metamodel train",
         "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "scikit_learn": sklearn.__version__,
         "pipeline": "SimpleImputer(mean) -> StandardScaler -> LogisticRegression(class_weight=balanced, "
-                    f"random_state={SEED})",
-        "rows": int(len(data)), "positives": int(data.labels.sum()), "streams": sorted(set(data.streams.tolist())),
+        f"random_state={SEED})",
+        "rows": int(len(data)),
+        "positives": int(data.labels.sum()),
+        "streams": sorted(set(data.streams.tolist())),
         "cross_validation": f"GroupKFold by stream, {n_folds} folds",
         "feature_set": feature_set,
         "highlights_per_hour": f"{objective.describe()}: measured at it and shipped as the default budget",

@@ -35,8 +35,14 @@ class AudioError(Exception):
 def mel_filters(device: str = "cpu") -> torch.Tensor:
     """The (513, 64) slaney-normalised slaney-scale filterbank, as librosa.filters.mel makes it."""
     return torchaudio.functional.melscale_fbanks(
-        n_freqs=N_FREQS, f_min=F_MIN, f_max=F_MAX, n_mels=N_MELS, sample_rate=SAMPLE_RATE,
-        norm="slaney", mel_scale="slaney").to(device)
+        n_freqs=N_FREQS,
+        f_min=F_MIN,
+        f_max=F_MAX,
+        n_mels=N_MELS,
+        sample_rate=SAMPLE_RATE,
+        norm="slaney",
+        mel_scale="slaney",
+    ).to(device)
 
 
 def log_mel(audio: torch.Tensor) -> torch.Tensor:
@@ -47,8 +53,9 @@ def log_mel(audio: torch.Tensor) -> torch.Tensor:
     if audio.dim() != 2:
         raise ValueError(f"audio must be (batch, samples), got shape {tuple(audio.shape)}")
     window = torch.hann_window(N_FFT, periodic=True, device=audio.device, dtype=audio.dtype)
-    spec = torch.stft(audio, N_FFT, HOP_LENGTH, N_FFT, window, center=True, pad_mode="reflect",
-                      return_complex=True)  # (batch, 513, frames)
+    spec = torch.stft(
+        audio, N_FFT, HOP_LENGTH, N_FFT, window, center=True, pad_mode="reflect", return_complex=True
+    )  # (batch, 513, frames)
     power = spec.real.square() + spec.imag.square()
     mel = torch.matmul(power.transpose(1, 2), mel_filters(str(audio.device)).to(audio.dtype))  # (batch, frames, 64)
     db = 10.0 * torch.log10(torch.clamp(mel, min=AMIN)) - 10.0 * np.log10(max(AMIN, REF))
@@ -60,8 +67,22 @@ def load_audio(path: str, ffmpeg: str = "ffmpeg") -> np.ndarray:
 
     Raises AudioError with ffmpeg's message when it cannot, or when there is no audio at all.
     """
-    cmd = [ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE),
-           "-f", "f32le", "-"]
+    cmd = [
+        ffmpeg,
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-vn",
+        "-ac",
+        "1",
+        "-ar",
+        str(SAMPLE_RATE),
+        "-f",
+        "f32le",
+        "-",
+    ]
     try:
         result = subprocess.run(cmd, capture_output=True, check=True)
     except FileNotFoundError as exc:

@@ -63,12 +63,17 @@ def _read_state_dict(path: Path, name: str) -> dict[str, torch.Tensor]:
 
 
 def _check_front_end(state: dict[str, torch.Tensor], path: str | Path) -> None:
-    expected = {FRONT_END_KEYS[0]: (N_FREQS, 1, N_FFT), FRONT_END_KEYS[1]: (N_FREQS, 1, N_FFT),
-                FRONT_END_KEYS[2]: tuple(mel_filters().shape)}
+    expected = {
+        FRONT_END_KEYS[0]: (N_FREQS, 1, N_FFT),
+        FRONT_END_KEYS[1]: (N_FREQS, 1, N_FFT),
+        FRONT_END_KEYS[2]: tuple(mel_filters().shape),
+    }
     for key, shape in expected.items():
         if key in state and tuple(state[key].shape) != shape:
-            raise CheckpointError(f"{path}: {key} has shape {tuple(state[key].shape)}, expected {shape}: "
-                                  "a checkpoint for another sample rate or front end (this package is 32 kHz, 64 mel bins)")
+            raise CheckpointError(
+                f"{path}: {key} has shape {tuple(state[key].shape)}, expected {shape}: "
+                "a checkpoint for another sample rate or front end (this package is 32 kHz, 64 mel bins)"
+            )
     mel = state.get(FRONT_END_KEYS[2])
     if mel is not None and not torch.allclose(mel.float(), mel_filters(), atol=1e-6):
         raise CheckpointError(f"{path}: its mel filterbank differs from ours (32 kHz, 50-14000 Hz): another front end")
@@ -77,13 +82,19 @@ def _check_front_end(state: dict[str, torch.Tensor], path: str | Path) -> None:
 def _check_architecture(model: PannsTagger, weights: dict[str, torch.Tensor], name: str, path: str | Path) -> None:
     found = detect_model(weights)
     if found and found != name:
-        raise CheckpointError(f"{path} is a {found} checkpoint, not {name}: pass --model {found} (or PANNS_MODEL={found})")
+        raise CheckpointError(
+            f"{path} is a {found} checkpoint, not {name}: pass --model {found} (or PANNS_MODEL={found})"
+        )
     expected = model.state_dict()
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))
     if missing or unexpected:
-        raise CheckpointError(f"{path} does not fit {name}: missing {missing[:3]}{'...' if len(missing) > 3 else ''}, "
-                              f"unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}")
+        raise CheckpointError(
+            f"{path} does not fit {name}: missing {missing[:3]}{'...' if len(missing) > 3 else ''}, "
+            f"unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}"
+        )
     for key, tensor in expected.items():
         if tuple(weights[key].shape) != tuple(tensor.shape):
-            raise CheckpointError(f"{path}: {key} has shape {tuple(weights[key].shape)}, {name} needs {tuple(tensor.shape)}")
+            raise CheckpointError(
+                f"{path}: {key} has shape {tuple(weights[key].shape)}, {name} needs {tuple(tensor.shape)}"
+            )

@@ -34,10 +34,12 @@ class CheckpointFile:
 
 # Published sizes and sha256 of Zenodo record 3987831 (32 kHz, 64 mel bins, 527 classes).
 CHECKPOINTS = {
-    "Cnn14": CheckpointFile("Cnn14_mAP=0.431.pth", 327_428_481,
-                            "0dc499e40e9761ef5ea061ffc77697697f277f6a960894903df3ada000e34b31"),
-    "Cnn10": CheckpointFile("Cnn10_mAP=0.380.pth", 25_237_595,
-                            "5240bdc47444e331bbeb54fd741d2b3f933a4526e84b0c17bf3593df94b13962"),
+    "Cnn14": CheckpointFile(
+        "Cnn14_mAP=0.431.pth", 327_428_481, "0dc499e40e9761ef5ea061ffc77697697f277f6a960894903df3ada000e34b31"
+    ),
+    "Cnn10": CheckpointFile(
+        "Cnn10_mAP=0.380.pth", 25_237_595, "5240bdc47444e331bbeb54fd741d2b3f933a4526e84b0c17bf3593df94b13962"
+    ),
 }
 
 
@@ -52,9 +54,17 @@ def cache_path(name: str) -> Path:
     return cache_dir() / CHECKPOINTS[name].file
 
 
-def download(name: str, folder: Path | None = None, source: CheckpointFile | None = None, url: str | None = None,
-             retries: int = 4, backoff_s: float = 2.0, timeout_s: float = 30.0, progress: bool = True,
-             connect_timeout_s: float | None = None) -> Path:
+def download(
+    name: str,
+    folder: Path | None = None,
+    source: CheckpointFile | None = None,
+    url: str | None = None,
+    retries: int = 4,
+    backoff_s: float = 2.0,
+    timeout_s: float = 30.0,
+    progress: bool = True,
+    connect_timeout_s: float | None = None,
+) -> Path:
     """Fetch model `name`'s checkpoint into `folder` (default: the cache) and return its path.
 
     `source` and `url` override the published table (tests serve a small file on loopback).
@@ -63,6 +73,13 @@ def download(name: str, folder: Path | None = None, source: CheckpointFile | Non
     spec = source or CHECKPOINTS.get(name)
     if spec is None:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(CHECKPOINTS)}")
-    return fetch(url or spec.url, (folder or cache_dir()) / spec.file, Expected(spec.size, spec.sha256),
-                 retries=retries, backoff_s=backoff_s, connect_timeout_s=connect_timeout_s or timeout_s,
-                 read_timeout_s=timeout_s, progress=progress)
+    return fetch(
+        url or spec.url,
+        (folder or cache_dir()) / spec.file,
+        Expected(spec.size, spec.sha256),
+        retries=retries,
+        backoff_s=backoff_s,
+        connect_timeout_s=connect_timeout_s or timeout_s,
+        read_timeout_s=timeout_s,
+        progress=progress,
+    )

@@ -42,8 +42,12 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, panns_spec: Ch
         out.write("== models: not fetched (HIGHLIGHTS_NO_DOWNLOADS is set); the server runs without them\n")
         return 0
     ci = as_bool(os.environ.get("CI", ""))
-    options = {"retries": 1 if ci else 3, "connect_timeout_s": 3.0 if ci else 10.0, "progress": not args.quiet,
-                   "backoff_s": 1.0}
+    options = {
+        "retries": 1 if ci else 3,
+        "connect_timeout_s": 3.0 if ci else 10.0,
+        "progress": not args.quiet,
+        "backoff_s": 1.0,
+    }
 
     def panns() -> tuple[Path, bool]:
         spec = panns_spec or CHECKPOINTS["Cnn14"]

@@ -17,8 +17,13 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         # waitress reads a whole body before the app sees it: refuse big ones by Content-Length first.
-        serve(app, host=app.config["SERVER_HOST"], port=app.config["SERVER_PORT"], threads=8,
-              max_request_body_size=app.config["SERVER_MAX_REQUEST_BYTES"])
+        serve(
+            app,
+            host=app.config["SERVER_HOST"],
+            port=app.config["SERVER_PORT"],
+            threads=8,
+            max_request_body_size=app.config["SERVER_MAX_REQUEST_BYTES"],
+        )
     finally:
         shutdown(app)
 

@@ -49,16 +49,24 @@ def windows(duration: float, length: float = SEGMENT_SECONDS) -> Iterator[tuple[
 
 def between(items: Sequence, times: Sequence[float], lo: float, hi: float) -> list:
     """The items whose time (sorted `times`) is in [lo, hi): found by bisection, not a scan."""
-    return list(items[bisect_left(times, lo):bisect_left(times, hi)])
+    return list(items[bisect_left(times, lo) : bisect_left(times, hi)])
 
 
-def analyze(video: Path | None, chat_log: Path | None = None, chat_offset: float | None = None,
-            model_path: Path | None = None, per_hour: float | None = None, progress: bool = True) -> dict:
+def analyze(
+    video: Path | None,
+    chat_log: Path | None = None,
+    chat_offset: float | None = None,
+    model_path: Path | None = None,
+    per_hour: float | None = None,
+    progress: bool = True,
+) -> dict:
     """Return {"segments": [...], "highlights": [...]} for a recording."""
     model = load_metamodel(model_path)
     log_ = read_chat_file(chat_log) if chat_log else None
     t0 = (log_.video_start if log_ else 0.0) if chat_offset is None else chat_offset
-    backend, notice = load_with_fallback(setting("CHAT_SENTIMENT_BACKEND", "auto"), setting("CHAT_SENTIMENT_MODEL", None))
+    backend, notice = load_with_fallback(
+        setting("CHAT_SENTIMENT_BACKEND", "auto"), setting("CHAT_SENTIMENT_MODEL", None)
+    )
     if notice:
         log.warning(notice)
     featurizer = SegmentFeaturizer(sentiment=backend.classify)
@@ -74,16 +82,32 @@ def analyze(video: Path | None, chat_log: Path | None = None, chat_offset: float
     for seq, start, end in tqdm(spans, desc="segments", unit="seg", disable=not progress):
         messages, events = chat.reacting_to(t0 + start) if chat else (None, None)
         scored = score_window(featurizer, model, video, messages, events, start, end - start)
-        segments.append({"seq": seq, "start": start, "end": end, "features": scored.values, "score": scored.score,
-                         "reasons": [r.to_dict() for r in scored.reasons]})
+        segments.append(
+            {
+                "seq": seq,
+                "start": start,
+                "end": end,
+                "features": scored.values,
+                "score": scored.score,
+                "reasons": [r.to_dict() for r in scored.reasons],
+            }
+        )
         found = selector.push(seq, scored.score)
         if found:
             picked.append(found)
     last = selector.flush()
     if last:
         picked.append(last)
-    highlights = [{"start": segments[h.first_seq]["start"], "end": segments[h.last_seq]["end"], "score": h.score,
-                   "peak_seq": h.peak_seq, "reasons": segments[h.peak_seq]["reasons"]} for h in picked]
+    highlights = [
+        {
+            "start": segments[h.first_seq]["start"],
+            "end": segments[h.last_seq]["end"],
+            "score": h.score,
+            "peak_seq": h.peak_seq,
+            "reasons": segments[h.peak_seq]["reasons"],
+        }
+        for h in picked
+    ]
     return {"segments": segments, "highlights": highlights}
 
 
@@ -111,7 +135,9 @@ def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server.analyze", description=__doc__.split("\n")[0])
     parser.add_argument("video", type=Path, nargs="?", help="a recording ffmpeg can read (omit to score --chat alone)")
     parser.add_argument("--chat", type=Path, help="raw Twitch IRC log or TwitchDownloader chat JSON (optionally .gz)")
-    parser.add_argument("--chat-offset", type=float, help="epoch seconds of the video's start (default: first chat message)")
+    parser.add_argument(
+        "--chat-offset", type=float, help="epoch seconds of the video's start (default: first chat message)"
+    )
     parser.add_argument("--model", type=Path, help="metamodel JSON (default: the shipped model)")
     parser.add_argument("--per-hour", type=float, help="highlight budget (default: the model's, usually 6 per hour)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")

@@ -57,8 +57,9 @@ def create_job():
         return error(str(exc), 400)
     config = current_app.config
     try:
-        job_request = validate_job(data, config["ALLOWED_SOURCE_HOSTS"], config["ALLOWED_CALLBACK_HOSTS"],
-                                   config["TWITCH_URL_TEMPLATE"])
+        job_request = validate_job(
+            data, config["ALLOWED_SOURCE_HOSTS"], config["ALLOWED_CALLBACK_HOSTS"], config["TWITCH_URL_TEMPLATE"]
+        )
     except ValidationError as exc:
         return error(str(exc), 400)
     try:

@@ -113,19 +113,28 @@ def create_app(test_config: dict | None = None) -> Flask:
     model = ModelStore(config["METAMODEL_PATH"], config["METAMODEL_CHECK_S"])
     data_dir = Path(config["DATA_DIR"])
     persist = config["RESUME_JOBS"]  # off: jobs and undelivered reports live in memory only
-    reporter = Reporter(config["INGEST_API_TOKEN"], max_backoff=config["REPORT_RETRY_MAX_S"],
-                        journal_dir=data_dir / "outbox" if persist else None, max_tries=config["REPORT_MAX_TRIES"])
+    reporter = Reporter(
+        config["INGEST_API_TOKEN"],
+        max_backoff=config["REPORT_RETRY_MAX_S"],
+        journal_dir=data_dir / "outbox" if persist else None,
+        max_tries=config["REPORT_MAX_TRIES"],
+    )
     storage = make_storage(config)  # a bad backend setting stops start-up, loudly
     spool = Spool(Path(config["STORAGE_SPOOL_DIR"] or data_dir / "spool"), config["STORAGE_SPOOL_MAX_ITEMS"])
     uploader = Uploader(spool, storage, reporter, max_backoff=config["STORAGE_RETRY_MAX_S"])
-    janitor = StorageJanitor(storage, data_dir / "storage-deletes.json", config["STORAGE_DELETE_GRACE_S"],
-                             config["STORAGE_RETENTION_DAYS"])
+    janitor = StorageJanitor(
+        storage, data_dir / "storage-deletes.json", config["STORAGE_DELETE_GRACE_S"], config["STORAGE_RETENTION_DAYS"]
+    )
     remove_stale_ring_buffers(data_dir)  # no job runs yet
     worker = ModelWorker(config["MODEL_BATCH_WINDOW_S"], config["MODEL_MAX_BATCH"])
     tagger = make_audio_tagger(config, worker)  # no weights: tagging off, the server runs on
     # A bad backend name stops start-up; a missing model only degrades to the lexicon (docs/chat.md).
-    sentiment = ChatSentiment(config["CHAT_SENTIMENT_BACKEND"], config["CHAT_SENTIMENT_MODEL"], worker,
-                              max_messages=config["CHAT_SENTIMENT_MAX_MESSAGES"] or None)
+    sentiment = ChatSentiment(
+        config["CHAT_SENTIMENT_BACKEND"],
+        config["CHAT_SENTIMENT_MODEL"],
+        worker,
+        max_messages=config["CHAT_SENTIMENT_MAX_MESSAGES"] or None,
+    )
     ctx = JobContext(
         data_dir=Path(config["DATA_DIR"]),
         uploader=uploader,
@@ -199,9 +208,14 @@ def make_audio_tagger(config, worker: ModelWorker) -> AudioTagger:
     """The shared PANNs tagger: PANNS_CHECKPOINT, else the cached download of PANNS_MODEL."""
     name = config["PANNS_MODEL"]
     checkpoint = config["PANNS_CHECKPOINT"] or cache_path(name)  # ValueError names a bad PANNS_MODEL
-    tagger = AudioTagger.from_checkpoint(worker, Path(checkpoint), name, classes=config["AUDIO_TAG_CLASSES"],
-                                         candidates_only=config["AUDIO_TAG_CANDIDATES_ONLY"],
-                                         candidate_ratio=config["AUDIO_TAG_CANDIDATE_RATIO"])
+    tagger = AudioTagger.from_checkpoint(
+        worker,
+        Path(checkpoint),
+        name,
+        classes=config["AUDIO_TAG_CLASSES"],
+        candidates_only=config["AUDIO_TAG_CANDIDATES_ONLY"],
+        candidate_ratio=config["AUDIO_TAG_CANDIDATE_RATIO"],
+    )
     if tagger.on and config["MODEL_THREADS"] > 0:
         # Process-wide: one intra-op thread costs about a third fewer CPU-seconds per segment than two
         # on a 2-core machine (bench/panns.py); latency is bounded by the 10 s segment anyway.
@@ -220,12 +234,19 @@ def _register_plain_routes(app: Flask) -> None:
     def health():
         reporter = app.extensions["reporter"]
         uploader, janitor = app.extensions["uploader"], app.extensions["janitor"]
-        return jsonify({"ok": True, "jobs": len(app.extensions["jobs"].all()), "outbox_pending": reporter.pending,
-                        "outbox_parked": reporter.parked,
-                        "outbox_error": reporter.last_error, "spool_pending": uploader.pending,
-                        "storage_error": uploader.last_error or janitor.last_error,
-                        "deletions_scheduled": len(janitor.scheduled),
-                        "model_error": app.extensions["model"].last_error})
+        return jsonify(
+            {
+                "ok": True,
+                "jobs": len(app.extensions["jobs"].all()),
+                "outbox_pending": reporter.pending,
+                "outbox_parked": reporter.parked,
+                "outbox_error": reporter.last_error,
+                "spool_pending": uploader.pending,
+                "storage_error": uploader.last_error or janitor.last_error,
+                "deletions_scheduled": len(janitor.scheduled),
+                "model_error": app.extensions["model"].last_error,
+            }
+        )
 
     @app.get("/media/<path:name>")
     def media(name: str):

@@ -22,8 +22,15 @@ log = logging.getLogger(__name__)
 
 
 class StorageJanitor:
-    def __init__(self, storage: Storage, state_path: Path, grace_s: float = 600.0,
-                 retention_days: float | None = None, tick_s: float = 5.0, retention_every_s: float = 3600.0):
+    def __init__(
+        self,
+        storage: Storage,
+        state_path: Path,
+        grace_s: float = 600.0,
+        retention_days: float | None = None,
+        tick_s: float = 5.0,
+        retention_every_s: float = 3600.0,
+    ):
         if grace_s < 0:
             raise ValueError(f"STORAGE_DELETE_GRACE_S must be >= 0, got {grace_s}")
         if retention_days is not None and retention_days <= 0:

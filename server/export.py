@@ -17,8 +17,11 @@ def render_highlight(highlight: Highlight, segments: dict[int, Segment], folder:
 
     Segments already evicted from the ring buffer (a lead-in from long ago) are left out.
     """
-    parts = [segments[seq] for seq in range(highlight.first_seq, highlight.last_seq + 1)
-             if seq in segments and segments[seq].path.exists()]
+    parts = [
+        segments[seq]
+        for seq in range(highlight.first_seq, highlight.last_seq + 1)
+        if seq in segments and segments[seq].path.exists()
+    ]
     if not parts:
         raise media.MediaError(f"no segments left on disk for highlight {highlight.key}")
     peak = segments.get(highlight.peak_seq, parts[-1])
@@ -27,4 +30,3 @@ def render_highlight(highlight: Highlight, segments: dict[int, Segment], folder:
     media.export_thumbnail(peak.path, peak.duration / 2, thumb)
     log.info("exported highlight %s (%d segments)", highlight.key, len(parts))
     return clip, thumb
-

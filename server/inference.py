@@ -121,7 +121,7 @@ class ModelWorker:
     def _run_batch(self, key: str, batch: list[_Request]) -> None:
         # Another key may have collected more than max_batch while the first key filled up.
         for start in range(0, len(batch), self.max_batch):
-            chunk = [r for r in batch[start:start + self.max_batch] if r.future.set_running_or_notify_cancel()]
+            chunk = [r for r in batch[start : start + self.max_batch] if r.future.set_running_or_notify_cancel()]
             if chunk:
                 self._call(key, chunk)
 

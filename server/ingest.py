@@ -106,8 +106,15 @@ def _http_status(exc: BaseException) -> int | None:
 class LiveSegmenter:
     """One streamlink -> ffmpeg session; `run` blocks until the stream ends or `stop` is set."""
 
-    def __init__(self, url: str, folder: Path, segment_seconds: float = 10.0, ring_size: int = 60,
-                 read_timeout: float = 30.0, allowed_hosts: Iterable[str] = ()):
+    def __init__(
+        self,
+        url: str,
+        folder: Path,
+        segment_seconds: float = 10.0,
+        ring_size: int = 60,
+        read_timeout: float = 30.0,
+        allowed_hosts: Iterable[str] = (),
+    ):
         self.url = url
         self.allowed_hosts = tuple(allowed_hosts)  # every host:port streamlink may contact
         self.folder = folder
@@ -115,13 +122,19 @@ class LiveSegmenter:
         self.ring_size = ring_size
         self.read_timeout = read_timeout
 
-    def run(self, stop: threading.Event, first_seq: int, offset_s: float, on_segment: Callable[[Segment], None]) -> None:
+    def run(
+        self, stop: threading.Event, first_seq: int, offset_s: float, on_segment: Callable[[Segment], None]
+    ) -> None:
         """Emit each finished segment to `on_segment`; return when the stream ends or on stop."""
         self.folder.mkdir(parents=True, exist_ok=True)
         reader, guard = open_stream(self.url, self.read_timeout, self.allowed_hosts)
         listing = _Listing(self.folder / f"list-{first_seq:06d}.csv", offset_s)
-        ffmpeg = subprocess.Popen(self._ffmpeg_args(first_seq, listing.path), stdin=subprocess.PIPE,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        ffmpeg = subprocess.Popen(
+            self._ffmpeg_args(first_seq, listing.path),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         pump = threading.Thread(target=self._pump, args=(reader, ffmpeg, stop), name="ingest-pump", daemon=True)
         pump.start()
         try:
@@ -148,11 +161,32 @@ class LiveSegmenter:
 
     def _ffmpeg_args(self, first_seq: int, listing: Path) -> list[str]:
         return [
-            FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", "pipe:0",
-            "-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy",
-            "-f", "segment", "-segment_time", f"{self.segment_seconds}", "-segment_format", "mpegts",
-            "-segment_list", str(listing), "-segment_list_type", "csv",
-            "-segment_start_number", str(first_seq), str(self.folder / "seg_%06d.ts"),
+            FFMPEG,
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-i",
+            "pipe:0",
+            "-map",
+            "0:v:0?",
+            "-map",
+            "0:a:0?",
+            "-c",
+            "copy",
+            "-f",
+            "segment",
+            "-segment_time",
+            f"{self.segment_seconds}",
+            "-segment_format",
+            "mpegts",
+            "-segment_list",
+            str(listing),
+            "-segment_list_type",
+            "csv",
+            "-segment_start_number",
+            str(first_seq),
+            str(self.folder / "seg_%06d.ts"),
         ]
 
     def _pump(self, reader, ffmpeg: subprocess.Popen, stop: threading.Event) -> None:

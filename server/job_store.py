@@ -35,8 +35,13 @@ class JobStoreError(ValueError):
 
 
 def encode(jobs: list[SavedJob]) -> str:
-    return json.dumps({"version": VERSION, "jobs": [
-        {**asdict(job.request), "next_seq": job.next_seq, "offset_s": job.offset_s} for job in jobs]}, indent=1)
+    return json.dumps(
+        {
+            "version": VERSION,
+            "jobs": [{**asdict(job.request), "next_seq": job.next_seq, "offset_s": job.offset_s} for job in jobs],
+        },
+        indent=1,
+    )
 
 
 def decode(text: str) -> list[SavedJob]:
@@ -51,9 +56,14 @@ def decode(text: str) -> list[SavedJob]:
     for entry in data["jobs"]:
         try:
             per_hour = entry.get("per_hour")
-            request = JobRequest(int(entry["stream_id"]), str(entry["source"]), str(entry["stream_url"]),
-                                 entry.get("chat_channel"), str(entry["callback_base"]),
-                                 None if per_hour is None else float(per_hour))
+            request = JobRequest(
+                int(entry["stream_id"]),
+                str(entry["source"]),
+                str(entry["stream_url"]),
+                entry.get("chat_channel"),
+                str(entry["callback_base"]),
+                None if per_hour is None else float(per_hour),
+            )
             jobs.append(SavedJob(request, int(entry["next_seq"]), float(entry["offset_s"])))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise JobStoreError(f"bad job entry {entry!r}: {exc!r}") from exc

@@ -97,8 +97,15 @@ class StreamJob:
         self.chat: TwitchChatClient | None = None
         self._chat_buffer = ChatBuffer()
         if request.chat_channel:
-            self.chat = TwitchChatClient(request.chat_channel, self._chat_buffer, ctx.irc_host, ctx.irc_port,
-                                         ctx.irc_tls, ctx.irc_nick, ctx.irc_token)
+            self.chat = TwitchChatClient(
+                request.chat_channel,
+                self._chat_buffer,
+                ctx.irc_host,
+                ctx.irc_port,
+                ctx.irc_tls,
+                ctx.irc_nick,
+                ctx.irc_token,
+            )
         self._threads = [
             threading.Thread(target=self._ingest_loop, name=f"ingest-{self.stream_id}", daemon=True),
             threading.Thread(target=self._score_loop, name=f"score-{self.stream_id}", daemon=True),
@@ -194,8 +201,14 @@ class StreamJob:
     # --- ingest ------------------------------------------------------------------------------
 
     def _ingest_loop(self) -> None:
-        segmenter = LiveSegmenter(self.request.stream_url, self.folder, self.ctx.segment_seconds,
-                                  self.ctx.ring_size, self.ctx.read_timeout_s, self.ctx.source_hosts)
+        segmenter = LiveSegmenter(
+            self.request.stream_url,
+            self.folder,
+            self.ctx.segment_seconds,
+            self.ctx.ring_size,
+            self.ctx.read_timeout_s,
+            self.ctx.source_hosts,
+        )
         backoff = Backoff(self.ctx.retry_min_s, self.ctx.retry_max_s)
         while not self._stop.is_set():
             received = self.segments_done
@@ -261,10 +274,24 @@ class StreamJob:
         self.segments_done += 1
         self.lag_s = time.time() - segment.end_utc
         highlight = self._selector.push(segment.seq, score)
-        self._post("segments", {"threshold": self._selector.bar, "segments": [{
-            "seq": segment.seq, "start_utc": _iso(segment.start_utc), "end_utc": _iso(segment.end_utc),
-            "offset_s": round(segment.offset_s, 3), "duration_s": round(segment.duration, 3),
-            "score": score, "features": values, "reasons": [r.to_dict() for r in reasons]}]})
+        self._post(
+            "segments",
+            {
+                "threshold": self._selector.bar,
+                "segments": [
+                    {
+                        "seq": segment.seq,
+                        "start_utc": _iso(segment.start_utc),
+                        "end_utc": _iso(segment.end_utc),
+                        "offset_s": round(segment.offset_s, 3),
+                        "duration_s": round(segment.duration, 3),
+                        "score": score,
+                        "features": values,
+                        "reasons": [r.to_dict() for r in reasons],
+                    }
+                ],
+            },
+        )
         self._reasons[segment.seq] = reasons
         if self.degraded() != self._reported_degraded:
             self._report_status()  # e.g. chat dropped, or a new model file was refused
@@ -284,17 +311,28 @@ class StreamJob:
         first, last = self._recent[kept[0]], self._recent[kept[-1]]
         reasons = self._reasons.get(highlight.peak_seq, [])
         report = {
-            "key": f"{self.stream_id}-{highlight.key}", "start_utc": _iso(first.start_utc), "end_utc": _iso(last.end_utc),
-            "start_offset_s": round(first.offset_s, 3), "end_offset_s": round(last.offset_s + last.duration, 3),
-            "score": round(highlight.score, 6), "reasons": [r.to_dict() for r in reasons]}
+            "key": f"{self.stream_id}-{highlight.key}",
+            "start_utc": _iso(first.start_utc),
+            "end_utc": _iso(last.end_utc),
+            "start_offset_s": round(first.offset_s, 3),
+            "end_offset_s": round(last.offset_s + last.duration, 3),
+            "score": round(highlight.score, 6),
+            "reasons": [r.to_dict() for r in reasons],
+        }
         # Rendering stays here; storing happens on the uploader thread, which reports the
         # highlight only once both files are stored and their URLs answer.
         name = clip_name(self.stream_id, highlight.key)
         with self.ctx.uploader.staging() as folder:
             clip, thumb = render_highlight(highlight, self._recent, folder)
-            self.ctx.uploader.submit(self.stream_id, self._callback("highlights"), report, [
-                Upload(clip, name + ".mp4", "video/mp4", "clip_url"),
-                Upload(thumb, name + ".jpg", "image/jpeg", "thumbnail_url")])
+            self.ctx.uploader.submit(
+                self.stream_id,
+                self._callback("highlights"),
+                report,
+                [
+                    Upload(clip, name + ".mp4", "video/mp4", "clip_url"),
+                    Upload(thumb, name + ".jpg", "image/jpeg", "thumbnail_url"),
+                ],
+            )
         self.highlights += 1
 
     # --- reporting ---------------------------------------------------------------------------

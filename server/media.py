@@ -75,8 +75,9 @@ def decode_grey_frames(path: str | Path, start: float = 0.0, duration: float | N
     return _frames(run_ffmpeg([*_window(start, duration), "-i", str(path), "-an", *_FRAMES_OUT, "pipe:1"]))
 
 
-def decode_segment(path: str | Path, start: float = 0.0,
-                   duration: float | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
+def decode_segment(
+    path: str | Path, start: float = 0.0, duration: float | None = None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(audio samples, grey frames) of `path` as decode_audio and decode_grey_frames give them, from
     one ffmpeg run: the file is opened, probed and demuxed once instead of twice, which saves about
     a third of the decoding CPU per segment (docs/benchmarks.md). A stream the file lacks is None.
@@ -97,8 +98,9 @@ def decode_segment(path: str | Path, start: float = 0.0,
     return _decode_both(path, start, duration, audio="audio" in kinds, video="video" in kinds)
 
 
-def _decode_both(path: str | Path, start: float, duration: float | None, audio: bool,
-                 video: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _decode_both(
+    path: str | Path, start: float, duration: float | None, audio: bool, video: bool
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     # Frames go to stdout and audio to a file: two outputs on two pipes could deadlock, each
     # side waiting for the other to be read.
     with tempfile.TemporaryDirectory(prefix="decode-") as tmp:
@@ -114,8 +116,12 @@ def _decode_both(path: str | Path, start: float, duration: float | None, audio: 
 
 
 _AUDIO_OUT = ["-ac", "1", "-ar", str(AUDIO_RATE), "-f", "f32le"]
-_FRAMES_OUT = ["-vf", f"fps={MOTION_FPS},scale={MOTION_SIZE[0]}:{MOTION_SIZE[1]}:flags=area,format=gray",
-               "-f", "rawvideo"]
+_FRAMES_OUT = [
+    "-vf",
+    f"fps={MOTION_FPS},scale={MOTION_SIZE[0]}:{MOTION_SIZE[1]}:flags=area,format=gray",
+    "-f",
+    "rawvideo",
+]
 
 
 def _samples(raw: bytes) -> np.ndarray:

@@ -97,5 +97,9 @@ class ModelStore:
             return
         self._model, self._loaded_at, self.last_error, self.serving = model, time.time(), None, self.path
         self.reloads += 1
-        log.info("metamodel reloaded from %s (%.1f highlights per hour, %d features)", self.path, model.per_hour,
-                 len(model.features))
+        log.info(
+            "metamodel reloaded from %s (%.1f highlights per hour, %d features)",
+            self.path,
+            model.per_hour,
+            len(model.features),
+        )

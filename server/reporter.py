@@ -77,9 +77,17 @@ class _StreamQueue:
 
 
 class Reporter(BackgroundLoop):
-    def __init__(self, token: str, timeout: float | tuple[float, float] = (3.05, 10.0), min_backoff: float = 1.0,
-                 max_backoff: float = 60.0, max_pending: int = 10000, on_gone: Callable[[int], None] | None = None,
-                 journal_dir: Path | None = None, max_tries: int = 5):
+    def __init__(
+        self,
+        token: str,
+        timeout: float | tuple[float, float] = (3.05, 10.0),
+        min_backoff: float = 1.0,
+        max_backoff: float = 60.0,
+        max_pending: int = 10000,
+        on_gone: Callable[[int], None] | None = None,
+        journal_dir: Path | None = None,
+        max_tries: int = 5,
+    ):
         super().__init__("reporter")
         self.token = token
         self.timeout = timeout
@@ -120,8 +128,10 @@ class Reporter(BackgroundLoop):
             reasons = self._parked.get(stream_id)
             if not reasons:
                 return None
-            return (f"{len(reasons)} report(s) to the webapp set aside after repeated failures "
-                    f"(last: {reasons[-1]}); the stream's later reports go on")
+            return (
+                f"{len(reasons)} report(s) to the webapp set aside after repeated failures "
+                f"(last: {reasons[-1]}); the stream's later reports go on"
+            )
 
     def post(self, stream_id: int, url: str, payload: dict, on_done: Callable[[], None] | None = None) -> None:
         """Queue a JSON POST to `url`; it is sent as soon as the webapp takes it, then `on_done` runs."""
@@ -132,8 +142,9 @@ class Reporter(BackgroundLoop):
                 log.error("outbox full: dropping the oldest message of stream %s (%s)", oldest.stream_id, oldest.url)
                 _unlink(oldest)
             journaled = self.journal_dir is not None and on_done is None
-            message = Message(stream_id, url, payload, on_done,
-                              self._journal(stream_id, url, payload) if journaled else None)
+            message = Message(
+                stream_id, url, payload, on_done, self._journal(stream_id, url, payload) if journaled else None
+            )
             self._streams.setdefault(stream_id, _StreamQueue()).messages.append(message)
             self._wake.notify_all()
 
@@ -219,8 +230,13 @@ class Reporter(BackgroundLoop):
 
     def _deliver(self, message: Message) -> None:
         try:
-            response = self._http.post(message.url, json=message.payload, timeout=self.timeout,
-                                       headers={"Authorization": f"Bearer {self.token}"}, allow_redirects=False)
+            response = self._http.post(
+                message.url,
+                json=message.payload,
+                timeout=self.timeout,
+                headers={"Authorization": f"Bearer {self.token}"},
+                allow_redirects=False,
+            )
         except requests.RequestException as exc:
             self._failed(message, f"webapp unreachable: {exc.__class__.__name__}", counts=False)
             return
@@ -237,8 +253,11 @@ class Reporter(BackgroundLoop):
             self._failed(message, f"webapp answered {status}", counts=True)
         elif status in RETRY_STATUSES or status < 200 or 300 <= status < 400:
             if status == 404:  # not the API's own: a wrong callback prefix, a proxy page
-                log.error("%s answered 404 without the API's JSON body: wrong callback URL? retrying, "
-                          "the stream is not deleted", message.url)
+                log.error(
+                    "%s answered 404 without the API's JSON body: wrong callback URL? retrying, "
+                    "the stream is not deleted",
+                    message.url,
+                )
             self._failed(message, f"webapp answered {status}", counts=False)
         else:  # the webapp refused this payload (400, 413, 422): it will never take it
             log.error("webapp refused %s: %s %s", message.url, status, response.text[:200])
@@ -276,8 +295,17 @@ class Reporter(BackgroundLoop):
             name = (message.file.stem if message.file else f"m{time.time_ns()}") + f"-s{message.stream_id}.json"
             try:
                 parked.mkdir(parents=True, exist_ok=True)
-                write_atomically(parked / name, json.dumps({"stream_id": message.stream_id, "url": message.url,
-                                                            "payload": message.payload, "reason": reason}))
+                write_atomically(
+                    parked / name,
+                    json.dumps(
+                        {
+                            "stream_id": message.stream_id,
+                            "url": message.url,
+                            "payload": message.payload,
+                            "reason": reason,
+                        }
+                    ),
+                )
             except OSError as exc:
                 log.error("outbox: cannot keep the parked report on disk: %s", exc)
         with self._wake:

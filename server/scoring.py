@@ -61,7 +61,12 @@ class Reason:
     text: str
 
     def to_dict(self) -> dict:
-        return {"feature": self.feature, "value": round(self.value, 4), "contribution": round(self.contribution, 4), "text": self.text}
+        return {
+            "feature": self.feature,
+            "value": round(self.value, 4),
+            "contribution": round(self.contribution, 4),
+            "text": self.text,
+        }
 
 
 def describe(feature: str, value: float, values: Mapping[str, float | None] | None = None) -> str:
@@ -105,8 +110,15 @@ def reaction_window(start: float, lag: float = CHAT_LAG_S, length: float = CHAT_
     return start + lag, start + lag + length
 
 
-def score_window(featurizer: SegmentFeaturizer, model: Metamodel, path: Path | None, chat: Sequence | None,
-                 events: Sequence | None = None, start: float = 0.0, duration: float | None = None) -> ScoredWindow:
+def score_window(
+    featurizer: SegmentFeaturizer,
+    model: Metamodel,
+    path: Path | None,
+    chat: Sequence | None,
+    events: Sequence | None = None,
+    start: float = 0.0,
+    duration: float | None = None,
+) -> ScoredWindow:
     """Features of `path` (optionally a stretch of it) and its reaction chat, the score, the reasons.
 
     `chat`/`events`: the messages and hype events of the segment's reaction window

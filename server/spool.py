@@ -144,8 +144,9 @@ class Uploader(BackgroundLoop):
 
     stop_timeout = 10.0  # an upload in flight may take a while to give up
 
-    def __init__(self, spool: Spool, storage: Storage, reporter: Reporter, min_backoff: float = 1.0,
-                 max_backoff: float = 300.0):
+    def __init__(
+        self, spool: Spool, storage: Storage, reporter: Reporter, min_backoff: float = 1.0, max_backoff: float = 300.0
+    ):
         super().__init__("uploader")
         self.spool = spool
         self.storage = storage
@@ -192,8 +193,12 @@ class Uploader(BackgroundLoop):
     def _drop_oldest_over_limit(self) -> None:
         while len(self._items) > self.spool.max_items:
             oldest = self._items[min(self._items)]
-            log.error("spool full (%d items): dropping highlight %s of stream %s", self.spool.max_items,
-                      oldest.payload.get("key"), oldest.stream_id)
+            log.error(
+                "spool full (%d items): dropping highlight %s of stream %s",
+                self.spool.max_items,
+                oldest.payload.get("key"),
+                oldest.stream_id,
+            )
             self._discard(oldest)
 
     def _discard(self, item: SpoolItem) -> None:

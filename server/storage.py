@@ -19,11 +19,21 @@ from urllib.parse import unquote, urlsplit
 # The interface lives in storage_base so that a backend module never imports this factory (no cycle).
 from server.storage_base import GOOGLE_STORAGE_URL, Storage, StorageError, safe_key, safe_prefix
 
-__all__ = ["GOOGLE_STORAGE_URL", "LocalStorage", "Storage", "StorageError", "clip_name", "default_media_base_url",
-           "is_storage_url", "make_storage", "public_url_prefix", "safe_key", "safe_prefix"]
+__all__ = [
+    "GOOGLE_STORAGE_URL",
+    "LocalStorage",
+    "Storage",
+    "StorageError",
+    "clip_name",
+    "default_media_base_url",
+    "is_storage_url",
+    "make_storage",
+    "public_url_prefix",
+    "safe_key",
+    "safe_prefix",
+]
 
 log = logging.getLogger(__name__)
-
 
 
 def clip_name(stream_id: int, highlight_key: str) -> str:
@@ -65,8 +75,12 @@ def is_storage_url(url: str, prefixes: Iterable[str]) -> bool:
     except ValueError:  # e.g. a port that is not a number
         return False
     segments = unquote(path).split("/")
-    if (scheme not in ("http", "https") or "@" in parts.netloc or "\\" in unquote(path)
-            or any(segment in (".", "..") for segment in segments)):
+    if (
+        scheme not in ("http", "https")
+        or "@" in parts.netloc
+        or "\\" in unquote(path)
+        or any(segment in (".", "..") for segment in segments)
+    ):
         return False
     for prefix in prefixes:
         p_scheme, p_origin, p_path = _origin_and_path(prefix)

@@ -32,14 +32,26 @@ _FAILURES = (GoogleAPIError, GoogleAuthError, requests.RequestException, OSError
 class GCSStorage:
     """Objects `<key>` in `bucket`; URLs public (`<base>/<bucket>/<key>`) or V4-signed."""
 
-    def __init__(self, bucket: str, *, public_base_url: str | None = None, emulator_host: str | None = None,
-                 signed_urls: bool = False, signed_url_expiry_s: int = MAX_SIGNED_URL_S,
-                 cache_control: str = "public, max-age=86400", retry_deadline_s: float = 60.0,
-                 timeout_s: float = 60.0, verify_urls: bool = True, project: str | None = None):
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        public_base_url: str | None = None,
+        emulator_host: str | None = None,
+        signed_urls: bool = False,
+        signed_url_expiry_s: int = MAX_SIGNED_URL_S,
+        cache_control: str = "public, max-age=86400",
+        retry_deadline_s: float = 60.0,
+        timeout_s: float = 60.0,
+        verify_urls: bool = True,
+        project: str | None = None,
+    ):
         if not bucket:
             raise StorageError("GCS_BUCKET is required when STORAGE_BACKEND is 'gcs'")
         if signed_urls and not 1 <= signed_url_expiry_s <= MAX_SIGNED_URL_S:
-            raise StorageError(f"GCS_SIGNED_URL_EXPIRY_S must be 1..{MAX_SIGNED_URL_S} (7 days), got {signed_url_expiry_s}")
+            raise StorageError(
+                f"GCS_SIGNED_URL_EXPIRY_S must be 1..{MAX_SIGNED_URL_S} (7 days), got {signed_url_expiry_s}"
+            )
         self.bucket_name = bucket
         self.emulator_host = emulator_host.rstrip("/") if emulator_host else None
         self.public_base_url = (public_base_url or "").rstrip("/") or None
@@ -77,8 +89,9 @@ class GCSStorage:
         try:
             blob = self._bucket().blob(name)
             blob.cache_control = self.cache_control
-            blob.upload_from_filename(str(local_path), content_type=content_type, timeout=self.timeout_s,
-                                      retry=self._retry())  # same bytes under the same key: safe to repeat
+            blob.upload_from_filename(
+                str(local_path), content_type=content_type, timeout=self.timeout_s, retry=self._retry()
+            )  # same bytes under the same key: safe to repeat
             return self._url(blob)
         except _FAILURES as exc:
             raise StorageError(f"cannot upload {name} to gs://{self.bucket_name}: {_describe(exc)}") from exc
@@ -114,8 +127,9 @@ class GCSStorage:
     def _delete_where(self, prefix: str | None, wanted) -> int:
         count = 0
         try:
-            for blob in self._client_or_make().list_blobs(self.bucket_name, prefix=prefix, retry=self._retry(),
-                                                          timeout=self.timeout_s):
+            for blob in self._client_or_make().list_blobs(
+                self.bucket_name, prefix=prefix, retry=self._retry(), timeout=self.timeout_s
+            ):
                 if wanted(blob):
                     blob.delete(retry=self._retry(), timeout=self.timeout_s)
                     count += 1
@@ -135,8 +149,12 @@ class GCSStorage:
     def _url(self, blob) -> str:
         if self.signed_urls:
             return blob.generate_signed_url(
-                version="v4", method="GET", expiration=datetime.timedelta(seconds=self.signed_url_expiry_s),
-                credentials=self._signer, api_access_endpoint=self.emulator_host or GOOGLE_STORAGE_URL)
+                version="v4",
+                method="GET",
+                expiration=datetime.timedelta(seconds=self.signed_url_expiry_s),
+                credentials=self._signer,
+                api_access_endpoint=self.emulator_host or GOOGLE_STORAGE_URL,
+            )
         if self.public_base_url:  # a CDN or a domain mapped onto the bucket
             return f"{self.public_base_url}/{quote(blob.name)}"
         return f"{self.emulator_host or GOOGLE_STORAGE_URL}/{self.bucket_name}/{quote(blob.name)}"
@@ -162,8 +180,11 @@ class GCSStorage:
             from google.auth.credentials import AnonymousCredentials
 
             log.info("storage: gs://%s on the emulator at %s (anonymous)", self.bucket_name, self.emulator_host)
-            return storage.Client(project=self.project or "emulator", credentials=AnonymousCredentials(),
-                                  client_options={"api_endpoint": self.emulator_host})
+            return storage.Client(
+                project=self.project or "emulator",
+                credentials=AnonymousCredentials(),
+                client_options={"api_endpoint": self.emulator_host},
+            )
         log.info("storage: gs://%s with the default Google credentials", self.bucket_name)
         return storage.Client(project=self.project)
 
@@ -175,8 +196,10 @@ class GCSStorage:
 
         key_file = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
         if self.emulator_host and not key_file:
-            raise StorageError("GCS_SIGNED_URLS needs a service-account key to sign with; the emulator's anonymous "
-                               "credentials cannot sign (set GOOGLE_APPLICATION_CREDENTIALS or turn GCS_SIGNED_URLS off)")
+            raise StorageError(
+                "GCS_SIGNED_URLS needs a service-account key to sign with; the emulator's anonymous "
+                "credentials cannot sign (set GOOGLE_APPLICATION_CREDENTIALS or turn GCS_SIGNED_URLS off)"
+            )
         try:
             if key_file:
                 from google.oauth2 import service_account
@@ -189,8 +212,10 @@ class GCSStorage:
         except (GoogleAuthError, OSError, ValueError) as exc:
             raise StorageError(f"GCS_SIGNED_URLS: no usable Google credentials ({exc.__class__.__name__})") from exc
         if not isinstance(creds, ga_credentials.Signing):
-            raise StorageError("GCS_SIGNED_URLS needs credentials that can sign (a service-account key file in "
-                               f"GOOGLE_APPLICATION_CREDENTIALS); {type(creds).__name__} cannot")
+            raise StorageError(
+                "GCS_SIGNED_URLS needs credentials that can sign (a service-account key file in "
+                f"GOOGLE_APPLICATION_CREDENTIALS); {type(creds).__name__} cannot"
+            )
         return creds
 
 

@@ -30,7 +30,7 @@ class JobRequest:
 
 def source_host(url: str) -> str:
     """Host of a source URL; `hls://` wraps an http(s) URL (or a bare host, meaning https)."""
-    inner = url[len("hls://"):] if url.startswith("hls://") else url
+    inner = url[len("hls://") :] if url.startswith("hls://") else url
     if not inner.startswith(("http://", "https://")):
         if url.startswith("hls://"):
             inner = "https://" + inner
@@ -61,8 +61,9 @@ def validate_budget(raw: Any) -> float | None:
         raise ValidationError(f"highlights_per_hour: {exc}, or null") from None
 
 
-def validate_job(data: Any, allowed_source_hosts: list[str], allowed_callback_hosts: list[str],
-                 twitch_url_template: str) -> JobRequest:
+def validate_job(
+    data: Any, allowed_source_hosts: list[str], allowed_callback_hosts: list[str], twitch_url_template: str
+) -> JobRequest:
     """Return the parsed request or raise ValidationError naming the first bad field."""
     if not isinstance(data, dict):
         raise ValidationError("body must be a JSON object")
@@ -90,5 +91,11 @@ def validate_job(data: Any, allowed_source_hosts: list[str], allowed_callback_ho
         raise ValidationError("callback_base must be an http(s) URL")
     if source_host(callback) not in allowed_callback_hosts:
         raise ValidationError(f"callback host {source_host(callback)!r} is not allowed")
-    return JobRequest(stream_id, source, stream_url, chat.lower() if chat else None, callback.rstrip("/"),
-                      validate_budget(data.get("highlights_per_hour")))
+    return JobRequest(
+        stream_id,
+        source,
+        stream_url,
+        chat.lower() if chat else None,
+        callback.rstrip("/"),
+        validate_budget(data.get("highlights_per_hour")),
+    )

@@ -113,8 +113,10 @@ class RecordingWebapp:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status = next((code for prefix, code in recorder.status_for.items() if self.path.startswith(prefix)),
-                              recorder.status)
+                status = next(
+                    (code for prefix, code in recorder.status_for.items() if self.path.startswith(prefix)),
+                    recorder.status,
+                )
                 answer, content_type = b"", "application/json"
                 if not self.path.startswith("/api/v1/streams/"):
                     status, answer, content_type = 404, b"<html><h1>Not Found</h1></html>", "text/html"

@@ -12,7 +12,7 @@ def _stat(pid: str | int) -> tuple[str, list[str]] | None:
     except OSError:
         return None
     # The name sits in parentheses and may itself hold spaces or ")": split at the last ")".
-    return text[text.index("(") + 1: text.rindex(")")], text[text.rindex(")") + 2:].split()
+    return text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
 
 
 def children_named(pid: int, name: str) -> list[int]:

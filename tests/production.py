@@ -25,13 +25,20 @@ SETTING_NAMES = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+) = ", (ROOT / "config.exa
 
 
 def isolated_env(tmp_path: Path, **settings: str) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items()
-           if name not in SETTING_NAMES and not name.startswith(("DJANGO_", "HIGHLIGHTS_"))}
-    env.update({"HIGHLIGHTS_CONFIG": str(tmp_path / "no-config.py"),
-                "HIGHLIGHTS_SECRETS": str(tmp_path / "no-secrets.env"),
-                "DATABASE_PATH": str(tmp_path / "db" / "db.sqlite3"),
-                "STATIC_ROOT": str(tmp_path / "static"),
-                "PYTHONUNBUFFERED": "1"})
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in SETTING_NAMES and not name.startswith(("DJANGO_", "HIGHLIGHTS_"))
+    }
+    env.update(
+        {
+            "HIGHLIGHTS_CONFIG": str(tmp_path / "no-config.py"),
+            "HIGHLIGHTS_SECRETS": str(tmp_path / "no-secrets.env"),
+            "DATABASE_PATH": str(tmp_path / "db" / "db.sqlite3"),
+            "STATIC_ROOT": str(tmp_path / "static"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(settings)
     return env
 
@@ -69,8 +76,10 @@ def assert_huge_body_refused_unread(port: int, path: str) -> None:
 def huge_body_answer(port: int, path: str, timeout: float = 10.0) -> bytes:
     """POST `path` without a token, announcing a 10^9-byte JSON body; the first answer, in bytes."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                     f"Content-Length: 1000000000\r\n\r\n{{".encode())
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: 1000000000\r\n\r\n{{".encode()
+        )
         answer = b""
         while b"\r\n\r\n" not in answer:
             chunk = sock.recv(65536)

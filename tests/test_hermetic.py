@@ -65,8 +65,9 @@ def test_a_hostile_config_py_in_the_checkout_changes_no_setting_a_test_process_s
     (checkout / "var").mkdir()
     (checkout / "var" / "secrets.env").write_text("SERVER_API_TOKEN=hostile-secret\n")
     names = re.findall(r"^([A-Z_]+) =", HOSTILE_CONFIG, re.MULTILINE)
-    result = subprocess.run([sys.executable, "-c", PROBE, str(checkout), *names],
-                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(checkout), *names], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == dict.fromkeys(names, "default")
 
@@ -79,11 +80,21 @@ def test_a_developers_settings_in_the_environment_do_not_reach_the_suite(tmp_pat
     secrets = tmp_path / "secrets.env"
     secrets.write_text("SERVER_API_TOKEN=hostile-secret\n")
     names = re.findall(r"^([A-Z_]+) =", HOSTILE_CONFIG, re.MULTILINE)
-    env = {**os.environ, "HIGHLIGHTS_CONFIG": str(hostile), "HIGHLIGHTS_SECRETS": str(secrets),
-           **dict.fromkeys(names, "hostile")}
+    env = {
+        **os.environ,
+        "HIGHLIGHTS_CONFIG": str(hostile),
+        "HIGHLIGHTS_SECRETS": str(secrets),
+        **dict.fromkeys(names, "hostile"),
+    }
     probe = PROBE.replace("from appconfig import setting", "import conftest\nfrom appconfig import setting")
-    result = subprocess.run([sys.executable, "-c", probe, str(ROOT / "tests"), *names], capture_output=True,
-                            text=True, timeout=120, cwd=ROOT, env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(ROOT / "tests"), *names],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == dict.fromkeys(names, "default")
 
@@ -91,7 +102,11 @@ def test_a_developers_settings_in_the_environment_do_not_reach_the_suite(tmp_pat
 def test_no_test_names_an_absolute_path_on_this_machine():
     # The shared data folder is ../shared beside the repo (tests/shared_data.py); scratch files go in tmp_path.
     pattern = re.compile(r"""["'](/work/|/farm/|/home/|/root/|/tmp/|/srv/)""")
-    found = [f"{path.relative_to(ROOT)}:{number}"
-             for path in sorted((ROOT / "tests").rglob("*.py")) if path.name != "test_hermetic.py"
-             for number, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        if path.name != "test_hermetic.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert found == []

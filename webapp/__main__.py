@@ -22,8 +22,11 @@ from appconfig import setting
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m webapp", description=__doc__.split("\n")[0])
-    parser.add_argument("--listen", default=setting("WEBAPP_LISTEN", "127.0.0.1:8000"),
-                        help="HOST:PORT to listen on (default WEBAPP_LISTEN, 127.0.0.1:8000)")
+    parser.add_argument(
+        "--listen",
+        default=setting("WEBAPP_LISTEN", "127.0.0.1:8000"),
+        help="HOST:PORT to listen on (default WEBAPP_LISTEN, 127.0.0.1:8000)",
+    )
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -33,10 +36,22 @@ def main(argv: list[str] | None = None) -> int:
     from webapp.wsgi import application  # settings are checked here: a bad secret stops start-up
 
     proxy = setting("WEBAPP_TRUSTED_PROXY", None)
-    extra = {"trusted_proxy": proxy, "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
-             "clear_untrusted_proxy_headers": True} if proxy else {}
-    serve(application, listen=args.listen, threads=args.threads,
-          max_request_body_size=settings.DATA_UPLOAD_MAX_MEMORY_SIZE, **extra)
+    extra = (
+        {
+            "trusted_proxy": proxy,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+            "clear_untrusted_proxy_headers": True,
+        }
+        if proxy
+        else {}
+    )
+    serve(
+        application,
+        listen=args.listen,
+        threads=args.threads,
+        max_request_body_size=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+        **extra,
+    )
     return 0
 
 

@@ -40,14 +40,18 @@ MAX_STREAMS_PER_USER = setting("MAX_STREAMS_PER_USER", 10, int)
 METAMODEL_PATH = setting("METAMODEL_PATH", None, Path)
 # Where highlight clips are stored: the download button fetches only URLs under these prefixes
 # (webapp/streams/clips.py). Default: the server's own storage settings (MEDIA_BASE_URL or the bucket).
-CLIP_STORAGE_URLS = setting("CLIP_STORAGE_URLS", None, as_list) or [public_url_prefix({
-    "STORAGE_BACKEND": setting("STORAGE_BACKEND", "local"),
-    "MEDIA_BASE_URL": setting("MEDIA_BASE_URL", default_media_base_url(setting("SERVER_PORT", 5000, int))),
-    "GCS_BUCKET": setting("GCS_BUCKET", None),
-    "GCS_PUBLIC_BASE_URL": setting("GCS_PUBLIC_BASE_URL", None),
-    "GCS_SIGNED_URLS": setting("GCS_SIGNED_URLS", False, as_bool),
-    "STORAGE_EMULATOR_HOST": setting("STORAGE_EMULATOR_HOST", None),
-})]
+CLIP_STORAGE_URLS = setting("CLIP_STORAGE_URLS", None, as_list) or [
+    public_url_prefix(
+        {
+            "STORAGE_BACKEND": setting("STORAGE_BACKEND", "local"),
+            "MEDIA_BASE_URL": setting("MEDIA_BASE_URL", default_media_base_url(setting("SERVER_PORT", 5000, int))),
+            "GCS_BUCKET": setting("GCS_BUCKET", None),
+            "GCS_PUBLIC_BASE_URL": setting("GCS_PUBLIC_BASE_URL", None),
+            "GCS_SIGNED_URLS": setting("GCS_SIGNED_URLS", False, as_bool),
+            "STORAGE_EMULATOR_HOST": setting("STORAGE_EMULATOR_HOST", None),
+        }
+    )
+]
 if MAX_STREAMS_PER_USER < 1:
     raise ImproperlyConfigured("MAX_STREAMS_PER_USER must be at least 1")
 
@@ -167,8 +171,9 @@ SECURE_HSTS_PRELOAD = setting("DJANGO_HSTS_PRELOAD", True, as_bool)
 # The header the TLS proxy sets to say the browser used HTTPS, e.g. "X-Forwarded-Proto". Only set
 # it when a proxy always sets (or strips) it, or clients could claim HTTPS themselves.
 _PROXY_SSL_HEADER = setting("DJANGO_PROXY_SSL_HEADER", None)
-SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") \
-    if _PROXY_SSL_HEADER else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER else None
+)
 
 SECURE_REFERRER_POLICY = "same-origin"
 

@@ -51,9 +51,16 @@ class FakeProcessingServer:
                     return self._answer(404, {"error": "not found"})
                 if fake.reject_with:
                     return self._answer(fake.reject_status, {"error": fake.reject_with})
-                job = {"stream_id": body["stream_id"], "source": body["source"], "state": "starting",
-                       "segments_done": 0, "highlights": 0, "last_error": None, "lag_s": None,
-                       "degraded": ["audio tagging off: no checkpoint"]}
+                job = {
+                    "stream_id": body["stream_id"],
+                    "source": body["source"],
+                    "state": "starting",
+                    "segments_done": 0,
+                    "highlights": 0,
+                    "last_error": None,
+                    "lag_s": None,
+                    "degraded": ["audio tagging off: no checkpoint"],
+                }
                 self._answer(201, job)
 
             def do_PATCH(self) -> None:
@@ -70,8 +77,9 @@ class FakeProcessingServer:
                     per_hour = DEFAULT_PER_HOUR if per_hour is None else validate_per_hour(per_hour)
                 except ValueError as exc:
                     return self._answer(400, {"error": f"highlights_per_hour: {exc}, or null"})
-                self._answer(200, {"stream_id": int(match[1]), "state": "live", "highlights_per_hour": per_hour,
-                                   "bar": None})
+                self._answer(
+                    200, {"stream_id": int(match[1]), "state": "live", "highlights_per_hour": per_hour, "bar": None}
+                )
 
             def do_DELETE(self) -> None:
                 self._record()
@@ -128,8 +136,7 @@ class BaseTestCase(TestCase):
     def setUpTestData(cls) -> None:
         cls.alice = User.objects.create_user("alice", password=PASSWORD)
         cls.bob = User.objects.create_user("bob", password=PASSWORD)
-        cls.stream = Stream.objects.create(owner=cls.alice, source="xqcow", chat_channel="xqcow",
-                                           state=Stream.LIVE)
+        cls.stream = Stream.objects.create(owner=cls.alice, source="xqcow", chat_channel="xqcow", state=Stream.LIVE)
 
     def setUp(self) -> None:
         super().setUp()

@@ -73,9 +73,7 @@ class ChatBuffer:
         features should not count what viewers never saw.
         """
         login = login.lower()
-        return self._remove_where(
-            lambda m: m.user == login and (before_ts is None or m.ts <= before_ts)
-        )
+        return self._remove_where(lambda m: m.user == login and (before_ts is None or m.ts <= before_ts))
 
     def clear_all(self, before_ts: float | None = None) -> int:
         """Delete every message sent at or before `before_ts` (CLEARCHAT without a user)."""

@@ -99,9 +99,7 @@ class TwitchChatClient:
         """Start the reader thread (once)."""
         if self._thread is not None:
             return
-        self._thread = threading.Thread(
-            target=self._run, name=f"twitch-chat-{self.channel}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name=f"twitch-chat-{self.channel}", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 1.0) -> None:
@@ -151,9 +149,7 @@ class TwitchChatClient:
                 delays = self._new_delays()  # the last session worked; start over at 1 s
             self.state = "disconnected"
             delay = next(delays)
-            log.warning(
-                "chat #%s: %s; reconnecting in %.1f s", self.channel, self.last_error, delay
-            )
+            log.warning("chat #%s: %s; reconnecting in %.1f s", self.channel, self.last_error, delay)
             self._stop.wait(delay)
         if self.state != "error":
             self.state = "disconnected"

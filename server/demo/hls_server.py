@@ -154,9 +154,7 @@ class LiveHLSServer:
 
     def playlist(self) -> str:
         first = self.head() - self.window
-        return media_playlist(
-            first, self.window, len(self._data), self.segment_duration, self._date_of
-        )
+        return media_playlist(first, self.window, len(self._data), self.segment_duration, self._date_of)
 
     def segment(self, seq: int) -> bytes | None:
         """Bytes of segment `seq`, or None if it is not (or no longer) available.

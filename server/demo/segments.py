@@ -36,9 +36,7 @@ class SegmentError(RuntimeError):
 
 def _blocks() -> list[tuple[Path, int]]:
     """The (clip, start second) pieces in play order: lobby 0-30, gameplay 0-30, lobby 30-60..."""
-    return [
-        (clip, start) for start in range(0, CLIP_SECONDS, BLOCK_SECONDS) for clip in CLIPS
-    ]
+    return [(clip, start) for start in range(0, CLIP_SECONDS, BLOCK_SECONDS) for clip in CLIPS]
 
 
 def _ffmpeg_args(ffmpeg: str, out_dir: Path) -> list[str]:
@@ -78,10 +76,7 @@ def _cached(cache_dir: Path) -> list[Path] | None:
         manifest = json.loads((cache_dir / MANIFEST).read_text())
     except (OSError, ValueError):
         return None
-    if (
-        manifest.get("version") != MANIFEST_VERSION
-        or manifest.get("sources") != _source_fingerprint()
-    ):
+    if manifest.get("version") != MANIFEST_VERSION or manifest.get("sources") != _source_fingerprint():
         return None
     paths = [cache_dir / name for name in manifest.get("segments", [])]
     return paths if paths and all(p.is_file() for p in paths) else None

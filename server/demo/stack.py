@@ -63,32 +63,34 @@ class Stack:
     def env(self) -> dict[str, str]:
         """The settings that wire the parts together (see config.example.py for each)."""
         env = dict(os.environ)
-        env.update({
-            # Production mode (the default), over plain HTTP because everything is on loopback.
-            "DJANGO_DEBUG": "false",
-            "DJANGO_HTTPS": "false",
-            **self.secrets,
-            "SERVER_PORT": str(self.server_port),
-            "SERVER_URL": self.server_url,
-            "WEBAPP_PUBLIC_URL": self.webapp_url,
-            "DATABASE_PATH": str(self.workdir / "db.sqlite3"),
-            "DATA_DIR": str(self.workdir / "server"),
-            "MEDIA_ROOT": str(self.workdir / "media"),
-            "MEDIA_BASE_URL": f"{self.server_url}/media",
-            # One file for both: staff retraining in the webapp writes it, the server reloads it
-            # (the shipped default scores until the first retraining).
-            "METAMODEL_PATH": str(self.workdir / "model" / "metamodel.json"),
-            # Stream URLs: the demo HLS server's port only, not loopback's other ports (the
-            # webapp, the server's API): the allow-list checks host and port (allowlist.py).
-            "ALLOWED_SOURCE_HOSTS": f"{HOST}:{self.hls_port},localhost:{self.hls_port}",
-            # The demo channel stands in for Twitch: channel names resolve to the loopback HLS
-            # server and chat comes from the loopback IRC server, both speaking the real protocols.
-            "TWITCH_URL_TEMPLATE": f"hls://http://{HOST}:{self.hls_port}/live/{{login}}/index.m3u8",
-            "TWITCH_IRC_HOST": HOST,
-            "TWITCH_IRC_PORT": str(self.irc_port),
-            "TWITCH_IRC_TLS": "false",
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                # Production mode (the default), over plain HTTP because everything is on loopback.
+                "DJANGO_DEBUG": "false",
+                "DJANGO_HTTPS": "false",
+                **self.secrets,
+                "SERVER_PORT": str(self.server_port),
+                "SERVER_URL": self.server_url,
+                "WEBAPP_PUBLIC_URL": self.webapp_url,
+                "DATABASE_PATH": str(self.workdir / "db.sqlite3"),
+                "DATA_DIR": str(self.workdir / "server"),
+                "MEDIA_ROOT": str(self.workdir / "media"),
+                "MEDIA_BASE_URL": f"{self.server_url}/media",
+                # One file for both: staff retraining in the webapp writes it, the server reloads it
+                # (the shipped default scores until the first retraining).
+                "METAMODEL_PATH": str(self.workdir / "model" / "metamodel.json"),
+                # Stream URLs: the demo HLS server's port only, not loopback's other ports (the
+                # webapp, the server's API): the allow-list checks host and port (allowlist.py).
+                "ALLOWED_SOURCE_HOSTS": f"{HOST}:{self.hls_port},localhost:{self.hls_port}",
+                # The demo channel stands in for Twitch: channel names resolve to the loopback HLS
+                # server and chat comes from the loopback IRC server, both speaking the real protocols.
+                "TWITCH_URL_TEMPLATE": f"hls://http://{HOST}:{self.hls_port}/live/{{login}}/index.m3u8",
+                "TWITCH_IRC_HOST": HOST,
+                "TWITCH_IRC_PORT": str(self.irc_port),
+                "TWITCH_IRC_TLS": "false",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         env.update(self.extra_env)
         return env
 
@@ -106,8 +108,15 @@ class Stack:
     def commands(self) -> dict[str, list[str]]:
         """The command line of each part, in start order."""
         return {
-            "demo": [sys.executable, "-m", "server.demo", "--hls-port", str(self.hls_port),
-                     "--irc-port", str(self.irc_port)],
+            "demo": [
+                sys.executable,
+                "-m",
+                "server.demo",
+                "--hls-port",
+                str(self.hls_port),
+                "--irc-port",
+                str(self.irc_port),
+            ],
             "server": [sys.executable, "-m", "server"],
             "webapp": [sys.executable, "-m", "webapp", f"--listen={HOST}:{self.webapp_port}", "--threads=8"],
         }
@@ -142,8 +151,9 @@ class Stack:
     def _spawn(self, name: str, env: dict[str, str]) -> None:
         # Appended, so a part started again keeps the log of its first run.
         with open(self.workdir / "logs" / f"{name}.log", "ab") as out:
-            self.processes[name] = subprocess.Popen(self.commands()[name], env=env, cwd=ROOT, stdout=out,
-                                                    stderr=subprocess.STDOUT)
+            self.processes[name] = subprocess.Popen(
+                self.commands()[name], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+            )
 
     def _wait_until_up(self, timeout: float, only: str | None = None) -> None:
         checks = {
@@ -177,9 +187,15 @@ def cli() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The demo keeps its data where the embedded defaults (or the user's config.py) put it, so
     # `manage.py createsuperuser` and a later `python -m server` see the same database and clips.
-    places = {name: str(setting(name, None) or ROOT / "var" / default) for name, default in
-              (("DATABASE_PATH", "db.sqlite3"), ("DATA_DIR", "server"), ("MEDIA_ROOT", "media"),
-               ("METAMODEL_PATH", "model/metamodel.json"))}
+    places = {
+        name: str(setting(name, None) or ROOT / "var" / default)
+        for name, default in (
+            ("DATABASE_PATH", "db.sqlite3"),
+            ("DATA_DIR", "server"),
+            ("MEDIA_ROOT", "media"),
+            ("METAMODEL_PATH", "model/metamodel.json"),
+        )
+    }
     # This machine's own secrets (var/secrets.env, made once), unless config.py or the environment
     # sets them: a later `python -m server` or `python -m webapp` then uses the same ones.
     ensure_secrets()
@@ -188,14 +204,17 @@ def cli() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         stack.start()
-        print(f"""
-  Highlights is running (logs in {args.workdir / 'logs'}).
+        print(
+            f"""
+  Highlights is running (logs in {args.workdir / "logs"}).
 
   Open {stack.webapp_url}/ , sign up (or `.venv/bin/python manage.py createsuperuser`),
   then add the channel  demo_channel  : an offline demo of a live Twitch channel (real clips
   and real chat on loopback). Highlight clips appear on its page within a minute or two.
   Ctrl-C stops everything.
-""", flush=True)
+""",
+            flush=True,
+        )
         while all(p.poll() is None for p in stack.processes.values()):
             time.sleep(1)
         failed = [name for name, p in stack.processes.items() if p.poll() is not None]

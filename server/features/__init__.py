@@ -31,8 +31,9 @@ class SegmentFeaturizer:
     motion_baseline: RollingBaseline = field(default_factory=lambda: RollingBaseline(BASELINE_SEGMENTS, floor=0.002))
     # Subs and raids are rare: their median is 0, so compare with the mean, and call at least one
     # point per segment "usual" so a small channel's first sub is 1.0, not 20.
-    hype_baseline: RollingBaseline = field(default_factory=lambda: RollingBaseline(BASELINE_SEGMENTS, floor=1.0, statistic="mean",
-                                                                                    start_at_floor=True))
+    hype_baseline: RollingBaseline = field(
+        default_factory=lambda: RollingBaseline(BASELINE_SEGMENTS, floor=1.0, statistic="mean", start_at_floor=True)
+    )
     # Below 5 % of messages a "most repeated message" is noise, not a chat-wide spam wave.
     copypasta_baseline: RollingBaseline = field(default_factory=lambda: RollingBaseline(BASELINE_SEGMENTS, floor=0.05))
     # texts -> Sentiments; None means the lexicon backend (the transformers one is wired by jobs.py).
@@ -45,8 +46,15 @@ class SegmentFeaturizer:
     # Every raw feature against this stream's last hour (rank:* features, metamodel/ranks.py).
     ranks: StreamRanks = field(default_factory=lambda: StreamRanks(RANKED))
 
-    def featurize(self, path: Path | None, chat: Sequence | None, start: float = 0.0, duration: float | None = None,
-                  events: Sequence | None = None, model=None) -> dict[str, float | None]:
+    def featurize(
+        self,
+        path: Path | None,
+        chat: Sequence | None,
+        start: float = 0.0,
+        duration: float | None = None,
+        events: Sequence | None = None,
+        model=None,
+    ) -> dict[str, float | None]:
         """Features of the media in `path` (optionally a window of it) and its chat reaction window,
         raw and ranked against this stream's history.
 
@@ -58,7 +66,9 @@ class SegmentFeaturizer:
         values: dict[str, float | None] = {}
         # A stream the segment lacks leaves its group None (imputed by the model), not "silent"
         # or "still", which would be a claim about the stream.
-        values.update(audio_features(samples, media.AUDIO_RATE) if samples is not None else dict.fromkeys(AUDIO_FEATURES))
+        values.update(
+            audio_features(samples, media.AUDIO_RATE) if samples is not None else dict.fromkeys(AUDIO_FEATURES)
+        )
         values.update(self.motion(frames))
         values.update(self.chat(chat, events))
         values.update(self.ranks.rank(values))

@@ -30,10 +30,28 @@ PREFIX = "audio_tag:"
 # The original prototype's 16 classes (seed-metamodel.json), then the crowd and action sounds
 # the issue adds. Exact AudioSet display names (panns/class_labels_indices.csv).
 DEFAULT_CLASSES: tuple[str, ...] = (
-    "Music", "Walk, footsteps", "Speech", "Male speech, man speaking", "Female speech, woman speaking",
-    "Child speech, kid speaking", "Fusillade", "Gunshot, gunfire", "Machine gun", "Thunder", "Thunderstorm",
-    "Artillery fire", "Boom", "Laughter", "Baby laughter", "Belly laugh",
-    "Cheering", "Applause", "Screaming", "Shout", "Explosion", "Crowd",
+    "Music",
+    "Walk, footsteps",
+    "Speech",
+    "Male speech, man speaking",
+    "Female speech, woman speaking",
+    "Child speech, kid speaking",
+    "Fusillade",
+    "Gunshot, gunfire",
+    "Machine gun",
+    "Thunder",
+    "Thunderstorm",
+    "Artillery fire",
+    "Boom",
+    "Laughter",
+    "Baby laughter",
+    "Belly laugh",
+    "Cheering",
+    "Applause",
+    "Screaming",
+    "Shout",
+    "Explosion",
+    "Crowd",
 )
 NO_CHECKPOINT = "audio tagging off: no checkpoint"
 RESULT_TIMEOUT_S = 120.0  # a batch of 16 Cnn14 segments on 2 busy cores; beyond that something is stuck
@@ -54,8 +72,15 @@ def feature_names(classes: Sequence[str]) -> list[str]:
 class AudioTagger:
     """Tags segments with `model` on `worker`; `model` None means tagging is off (see `notice`)."""
 
-    def __init__(self, worker: ModelWorker, model: PannsTagger | None, classes: Sequence[str] = DEFAULT_CLASSES,
-                 notice: str | None = None, candidates_only: bool = False, candidate_ratio: float = 1.0):
+    def __init__(
+        self,
+        worker: ModelWorker,
+        model: PannsTagger | None,
+        classes: Sequence[str] = DEFAULT_CLASSES,
+        notice: str | None = None,
+        candidates_only: bool = False,
+        candidate_ratio: float = 1.0,
+    ):
         self.classes = tuple(classes)
         self.indices = [index_of(name) for name in self.classes]  # KeyError names a bad class
         self.model, self.worker, self.notice = model, worker, notice
@@ -85,8 +110,9 @@ class AudioTagger:
     def missing(self) -> dict[str, float | None]:
         return dict.fromkeys(feature_names(self.classes))
 
-    def features(self, samples: np.ndarray | None, rate: int, cheap: Mapping[str, float | None] | None = None,
-                 metamodel=None) -> dict[str, float | None]:
+    def features(
+        self, samples: np.ndarray | None, rate: int, cheap: Mapping[str, float | None] | None = None, metamodel=None
+    ) -> dict[str, float | None]:
         """This segment's class probabilities; None values when off, without audio (`samples` None
         or empty) or (gated) not a candidate.
 
@@ -108,7 +134,9 @@ class AudioTagger:
             log.warning("audio tagging failed for a segment (%s: %s); its tags are imputed", type(exc).__name__, exc)
             return self.missing()
         self.tagged += 1
-        return {PREFIX + name: round(float(probabilities[i]), 6) for name, i in zip(self.classes, self.indices, strict=True)}
+        return {
+            PREFIX + name: round(float(probabilities[i]), 6) for name, i in zip(self.classes, self.indices, strict=True)
+        }
 
     def _batch(self, clips: Sequence[np.ndarray]) -> list[np.ndarray]:
         """One forward pass per group of clips of about the same length (to 0.1 s).
@@ -144,5 +172,6 @@ def tagger_for_tools(model_name: str | None = None, checkpoint: Path | None = No
     name = model_name or setting("PANNS_MODEL", "Cnn14")
     path = checkpoint or setting("PANNS_CHECKPOINT", None, Path) or cache_path(name)
     classes = setting("AUDIO_TAG_CLASSES", DEFAULT_CLASSES, parse_classes)
-    return AudioTagger.from_checkpoint(ModelWorker(window_s=0.0, name="tool-model-worker"), Path(path), name,
-                                       classes=classes)
+    return AudioTagger.from_checkpoint(
+        ModelWorker(window_s=0.0, name="tool-model-worker"), Path(path), name, classes=classes
+    )

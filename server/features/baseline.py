@@ -13,8 +13,14 @@ class RollingBaseline:
     The mean suits rare events (subs, raids) whose median is nearly always 0.
     """
 
-    def __init__(self, window: int = 30, floor: float = 1e-6, cap: float = 20.0, statistic: str = "median",
-                 start_at_floor: bool = False):
+    def __init__(
+        self,
+        window: int = 30,
+        floor: float = 1e-6,
+        cap: float = 20.0,
+        statistic: str = "median",
+        start_at_floor: bool = False,
+    ):
         if statistic not in ("median", "mean"):
             raise ValueError(f"statistic must be 'median' or 'mean', got {statistic!r}")
         self.values: deque[float] = deque(maxlen=window)

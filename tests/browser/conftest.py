@@ -21,8 +21,14 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -63,8 +69,11 @@ class Steps:
         for i, (name, png) in enumerate(self.shots, 1):
             (folder / f"{i:02d}-{_slug(name)}.png").write_bytes(png)
         try:
-            self.page.screenshot(path=str(folder / f"{len(self.shots) + 1:02d}-failed-in-{_slug(self.current)}.png"),
-                                 full_page=True, timeout=10_000)
+            self.page.screenshot(
+                path=str(folder / f"{len(self.shots) + 1:02d}-failed-in-{_slug(self.current)}.png"),
+                full_page=True,
+                timeout=10_000,
+            )
         except Exception as exc:  # the page itself may be what broke
             (folder / "no-final-screenshot.txt").write_text(f"{type(exc).__name__}: {exc}\n")
 

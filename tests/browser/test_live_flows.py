@@ -54,7 +54,9 @@ def stream_card(page, name: str):
 
 
 def stream_id_of(card) -> int:
-    return int(re.search(r"/streams/(\d+)/", card.get_by_role("link", name=re.compile("^Open")).get_attribute("href"))[1])
+    return int(
+        re.search(r"/streams/(\d+)/", card.get_by_role("link", name=re.compile("^Open")).get_attribute("href"))[1]
+    )
 
 
 def horizontal_overflow(page) -> int:
@@ -137,7 +139,9 @@ def test_a_streamer_signs_up_adds_the_demo_channel_and_plays_a_highlight(stack, 
         expect(clip.locator(".offset")).to_have_text(re.compile(r"^\d+:\d\d:\d\d$"))
         expect(clip.locator(".duration")).to_have_text(re.compile(r"^\d+ s$"))
         expect(clip.locator(".reasons li").first).to_have_text(re.compile(r"\S"))
-        expect(clip.locator("video")).to_have_attribute("poster", re.compile(r"^http://127\.0\.0\.1:\d+/media/.+\.jpg$"))
+        expect(clip.locator("video")).to_have_attribute(
+            "poster", re.compile(r"^http://127\.0\.0\.1:\d+/media/.+\.jpg$")
+        )
         expect(page.locator("#timeline .tl-highlight")).to_have_count(clips.count())
         expect(page.locator("#no-highlights")).to_be_hidden()
 
@@ -250,14 +254,16 @@ def test_too_many_streams_are_refused_in_words(stack, page, steps):
     with steps("one more is refused"):
         add_stream(page, "one_too_many")
         expect(page.locator(".errorlist.nonfield")).to_contain_text(
-            f"You are already tracking {MAX_STREAMS} streams, the most allowed. Delete one before adding another.")
+            f"You are already tracking {MAX_STREAMS} streams, the most allowed. Delete one before adding another."
+        )
         expect(page.locator(".stream-card")).to_have_count(MAX_STREAMS)
 
     with steps("bad input is refused in words too"):
         add_stream(page, "not a channel!")
         # The error is tied to the field (aria-describedby), so a screen reader reads it there.
         expect(page.get_by_label("Twitch channel or stream URL")).to_have_accessible_description(
-            re.compile("is neither a Twitch channel name"))
+            re.compile("is neither a Twitch channel name")
+        )
 
     with steps("delete them again"):
         page.on("dialog", lambda dialog: dialog.accept())

@@ -27,8 +27,10 @@ class Visitor(requests.Session):
         return self.post(url, data={**data, "csrfmiddlewaretoken": token}, headers={"Referer": url})
 
     def sign_up(self, webapp_url: str, username: str) -> requests.Response:
-        return self.post_form(f"{webapp_url}/accounts/signup/",
-                              {"username": username, "password1": "correct-horse-42", "password2": "correct-horse-42"})
+        return self.post_form(
+            f"{webapp_url}/accounts/signup/",
+            {"username": username, "password1": "correct-horse-42", "password2": "correct-horse-42"},
+        )
 
     def add_stream(self, webapp_url: str, source: str) -> int:
         """Add a stream on the dashboard; its id, read from the link the dashboard then shows."""

@@ -26,8 +26,9 @@ def test_a_killed_server_resumes_and_delivers_what_it_had_queued(stack, visitor)
     visitor.sign_up(stack.webapp_url, "carol")
     stream_id = visitor.add_stream(stack.webapp_url, "demo_channel")
     status_url = f"{stack.webapp_url}/streams/{stream_id}/status.json"
-    assert wait_for(lambda: visitor.get(status_url).json()["segments"], timeout=120, step=1.0), \
-        stack.log_of("server")[-3000:]
+    assert wait_for(lambda: visitor.get(status_url).json()["segments"], timeout=120, step=1.0), stack.log_of("server")[
+        -3000:
+    ]
 
     stack.stop_part("webapp")
     outbox = stack.workdir / "server" / "outbox"
@@ -38,16 +39,19 @@ def test_a_killed_server_resumes_and_delivers_what_it_had_queued(stack, visitor)
     ffmpegs = children_named(server_pid, "ffmpeg")
     assert ffmpegs, "the live job runs ffmpeg"
     stack.stop_part("server", kill=True)
-    assert wait_for(lambda: not any(alive(pid) for pid in ffmpegs), timeout=30), \
+    assert wait_for(lambda: not any(alive(pid) for pid in ffmpegs), timeout=30), (
         "ffmpeg ends with the server that fed it, even one that had no chance to clean up"
+    )
 
     stack.start_part("webapp")
     stack.start_part("server")
     seqs = lambda: {s["seq"] for s in visitor.get(status_url).json()["segments"]}  # noqa: E731
-    assert wait_for(lambda: queued <= seqs(), timeout=60, step=1.0), \
+    assert wait_for(lambda: queued <= seqs(), timeout=60, step=1.0), (
         f"queued before the kill: {sorted(queued)}, in the webapp: {sorted(seqs())}"
+    )
     newest = max(seqs())
-    assert wait_for(lambda: max(seqs()) > newest and visitor.get(status_url).json()["state"] == "live",
-                    timeout=120, step=1.0), stack.log_of("server")[-3000:]
+    assert wait_for(
+        lambda: max(seqs()) > newest and visitor.get(status_url).json()["state"] == "live", timeout=120, step=1.0
+    ), stack.log_of("server")[-3000:]
     jobs = requests.get(f"{stack.server_url}/api/v1/jobs", headers=stack.server_auth).json()["jobs"]
     assert [j["stream_id"] for j in jobs] == [int(stream_id)]

@@ -13,8 +13,11 @@ from waiting import wait_for
 
 
 def probe(path) -> dict:
-    done = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-                          capture_output=True, check=True)
+    done = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+        capture_output=True,
+        check=True,
+    )
     return json.loads(done.stdout)
 
 
@@ -63,8 +66,9 @@ def test_a_user_adds_the_demo_channel_and_gets_a_playable_highlight(stack, visit
     assert [j["state"] for j in jobs] == ["live"]
     page = user.get(f"{stack.webapp_url}{stream_page}")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    gone = user.post(f"{stack.webapp_url}{stream_page}delete/", data={"csrfmiddlewaretoken": token},
-                     headers={"Referer": page.url})
+    gone = user.post(
+        f"{stack.webapp_url}{stream_page}delete/", data={"csrfmiddlewaretoken": token}, headers={"Referer": page.url}
+    )
     assert gone.url.rstrip("/") == stack.webapp_url and f'href="{stream_page}"' not in gone.text
     assert requests.get(f"{stack.server_url}/api/v1/jobs", headers=stack.server_auth).json()["jobs"] == []
     assert user.get(status_url).status_code == 404

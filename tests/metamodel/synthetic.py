@@ -24,15 +24,16 @@ def planted_labels(rng: np.random.Generator, n: int) -> np.ndarray:
     while seq < n:
         if rng.random() < 1 / 12:
             length = int(rng.integers(1, 4))
-            labels[seq:seq + length] = 1
+            labels[seq : seq + length] = 1
             seq += length + 1
         else:
             seq += 1
     return labels
 
 
-def synthetic_rows(streams: int = 6, per_stream: int = 360, seed: int = 1, signal: float = 2.5,
-                   shuffle_labels: bool = False) -> list[dict]:
+def synthetic_rows(
+    streams: int = 6, per_stream: int = 360, seed: int = 1, signal: float = 2.5, shuffle_labels: bool = False
+) -> list[dict]:
     """Rows of every raw schema feature and its rank; only `chat_messages` and `audio_loudness`
     (raw and ranked) carry the label, about `signal` standard deviations apart."""
     rng = np.random.default_rng(seed)

@@ -43,7 +43,10 @@ def test_score_is_the_logistic_of_standardised_terms():
 
 def test_a_missing_feature_is_imputed_at_the_mean_and_adds_nothing():
     model = Metamodel.from_dict(tiny_model())
-    assert model.contributions({"chat_messages": None, "motion_mean": 0.02}) == {"chat_messages": 0.0, "motion_mean": 0.0}
+    assert model.contributions({"chat_messages": None, "motion_mean": 0.02}) == {
+        "chat_messages": 0.0,
+        "motion_mean": 0.0,
+    }
     assert model.score({}) == pytest.approx(1 / (1 + math.exp(1.0)))
 
 
@@ -54,17 +57,20 @@ def test_an_artifact_survives_a_round_trip(tmp_path):
     assert load_metamodel(path) == model
 
 
-@pytest.mark.parametrize("overrides, message", [
-    pytest.param({"schema_version": 99}, "schema_version", id="wrong-version"),
-    pytest.param({"features": ["chat_messages", "banana"]}, "unknown feature", id="unknown-feature"),
-    pytest.param({"coef": [1.0]}, "coef must be a list of 2", id="short-coef"),
-    pytest.param({"scaler_scale": [0.0, 1.0]}, "positive", id="zero-scale"),
-    pytest.param({"intercept": "x"}, "finite", id="text-intercept"),
-    pytest.param({"highlights_per_hour": 0}, "highlights per hour", id="budget-out-of-range"),
-    pytest.param({"highlights_per_hour": None}, "highlights per hour", id="no-budget"),
-    pytest.param({"schema_version": 1}, "must be retrained", id="a-v1-model"),
-    pytest.param({"features": ["chat_messages", "chat_messages"]}, "duplicates", id="duplicate-feature"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        pytest.param({"schema_version": 99}, "schema_version", id="wrong-version"),
+        pytest.param({"features": ["chat_messages", "banana"]}, "unknown feature", id="unknown-feature"),
+        pytest.param({"coef": [1.0]}, "coef must be a list of 2", id="short-coef"),
+        pytest.param({"scaler_scale": [0.0, 1.0]}, "positive", id="zero-scale"),
+        pytest.param({"intercept": "x"}, "finite", id="text-intercept"),
+        pytest.param({"highlights_per_hour": 0}, "highlights per hour", id="budget-out-of-range"),
+        pytest.param({"highlights_per_hour": None}, "highlights per hour", id="no-budget"),
+        pytest.param({"schema_version": 1}, "must be retrained", id="a-v1-model"),
+        pytest.param({"features": ["chat_messages", "chat_messages"]}, "duplicates", id="duplicate-feature"),
+    ],
+)
 def test_an_inconsistent_artifact_is_refused_with_the_reason(overrides, message):
     with pytest.raises(MetamodelError, match=message):
         Metamodel.from_dict(tiny_model(**overrides))

@@ -18,39 +18,51 @@ LOBBY = ROOT / "server" / "demo" / "media" / "seed-lobby.mp4"
 CHAT = ROOT / "server" / "demo" / "media" / "xqcow-2019-09-15.irc.gz"
 
 
-@pytest.mark.parametrize("text, seconds", [
-    pytest.param("75", 75.0, id="seconds"),
-    pytest.param("75.5", 75.5, id="fraction"),
-    pytest.param("1:15", 75.0, id="m-ss"),
-    pytest.param("1:01:15", 3675.0, id="h-mm-ss"),
-])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        pytest.param("75", 75.0, id="seconds"),
+        pytest.param("75.5", 75.5, id="fraction"),
+        pytest.param("1:15", 75.0, id="m-ss"),
+        pytest.param("1:01:15", 3675.0, id="h-mm-ss"),
+    ],
+)
 def test_label_times_are_seconds_or_clock_times(text, seconds):
     assert parse_time(text) == seconds
 
 
-@pytest.mark.parametrize("start, end, ranges, expected", [
-    pytest.param(10, 20, [(12.0, None)], True, id="a-moment-inside"),
-    pytest.param(10, 20, [(20.0, None)], False, id="a-moment-at-the-next-segment"),
-    pytest.param(10, 20, [(14.0, 40.0)], True, id="a-clip-covering-most-of-it"),
-    pytest.param(10, 20, [(18.0, 40.0)], False, id="a-clip-grazing-its-end"),
-    pytest.param(10, 20, [(12.0, 14.0)], True, id="a-short-clip-inside"),
-])
+@pytest.mark.parametrize(
+    "start, end, ranges, expected",
+    [
+        pytest.param(10, 20, [(12.0, None)], True, id="a-moment-inside"),
+        pytest.param(10, 20, [(20.0, None)], False, id="a-moment-at-the-next-segment"),
+        pytest.param(10, 20, [(14.0, 40.0)], True, id="a-clip-covering-most-of-it"),
+        pytest.param(10, 20, [(18.0, 40.0)], False, id="a-clip-grazing-its-end"),
+        pytest.param(10, 20, [(12.0, 14.0)], True, id="a-short-clip-inside"),
+    ],
+)
 def test_a_segment_is_a_highlight_when_the_labels_say_so(start, end, ranges, expected):
     assert is_positive(start, end, ranges) is expected
 
 
-@pytest.mark.parametrize("text, message", [
-    pytest.param("stream,seq,label,chat_messages\na,0,2,1\n", "label must be 0 or 1", id="bad-label"),
-    pytest.param("stream,seq,label,chat_messages\na,0,1,lots\n", "chat_messages must be a number", id="text-value"),
-    pytest.param("stream,seq,label,bananas\na,0,1,3\n", "'bananas' is not a feature", id="unknown-column"),
-    pytest.param("seq,label,chat_messages\n0,1,3\n", "missing column 'stream'", id="no-stream"),
-    pytest.param("stream,label,chat_messages\na,1,3\n", "'seq' or 'start'", id="no-order"),
-    pytest.param("stream,seq,label,chat_messages\na,0,1,nan\n", "finite", id="nan"),
-    pytest.param("stream,seq,label,chat_messages\na,0.5,1,3\n", "seq must be a whole number", id="fractional-seq"),
-    pytest.param("stream,seq,label,rank:bananas\na,0,1,3\n", "'rank:bananas' is not a feature", id="unknown-rank"),
-    pytest.param("stream,seq,label,chat_messages\na,0,1,3\nb,0,1,3\na,0,0,2\n",
-                 r"data.csv:4: stream 'a' already has this segment \(line 2\)", id="a-segment-twice"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        pytest.param("stream,seq,label,chat_messages\na,0,2,1\n", "label must be 0 or 1", id="bad-label"),
+        pytest.param("stream,seq,label,chat_messages\na,0,1,lots\n", "chat_messages must be a number", id="text-value"),
+        pytest.param("stream,seq,label,bananas\na,0,1,3\n", "'bananas' is not a feature", id="unknown-column"),
+        pytest.param("seq,label,chat_messages\n0,1,3\n", "missing column 'stream'", id="no-stream"),
+        pytest.param("stream,label,chat_messages\na,1,3\n", "'seq' or 'start'", id="no-order"),
+        pytest.param("stream,seq,label,chat_messages\na,0,1,nan\n", "finite", id="nan"),
+        pytest.param("stream,seq,label,chat_messages\na,0.5,1,3\n", "seq must be a whole number", id="fractional-seq"),
+        pytest.param("stream,seq,label,rank:bananas\na,0,1,3\n", "'rank:bananas' is not a feature", id="unknown-rank"),
+        pytest.param(
+            "stream,seq,label,chat_messages\na,0,1,3\nb,0,1,3\na,0,0,2\n",
+            r"data.csv:4: stream 'a' already has this segment \(line 2\)",
+            id="a-segment-twice",
+        ),
+    ],
+)
 def test_a_bad_training_csv_is_refused_with_the_line(tmp_path, text, message):
     path = tmp_path / "data.csv"
     path.write_text(text)
@@ -76,13 +88,20 @@ def test_a_labels_file_with_an_end_before_its_start_is_refused(tmp_path):
 def test_a_labelled_real_vod_becomes_a_training_csv(tmp_path):
     analysis = tmp_path / "lobby.jsonl"
     with analysis.open("w") as out:
-        subprocess.run([sys.executable, "-m", "server.analyze", str(LOBBY), "--chat", str(CHAT), "--json"],
-                       cwd=ROOT, stdout=out, check=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "server.analyze", str(LOBBY), "--chat", str(CHAT), "--json"],
+            cwd=ROOT,
+            stdout=out,
+            check=True,
+            timeout=120,
+        )
     labels = tmp_path / "labels.csv"
     labels.write_text("start,end\n0:12,0:28\n")  # a clip covering most of segments 10-20 and 20-30
     out = tmp_path / "data.csv"
-    assert main(["dataset", "--analysis", str(analysis), "--labels", str(labels), "--stream", "lobby",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["dataset", "--analysis", str(analysis), "--labels", str(labels), "--stream", "lobby", "--out", str(out)])
+        == 0
+    )
     rows = list(csv.DictReader(out.open()))
     segments = [json.loads(line) for line in analysis.read_text().splitlines()][:-1]
     assert len(rows) == len(segments) >= 5
@@ -96,8 +115,23 @@ def test_a_labelled_real_vod_becomes_a_training_csv(tmp_path):
 
     moments = tmp_path / "moments.csv"
     moments.write_text("time\n45\n")
-    assert main(["dataset", "--analysis", str(analysis), "--labels", str(moments), "--stream", "lobby-2",
-                 "--out", str(out), "--append"]) == 0
+    assert (
+        main(
+            [
+                "dataset",
+                "--analysis",
+                str(analysis),
+                "--labels",
+                str(moments),
+                "--stream",
+                "lobby-2",
+                "--out",
+                str(out),
+                "--append",
+            ]
+        )
+        == 0
+    )
     data = read_training_csv(out)
     second = data.labels[data.streams == "lobby-2"]
     assert second.tolist()[4] == 1 and second.sum() == 1
@@ -156,8 +190,9 @@ def test_evaluating_data_without_one_of_the_models_features_says_so(tmp_path, ca
     assert main(["train", str(data), "--out", str(model)]) == 0
     capsys.readouterr()
     assert main(["evaluate", str(model), str(held_out)]) == 0
-    assert "not in the data, scored as missing (imputed at the training mean): rank:audio_peak" in \
-        capsys.readouterr().out
+    assert (
+        "not in the data, scored as missing (imputed at the training mean): rank:audio_peak" in capsys.readouterr().out
+    )
 
 
 def test_appending_rows_with_new_feature_columns_widens_the_file(tmp_path):
@@ -165,11 +200,28 @@ def test_appending_rows_with_new_feature_columns_widens_the_file(tmp_path):
 
     path = tmp_path / "data.csv"
     write_training_csv(path, [{"stream": "a", "seq": 0, "start": 0.0, "label": 1, "chat_messages": 3}])
-    write_training_csv(path, [{"stream": "b", "seq": 0, "start": 0.0, "label": 0, "chat_messages": 1,
-                               "rank:chat_messages": -0.3, "audio_tag:Laughter, giggle": 0.5,
-                               "rank:audio_tag:Laughter, giggle": 1.2}], append=True)
+    write_training_csv(
+        path,
+        [
+            {
+                "stream": "b",
+                "seq": 0,
+                "start": 0.0,
+                "label": 0,
+                "chat_messages": 1,
+                "rank:chat_messages": -0.3,
+                "audio_tag:Laughter, giggle": 0.5,
+                "rank:audio_tag:Laughter, giggle": 1.2,
+            }
+        ],
+        append=True,
+    )
     data = read_training_csv(path)
-    assert data.features == ["chat_messages", "rank:chat_messages", "audio_tag:Laughter, giggle",
-                             "rank:audio_tag:Laughter, giggle"]
+    assert data.features == [
+        "chat_messages",
+        "rank:chat_messages",
+        "audio_tag:Laughter, giggle",
+        "rank:audio_tag:Laughter, giggle",
+    ]
     assert data.streams.tolist() == ["a", "b"]
     assert str(data.matrix[0, 1]) == "nan" and data.matrix[1].tolist() == [1.0, -0.3, 0.5, 1.2]

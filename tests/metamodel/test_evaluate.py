@@ -46,7 +46,14 @@ def test_a_budget_asked_for_overrides_the_artifacts(model_and_held_out):
 def test_the_stored_group_models_and_the_raw_signals_are_the_baselines(model_and_held_out):
     model, data = model_and_held_out
     models = evaluate(model, data)["models"]
-    assert set(models) == {"metamodel", "chat only", "audio only", "message count", "message-rate ratio",
-                           "loudness", "motion"}
+    assert set(models) == {
+        "metamodel",
+        "chat only",
+        "audio only",
+        "message count",
+        "message-rate ratio",
+        "loudness",
+        "motion",
+    }
     assert np.array_equal(models["loudness"]["scores"], data.columns(["audio_loudness"])[:, 0])
     assert models["metamodel"]["mean"]["roc_auc"] > models["motion"]["mean"]["roc_auc"]

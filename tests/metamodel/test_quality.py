@@ -38,10 +38,22 @@ def segments(messages, score=None, loudness=None, motion=None, rate=None):
     """10 s segments as `server.analyze` gives them; `score` defaults to the message count."""
     n = len(messages)
     score = list(messages) if score is None else score
-    columns = {"chat_messages": messages, "chat_rate_ratio": rate or [None] * n,
-               "audio_loudness": loudness or [-30.0 - i for i in range(n)], "motion_mean": motion or [0.01] * n}
-    return [{"start": 10.0 * i, "end": 10.0 * i + 10, "score": score[i], "reasons": [],
-             "features": {name: values[i] for name, values in columns.items()}} for i in range(n)]
+    columns = {
+        "chat_messages": messages,
+        "chat_rate_ratio": rate or [None] * n,
+        "audio_loudness": loudness or [-30.0 - i for i in range(n)],
+        "motion_mean": motion or [0.01] * n,
+    }
+    return [
+        {
+            "start": 10.0 * i,
+            "end": 10.0 * i + 10,
+            "score": score[i],
+            "reasons": [],
+            "features": {name: values[i] for name, values in columns.items()},
+        }
+        for i in range(n)
+    ]
 
 
 def clip(first_seq, last_seq):
@@ -59,7 +71,9 @@ def test_a_model_scoring_like_the_message_count_ties_it():
     result = stream_quality(run, SPACING)
     count = result["baselines"]["chat_messages"]
     assert result["model"]["roc_auc"] == count["roc_auc"] == 1.0
-    assert (result["model"]["precision"], result["model"]["recall"]) == (count["precision"], count["recall"]) == (1.0, 1.0)
+    assert (
+        (result["model"]["precision"], result["model"]["recall"]) == (count["precision"], count["recall"]) == (1.0, 1.0)
+    )
     assert result["verdict"]["outcomes"]["chat_messages"]["outcome"] == "ties"
     assert "ties message count" in result["verdict"]["text"] and "LOSES" not in result["verdict"]["text"]
 
@@ -119,18 +133,22 @@ def test_baselines_make_as_many_picks_as_the_model_published():
     silent = stream_quality(StreamRun("s", segments(MESSAGES), [], LABELS), SPACING)
     assert silent["model"]["precision"] is None and silent["model"]["recall"] == 0.0
     assert silent["baselines"]["chat_messages"]["picks"] == 0
-    assert "the model published no highlight here" in format_quality_report(quality_report(
-        [StreamRun("s", segments(MESSAGES), [], LABELS)], SPACING))
+    assert "the model published no highlight here" in format_quality_report(
+        quality_report([StreamRun("s", segments(MESSAGES), [], LABELS)], SPACING)
+    )
 
 
-@pytest.mark.parametrize("start, end, label, expected", [
-    pytest.param(10, 30, (25.0, None), True, id="a-moment-inside"),
-    pytest.param(10, 30, (30.0, None), False, id="a-moment-at-the-end-is-outside"),
-    pytest.param(10, 30, (10.0, None), True, id="a-moment-at-the-start-is-inside"),
-    pytest.param(10, 30, (29.0, 60.0), True, id="a-range-sharing-one-second"),
-    pytest.param(10, 30, (30.0, 60.0), False, id="a-range-touching-the-end"),
-    pytest.param(10, 30, (0.0, 100.0), True, id="a-range-around-it"),
-])
+@pytest.mark.parametrize(
+    "start, end, label, expected",
+    [
+        pytest.param(10, 30, (25.0, None), True, id="a-moment-inside"),
+        pytest.param(10, 30, (30.0, None), False, id="a-moment-at-the-end-is-outside"),
+        pytest.param(10, 30, (10.0, None), True, id="a-moment-at-the-start-is-inside"),
+        pytest.param(10, 30, (29.0, 60.0), True, id="a-range-sharing-one-second"),
+        pytest.param(10, 30, (30.0, 60.0), False, id="a-range-touching-the-end"),
+        pytest.param(10, 30, (0.0, 100.0), True, id="a-range-around-it"),
+    ],
+)
 def test_a_pick_hits_a_labelled_moment_it_overlaps(start, end, label, expected):
     assert overlaps(start, end, label) is expected
 
@@ -182,7 +200,9 @@ def test_the_overall_verdict_compares_over_the_streams_where_both_have_figures()
         segment["features"]["audio_loudness"] = None  # ...and there is no loudness to compare with
     report = quality_report([with_audio, StreamRun("b", no_audio, [clip(5, 5)], LABELS)], SPACING)
     overall = report["overall"]
-    assert overall["model"]["roc_auc"] == 0.75 and overall["baselines"]["audio_loudness"]["roc_auc"] == pytest.approx(0.95)
+    assert overall["model"]["roc_auc"] == 0.75 and overall["baselines"]["audio_loudness"]["roc_auc"] == pytest.approx(
+        0.95
+    )
     assert overall["baselines"]["audio_loudness"]["streams"] == 1
     # On stream a, the one both have, the model's 1.0 beats loudness's 0.95: the 0.75 mean is not compared.
     assert overall["verdict"]["outcomes"]["audio_loudness"]["outcome"] == "beats"
@@ -206,7 +226,9 @@ def test_the_command_reads_saved_analyses_and_prints_every_baseline(tmp_path, ca
         assert title in printed
     assert main(["quality", "--analysis", f"vod={analysis}", "--labels", f"vod={labels}", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["streams"][0]["model"]["precision"] == 1.0 and set(report["streams"][0]["baselines"]) == set(BASELINES)
+    assert report["streams"][0]["model"]["precision"] == 1.0 and set(report["streams"][0]["baselines"]) == set(
+        BASELINES
+    )
 
 
 def test_an_analysis_cut_short_before_its_highlights_line_is_refused(tmp_path, capsys):
@@ -220,23 +242,42 @@ def test_an_analysis_cut_short_before_its_highlights_line_is_refused(tmp_path, c
 def test_a_manifest_lists_streams_with_paths_relative_to_it(tmp_path):
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "m.csv").write_text("name,labels,analysis\nvod1,l1.csv,a1.jsonl\nvod2,l2.csv,a2.jsonl\n")
-    (tmp_path / "runs" / "m.json").write_text(json.dumps({"streams": [
-        {"name": "vod3", "labels": "l3.csv", "video": "v.mp4", "chat": "c.irc.gz", "chat_offset": 1568570000}]}))
+    (tmp_path / "runs" / "m.json").write_text(
+        json.dumps(
+            {
+                "streams": [
+                    {
+                        "name": "vod3",
+                        "labels": "l3.csv",
+                        "video": "v.mp4",
+                        "chat": "c.irc.gz",
+                        "chat_offset": 1568570000,
+                    }
+                ]
+            }
+        )
+    )
     csv_sources = read_manifest(tmp_path / "runs" / "m.csv")
     assert [(s.name, s.labels, s.analysis) for s in csv_sources] == [
         ("vod1", tmp_path / "runs" / "l1.csv", tmp_path / "runs" / "a1.jsonl"),
-        ("vod2", tmp_path / "runs" / "l2.csv", tmp_path / "runs" / "a2.jsonl")]
+        ("vod2", tmp_path / "runs" / "l2.csv", tmp_path / "runs" / "a2.jsonl"),
+    ]
     (json_source,) = read_manifest(tmp_path / "runs" / "m.json")
     assert json_source.video == tmp_path / "runs" / "v.mp4" and json_source.chat_offset == 1568570000.0
 
 
-@pytest.mark.parametrize("text, message", [
-    pytest.param("name,labels\nvod,l.csv\n", "needs a video and/or a chat log", id="nothing-to-analyse"),
-    pytest.param("name,labels,analysis,video\nvod,l.csv,a.jsonl,v.mp4\n", "not both", id="both"),
-    pytest.param("name,analysis\nvod,a.jsonl\n", ":2: missing labels", id="no-labels"),
-    pytest.param("name,labels,analysis,vidoe\nvod,l.csv,a.jsonl,v.mp4\n", "unknown column", id="typo"),
-    pytest.param("name,labels,video,chat_offset\nvod,l.csv,v.mp4,soon\n", "chat_offset must be a number", id="offset"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        pytest.param("name,labels\nvod,l.csv\n", "needs a video and/or a chat log", id="nothing-to-analyse"),
+        pytest.param("name,labels,analysis,video\nvod,l.csv,a.jsonl,v.mp4\n", "not both", id="both"),
+        pytest.param("name,analysis\nvod,a.jsonl\n", ":2: missing labels", id="no-labels"),
+        pytest.param("name,labels,analysis,vidoe\nvod,l.csv,a.jsonl,v.mp4\n", "unknown column", id="typo"),
+        pytest.param(
+            "name,labels,video,chat_offset\nvod,l.csv,v.mp4,soon\n", "chat_offset must be a number", id="offset"
+        ),
+    ],
+)
 def test_a_bad_manifest_row_is_refused_with_its_line(tmp_path, text, message):
     (tmp_path / "m.csv").write_text(text)
     with pytest.raises(DatasetError, match=message):
@@ -280,9 +321,11 @@ def test_the_report_runs_on_real_recordings_with_their_real_chat(tmp_path, capsy
     (tmp_path / "lobby.csv").write_text("start,end\n0:12,0:28\n")
     (tmp_path / "gameplay.csv").write_text("time\n5\n0:45\n")
     manifest = tmp_path / "streams.csv"
-    manifest.write_text("name,video,chat,labels\n"
-                        f"lobby,{MEDIA / 'seed-lobby.mp4'},{chat},lobby.csv\n"
-                        f"gameplay,{MEDIA / 'seed-gameplay.mp4'},{chat},gameplay.csv\n")
+    manifest.write_text(
+        "name,video,chat,labels\n"
+        f"lobby,{MEDIA / 'seed-lobby.mp4'},{chat},lobby.csv\n"
+        f"gameplay,{MEDIA / 'seed-gameplay.mp4'},{chat},gameplay.csv\n"
+    )
     assert main(["quality", str(manifest), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [s["name"] for s in report["streams"]] == ["lobby", "gameplay"]
@@ -294,16 +337,34 @@ def test_the_report_runs_on_real_recordings_with_their_real_chat(tmp_path, capsy
     # The saved `server.analyze --json` output gives the same report as analysing here.
     saved = tmp_path / "gameplay.jsonl"
     with saved.open("w") as out:
-        subprocess.run([sys.executable, "-m", "server.analyze", str(MEDIA / "seed-gameplay.mp4"), "--chat", str(chat),
-                        "--json"], cwd=ROOT, stdout=out, check=True, timeout=180)
-    assert main(["quality", "--analysis", f"gameplay={saved}", "--labels", f"gameplay={tmp_path / 'gameplay.csv'}"]) == 0
+        subprocess.run(
+            [sys.executable, "-m", "server.analyze", str(MEDIA / "seed-gameplay.mp4"), "--chat", str(chat), "--json"],
+            cwd=ROOT,
+            stdout=out,
+            check=True,
+            timeout=180,
+        )
+    assert (
+        main(["quality", "--analysis", f"gameplay={saved}", "--labels", f"gameplay={tmp_path / 'gameplay.csv'}"]) == 0
+    )
     printed = capsys.readouterr().out
     assert "stream gameplay: 6 segments" in printed and "verdict:" in printed
     for title in BASELINES.values():
         assert title in printed
     assert any(line.startswith("  model ") for line in printed.splitlines())
-    assert main(["quality", "--analysis", f"gameplay={saved}", "--labels", f"gameplay={tmp_path / 'gameplay.csv'}",
-                 "--json"]) == 0
+    assert (
+        main(
+            [
+                "quality",
+                "--analysis",
+                f"gameplay={saved}",
+                "--labels",
+                f"gameplay={tmp_path / 'gameplay.csv'}",
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["streams"][0] == report["streams"][1]
 
 
@@ -316,7 +377,9 @@ def test_a_chat_log_alone_is_measured_with_the_video_baselines_not_available(tmp
     (stream,) = json.loads(capsys.readouterr().out)["streams"]
     assert stream["segments"] == 47
     assert stream["baselines"]["chat_messages"]["available"]
-    assert not stream["baselines"]["audio_loudness"]["available"] and not stream["baselines"]["motion_mean"]["available"]
+    assert (
+        not stream["baselines"]["audio_loudness"]["available"] and not stream["baselines"]["motion_mean"]["available"]
+    )
 
 
 def test_an_analysis_with_a_score_that_is_not_a_number_is_refused_in_words(tmp_path, capsys):

@@ -121,11 +121,14 @@ def test_a_budget_outside_the_selectors_range_is_refused():
         Objective(per_hour=0)
 
 
-@pytest.mark.parametrize("labels, expected", [
-    pytest.param([0, 1, 1, 0, 1], [(1, 2), (4, 4)], id="two-runs"),
-    pytest.param([1, 1, 1], [(0, 2)], id="one-long-moment"),
-    pytest.param([0, 0, 0], [], id="none"),
-])
+@pytest.mark.parametrize(
+    "labels, expected",
+    [
+        pytest.param([0, 1, 1, 0, 1], [(1, 2), (4, 4)], id="two-runs"),
+        pytest.param([1, 1, 1], [(0, 2)], id="one-long-moment"),
+        pytest.param([0, 0, 0], [], id="none"),
+    ],
+)
 def test_a_positive_moment_is_a_run_of_consecutive_positive_segments(labels, expected):
     assert positive_moments(np.arange(len(labels)), np.array(labels)) == expected
 
@@ -141,10 +144,14 @@ def test_precision_counts_highlights_on_a_moment_and_recall_counts_moments_found
     labels = np.zeros(20, dtype=int)
     labels[[2, 3, 10]] = 1
     labels[12 + 5] = 1
-    picked = {"a": [Highlight(1, 2, 2, 0.9),  # its lead-in and first segment cover the moment 2-3: a hit
-                    Highlight(3, 3, 3, 0.8),  # the same moment again: a hit, but the moment counts once
-                    Highlight(6, 8, 7, 0.7)],  # nothing there: a miss
-              "b": [Highlight(4, 4, 4, 0.6)]}  # ends just before the moment at 5: a miss
+    picked = {
+        "a": [
+            Highlight(1, 2, 2, 0.9),  # its lead-in and first segment cover the moment 2-3: a hit
+            Highlight(3, 3, 3, 0.8),  # the same moment again: a hit, but the moment counts once
+            Highlight(6, 8, 7, 0.7),
+        ],  # nothing there: a miss
+        "b": [Highlight(4, 4, 4, 0.6)],
+    }  # ends just before the moment at 5: a miss
     got = highlight_metrics(streams, seqs, labels, picked)
     assert got == {"highlights": 4, "hits": 2, "moments": 3, "found": 1, "precision": 0.5, "recall": 1 / 3}
 
@@ -152,8 +159,10 @@ def test_precision_counts_highlights_on_a_moment_and_recall_counts_moments_found
 def test_a_model_that_loses_to_message_count_says_so_in_the_report(tmp_path):
     # The label is in the raw message count, but the model only sees rank columns that carry
     # nothing (the chat ranks are dropped): it ranks at chance and message count does not.
-    rows = [{k: v for k, v in r.items() if not k.startswith("rank:chat") and k != "rank:audio_loudness"}
-            for r in synthetic_rows(streams=4, per_stream=240)]
+    rows = [
+        {k: v for k, v in r.items() if not k.startswith("rank:chat") and k != "rank:audio_loudness"}
+        for r in synthetic_rows(streams=4, per_stream=240)
+    ]
     path = tmp_path / "weak.csv"
     write_training_csv(path, rows)
     _, report = train(read_training_csv(path))
@@ -166,26 +175,37 @@ def test_the_verdict_compares_roc_auc_and_precision_and_skips_missing_figures():
     model = {"mean": {"roc_auc": 0.80, "precision": 0.50}}
     assert compare_to_baseline(model["mean"], {"roc_auc": 0.70, "precision": 0.60}) == {"precision": (0.5, 0.6)}
     assert compare_to_baseline(model["mean"], {"roc_auc": float("nan"), "precision": None}) == {}
-    lines = verdict({"metamodel": model, "loudness": {"mean": {"roc_auc": 0.9, "precision": 0.4}},
-                     "motion": {"mean": {"roc_auc": 0.5, "precision": 0.1}}})
+    lines = verdict(
+        {
+            "metamodel": model,
+            "loudness": {"mean": {"roc_auc": 0.9, "precision": 0.4}},
+            "motion": {"mean": {"roc_auc": 0.5, "precision": 0.1}},
+        }
+    )
     assert lines == ["LOSES to loudness: ROC AUC 0.800 vs 0.900"]
     assert verdict({"metamodel": model, "motion": {"mean": {"roc_auc": 0.5, "precision": 0.1}}}) == [
-        "beats or ties every baseline on ROC AUC and precision"]
-    counted = {"metamodel": {"mean": {"roc_auc": 0.9, "precision": 6 / 7, "hits": 6, "highlights": 7}},
-               "message count": {"mean": {"roc_auc": 0.8, "precision": 7 / 8, "hits": 7, "highlights": 8}}}
+        "beats or ties every baseline on ROC AUC and precision"
+    ]
+    counted = {
+        "metamodel": {"mean": {"roc_auc": 0.9, "precision": 6 / 7, "hits": 6, "highlights": 7}},
+        "message count": {"mean": {"roc_auc": 0.8, "precision": 7 / 8, "hits": 7, "highlights": 8}},
+    }
     assert verdict(counted) == ["LOSES to message count: precision 0.857 (6/7) vs 0.875 (7/8)"]
 
 
 def test_a_baseline_whose_column_is_absent_is_named_as_missing(tmp_path):
-    rows = [{k: v for k, v in r.items() if k not in ("motion_mean", "chat_rate_ratio")}
-            for r in synthetic_rows(streams=3, per_stream=120)]
+    rows = [
+        {k: v for k, v in r.items() if k not in ("motion_mean", "chat_rate_ratio")}
+        for r in synthetic_rows(streams=3, per_stream=120)
+    ]
     path = tmp_path / "no-motion.csv"
     write_training_csv(path, rows)
     _, report = train(read_training_csv(path))
     assert "motion" not in report["models"] and "message-rate ratio" not in report["models"]
     assert report["missing_baselines"] == ["message-rate ratio", "motion"]
-    assert "baselines without data (their column is absent or empty): message-rate ratio, motion" in \
-        format_report(report, "t")
+    assert "baselines without data (their column is absent or empty): message-rate ratio, motion" in format_report(
+        report, "t"
+    )
 
 
 def test_grouped_splits_never_put_a_test_streams_rows_in_training(signal_data):
@@ -214,7 +234,9 @@ def test_the_artifact_scores_like_the_pipeline_with_missing_values_imputed_at_th
     x[::3, :4] = np.nan  # a chat outage on every third row
     pipeline = make_pipeline().fit(signal_data.columns(model.features), signal_data.labels)
     expected = pipeline.predict_proba(x)[:, 1]
-    got = [model.score({f: (None if np.isnan(v) else v) for f, v in zip(model.features, row, strict=True)}) for row in x]
+    got = [
+        model.score({f: (None if np.isnan(v) else v) for f, v in zip(model.features, row, strict=True)}) for row in x
+    ]
     assert np.allclose(got, expected, atol=1e-9)
 
 
@@ -231,14 +253,19 @@ def test_a_trained_artifact_round_trips_with_its_provenance_and_metrics(trained,
     assert loaded.metrics["cross_validation"]["chat only"]["model"]["highlights_per_hour"] == DEFAULT_PER_HOUR
 
 
-@pytest.mark.parametrize("edit, message", [
-    pytest.param(lambda d: d["coef"].__setitem__(0, d["coef"][0] + 1), "checksum", id="coefficient-edited"),
-    pytest.param(lambda d: d.__setitem__("highlights_per_hour", 30), "checksum", id="budget-edited"),
-    pytest.param(lambda d: d["provenance"].__setitem__("rows", 1), "checksum", id="provenance-edited"),
-    pytest.param(lambda d: d.__setitem__("schema_version", 3), "schema_version", id="newer-schema"),
-    pytest.param(lambda d: d["features"].__setitem__(0, "chat_sentiment_v9"), "unknown feature", id="unknown-feature"),
-    pytest.param(lambda d: d["scaler_mean"].pop(), "scaler_mean must be a list", id="missing-mean"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        pytest.param(lambda d: d["coef"].__setitem__(0, d["coef"][0] + 1), "checksum", id="coefficient-edited"),
+        pytest.param(lambda d: d.__setitem__("highlights_per_hour", 30), "checksum", id="budget-edited"),
+        pytest.param(lambda d: d["provenance"].__setitem__("rows", 1), "checksum", id="provenance-edited"),
+        pytest.param(lambda d: d.__setitem__("schema_version", 3), "schema_version", id="newer-schema"),
+        pytest.param(
+            lambda d: d["features"].__setitem__(0, "chat_sentiment_v9"), "unknown feature", id="unknown-feature"
+        ),
+        pytest.param(lambda d: d["scaler_mean"].pop(), "scaler_mean must be a list", id="missing-mean"),
+    ],
+)
 def test_a_tampered_or_incompatible_artifact_is_refused(trained, tmp_path, edit, message):
     model, _ = trained
     data = model.to_dict()

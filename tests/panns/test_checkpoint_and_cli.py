@@ -42,19 +42,27 @@ def save(tmp_path: Path, blob) -> Path:
 
 def run_cli(*args: str, **env) -> subprocess.CompletedProcess:
     """The real `python -m panns` in a child process (slow: it imports torch)."""
-    return subprocess.run([sys.executable, "-m", "panns", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", **env})
+    return subprocess.run(
+        [sys.executable, "-m", "panns", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", **env},
+    )
 
 
 @pytest.fixture
 def cli(capsys, monkeypatch):
     """The same entry point in-process: (exit code, stdout, stderr)."""
+
     def run(*args: str, **env):
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         code = main(list(args))
         out, err = capsys.readouterr()
         return code, out, err
+
     return run
 
 
@@ -66,18 +74,39 @@ def cnn10_state() -> dict:
     return build("Cnn10").state_dict()
 
 
-@pytest.mark.parametrize("blob, name, message", [
-    pytest.param(lambda: {"model": cnn10_state()}, "Cnn14", "is a Cnn10 checkpoint, not Cnn14", id="another-model"),
-    pytest.param(lambda: {"model": {**cnn10_state(), "fc_audioset.weight": torch.zeros(10, 512)}}, "Cnn10",
-                 r"fc_audioset.weight has shape \(10, 512\), Cnn10 needs \(527, 512\)", id="wrong-class-count"),
-    pytest.param(lambda: {"model": {**cnn10_state(), "logmel_extractor.melW": torch.zeros(257, 64)}}, "Cnn10",
-                 "another sample rate", id="16k-front-end"),
-    pytest.param(lambda: {"model": {**cnn10_state(), "logmel_extractor.melW": torch.zeros(513, 64)}}, "Cnn10",
-                 "mel filterbank differs", id="other-mel-range"),
-    pytest.param(lambda: {"state_dict": cnn10_state()}, "Cnn10", "expected a dict with a 'model'", id="no-model-key"),
-    pytest.param(lambda: {"model": {k: v for k, v in cnn10_state().items() if "fc1" not in k}}, "Cnn10",
-                 "missing", id="missing-keys"),
-])
+@pytest.mark.parametrize(
+    "blob, name, message",
+    [
+        pytest.param(lambda: {"model": cnn10_state()}, "Cnn14", "is a Cnn10 checkpoint, not Cnn14", id="another-model"),
+        pytest.param(
+            lambda: {"model": {**cnn10_state(), "fc_audioset.weight": torch.zeros(10, 512)}},
+            "Cnn10",
+            r"fc_audioset.weight has shape \(10, 512\), Cnn10 needs \(527, 512\)",
+            id="wrong-class-count",
+        ),
+        pytest.param(
+            lambda: {"model": {**cnn10_state(), "logmel_extractor.melW": torch.zeros(257, 64)}},
+            "Cnn10",
+            "another sample rate",
+            id="16k-front-end",
+        ),
+        pytest.param(
+            lambda: {"model": {**cnn10_state(), "logmel_extractor.melW": torch.zeros(513, 64)}},
+            "Cnn10",
+            "mel filterbank differs",
+            id="other-mel-range",
+        ),
+        pytest.param(
+            lambda: {"state_dict": cnn10_state()}, "Cnn10", "expected a dict with a 'model'", id="no-model-key"
+        ),
+        pytest.param(
+            lambda: {"model": {k: v for k, v in cnn10_state().items() if "fc1" not in k}},
+            "Cnn10",
+            "missing",
+            id="missing-keys",
+        ),
+    ],
+)
 def test_a_mismatched_checkpoint_is_refused_in_words(tmp_path, blob, name, message):
     with pytest.raises(CheckpointError, match=message):
         load_model(save(tmp_path, blob()), name)
@@ -95,7 +124,9 @@ def test_a_missing_checkpoint_says_how_to_fetch_it(tmp_path):
 
 
 def test_tag_prints_json_labels_sorted_by_probability(cnn10_checkpoint, speech_wav):
-    result = run_cli("tag", str(speech_wav), "--checkpoint", str(cnn10_checkpoint), "--model", "Cnn10", "--top", "5", "--json")
+    result = run_cli(
+        "tag", str(speech_wav), "--checkpoint", str(cnn10_checkpoint), "--model", "Cnn10", "--top", "5", "--json"
+    )
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)["labels"]
     assert len(rows) == 5 and set(rows[0]) == {"index", "label", "probability"}
@@ -112,19 +143,26 @@ def test_tag_reads_the_audio_of_a_video(cli, cnn10_checkpoint, tmp_path):
 
 
 def make_silence(path: Path) -> Path:
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"anullsrc=r={SAMPLE_RATE}:cl=mono", "-t", "2",
-                    str(path)], check=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"anullsrc=r={SAMPLE_RATE}:cl=mono", "-t", "2", str(path)],
+        check=True,
+    )
     return path
 
 
-@pytest.mark.parametrize("audio, extra, message", [
-    pytest.param(lambda tmp: ROOT / "README.md", [], "cannot decode", id="unreadable-file"),
-    pytest.param(lambda tmp: tmp / "absent.wav", [], "cannot decode", id="missing-file"),
-    pytest.param(lambda tmp: make_silence(tmp / "silence.wav"), [], "is silent", id="silence"),
-    pytest.param(lambda tmp: ROOT / "README.md", ["--model", "Cnn14"], "is a Cnn10 checkpoint", id="other-model"),
-])
+@pytest.mark.parametrize(
+    "audio, extra, message",
+    [
+        pytest.param(lambda tmp: ROOT / "README.md", [], "cannot decode", id="unreadable-file"),
+        pytest.param(lambda tmp: tmp / "absent.wav", [], "cannot decode", id="missing-file"),
+        pytest.param(lambda tmp: make_silence(tmp / "silence.wav"), [], "is silent", id="silence"),
+        pytest.param(lambda tmp: ROOT / "README.md", ["--model", "Cnn14"], "is a Cnn10 checkpoint", id="other-model"),
+    ],
+)
 def test_tag_fails_in_words(cli, cnn10_checkpoint, tmp_path, audio, extra, message):
-    code, _, err = cli("tag", str(audio(tmp_path)), "--checkpoint", str(cnn10_checkpoint), *(extra or ["--model", "Cnn10"]))
+    code, _, err = cli(
+        "tag", str(audio(tmp_path)), "--checkpoint", str(cnn10_checkpoint), *(extra or ["--model", "Cnn10"])
+    )
     assert code == 1
     assert message in err
 
@@ -140,7 +178,9 @@ def test_official_cnn14_tags_the_real_speech_clip(speech_wav):
     # The team's shared folder, not the developer's cache: the test session's PANNS_CACHE is empty.
     checkpoint = SHARED_DATA / "panns" / cache_path("Cnn14").name
     if not checkpoint.is_file():
-        pytest.skip(f"official Cnn14 checkpoint absent from {checkpoint}: `python -m panns download`, then copy it there")
+        pytest.skip(
+            f"official Cnn14 checkpoint absent from {checkpoint}: `python -m panns download`, then copy it there"
+        )
     result = run_cli("tag", str(speech_wav), "--json", "--checkpoint", str(checkpoint))
     assert result.returncode == 0, result.stderr
     found = {r["label"]: r["probability"] for r in json.loads(result.stdout)["labels"]}

@@ -24,7 +24,9 @@ def server():
 
 
 def fetch(server, folder, **kwargs):
-    return download("Fake", folder, source=SPEC, url=server.file_url, backoff_s=0.01, timeout_s=5, progress=False, **kwargs)
+    return download(
+        "Fake", folder, source=SPEC, url=server.file_url, backoff_s=0.01, timeout_s=5, progress=False, **kwargs
+    )
 
 
 def test_a_clean_download_is_verified_and_moved_into_place(server, tmp_path):
@@ -46,11 +48,14 @@ def test_a_server_error_is_retried(server, tmp_path):
     assert len(server.requests) == 3
 
 
-@pytest.mark.parametrize("plan, message", [
-    pytest.param(["corrupt"] * 5, "corrupt download", id="corrupt-every-time"),
-    pytest.param(["truncate"] * 5, "could not download", id="truncated-every-time"),
-    pytest.param(["500"] * 5, "500", id="server-error-every-time"),
-])
+@pytest.mark.parametrize(
+    "plan, message",
+    [
+        pytest.param(["corrupt"] * 5, "corrupt download", id="corrupt-every-time"),
+        pytest.param(["truncate"] * 5, "could not download", id="truncated-every-time"),
+        pytest.param(["500"] * 5, "500", id="server-error-every-time"),
+    ],
+)
 def test_a_failed_download_leaves_no_file_behind(server, tmp_path, plan, message):
     server.plan = plan
     with pytest.raises(DownloadError, match=message):

@@ -36,7 +36,9 @@ def reference(tmp_path_factory):
     try:
         if "panns_inference" in sys.modules:
             return importlib.import_module("panns_inference.models")
-        return pytest.importorskip("panns_inference.models", reason="panns-inference not installed (requirements-dev.txt)")
+        return pytest.importorskip(
+            "panns_inference.models", reason="panns-inference not installed (requirements-dev.txt)"
+        )
     finally:
         patch.undo()
 
@@ -45,8 +47,9 @@ def reference(tmp_path_factory):
 def random_checkpoint(reference, tmp_path_factory):
     """A reference Cnn14 of random weights and random batch-norm statistics, saved officially."""
     torch.manual_seed(0)
-    ref = reference.Cnn14(sample_rate=32000, window_size=1024, hop_size=320, mel_bins=64, fmin=50, fmax=14000,
-                          classes_num=527).eval()
+    ref = reference.Cnn14(
+        sample_rate=32000, window_size=1024, hop_size=320, mel_bins=64, fmin=50, fmax=14000, classes_num=527
+    ).eval()
     with torch.no_grad():
         for name, module in ref.named_modules():
             if isinstance(module, torch.nn.BatchNorm2d):  # non-trivial statistics, so bn0 etc. matter

@@ -10,11 +10,19 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 def fast_config(tmp_path, hls_server, **overrides) -> dict:
     return {
-        "SERVER_API_TOKEN": TOKEN, "INGEST_API_TOKEN": "test-ingest-token-0123456789abcdefghijklmnop",
-        "DATA_DIR": tmp_path / "data", "MEDIA_ROOT": tmp_path / "media",
-        "ALLOWED_SOURCE_HOSTS": ["127.0.0.1"], "TWITCH_URL_TEMPLATE": hls_server.url("{login}"),
-        "SEGMENT_SECONDS": 4.0, "CHAT_LAG_S": 0.5, "CHAT_WINDOW_S": 4.0, "STREAM_READ_TIMEOUT_S": 4.0,
-        "RETRY_MIN_S": 0.5, "RETRY_MAX_S": 2.0, "REPORT_RETRY_MAX_S": 0.5,
+        "SERVER_API_TOKEN": TOKEN,
+        "INGEST_API_TOKEN": "test-ingest-token-0123456789abcdefghijklmnop",
+        "DATA_DIR": tmp_path / "data",
+        "MEDIA_ROOT": tmp_path / "media",
+        "ALLOWED_SOURCE_HOSTS": ["127.0.0.1"],
+        "TWITCH_URL_TEMPLATE": hls_server.url("{login}"),
+        "SEGMENT_SECONDS": 4.0,
+        "CHAT_LAG_S": 0.5,
+        "CHAT_WINDOW_S": 4.0,
+        "STREAM_READ_TIMEOUT_S": 4.0,
+        "RETRY_MIN_S": 0.5,
+        "RETRY_MAX_S": 2.0,
+        "REPORT_RETRY_MAX_S": 0.5,
         "CHAT_SENTIMENT_BACKEND": "lexicon",  # not "auto": a downloaded model must not change what tests see
         **overrides,
     }
@@ -22,5 +30,10 @@ def fast_config(tmp_path, hls_server, **overrides) -> dict:
 
 def job_body(webapp_stub, **overrides) -> dict:
     """POST /api/v1/jobs for the demo channel, reporting to the recording webapp stub."""
-    return {"stream_id": 1, "source": "demo_channel", "chat_channel": None, "callback_base": webapp_stub.url,
-            **overrides}
+    return {
+        "stream_id": 1,
+        "source": "demo_channel",
+        "chat_channel": None,
+        "callback_base": webapp_stub.url,
+        **overrides,
+    }

@@ -92,7 +92,9 @@ class GCSBackend:
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import storage
 
-        return storage.Client(project="test", credentials=AnonymousCredentials(), client_options={"api_endpoint": self.host})
+        return storage.Client(
+            project="test", credentials=AnonymousCredentials(), client_options={"api_endpoint": self.host}
+        )
 
     def break_(self) -> None:
         self._server.stop()

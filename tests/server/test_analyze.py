@@ -15,8 +15,13 @@ MEDIA = ROOT / "server" / "demo" / "media"
 
 
 def analyze(*args):
-    done = subprocess.run([sys.executable, "-m", "server.analyze", *map(str, args), "--json"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "server.analyze", *map(str, args), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     return done
 
 
@@ -67,7 +72,6 @@ def test_a_missing_file_is_a_usage_error(tmp_path):
     assert done.returncode == 2 and "no such file" in done.stderr
 
 
-
 def test_chat_sentiment_hype_and_copypasta_come_from_the_log(gameplay):
     segments, _ = gameplay
     features = [s["features"] for s in segments]
@@ -81,10 +85,21 @@ def test_chat_sentiment_hype_and_copypasta_come_from_the_log(gameplay):
 
 
 def test_it_reads_twitchdownloader_json(tmp_path):
-    comments = [{"_id": f"c{i}", "content_offset_seconds": 4.5 + i * 0.25, "commenter": {"name": f"viewer{i % 7}"},
-                 "message": {"body": "POGGERS Kappa", "fragments": [{"text": "POGGERS ", "emoticon": None},
-                                                                    {"text": "Kappa", "emoticon": {"emoticon_id": "25"}}]}}
-                for i in range(30)]
+    comments = [
+        {
+            "_id": f"c{i}",
+            "content_offset_seconds": 4.5 + i * 0.25,
+            "commenter": {"name": f"viewer{i % 7}"},
+            "message": {
+                "body": "POGGERS Kappa",
+                "fragments": [
+                    {"text": "POGGERS ", "emoticon": None},
+                    {"text": "Kappa", "emoticon": {"emoticon_id": "25"}},
+                ],
+            },
+        }
+        for i in range(30)
+    ]
     chat = tmp_path / "chat.json"
     chat.write_text(json.dumps({"video": {"start": 0}, "comments": comments}))
     done = analyze(MEDIA / "seed-gameplay.mp4", "--chat", chat)
@@ -111,8 +126,9 @@ def test_a_chat_log_alone_is_scored_over_its_span_with_audio_and_motion_missing(
     assert highlights, "the budget's warm-up picks the stream's first standout moment"
     # With chat alone, the shipped model ranks segments exactly as the chat reaction does.
     ranked = sorted(segments, key=lambda s: s["score"])
-    assert [s["features"]["rank:chat_messages"] for s in ranked] == sorted(s["features"]["rank:chat_messages"]
-                                                                          for s in segments)
+    assert [s["features"]["rank:chat_messages"] for s in ranked] == sorted(
+        s["features"]["rank:chat_messages"] for s in segments
+    )
 
 
 def test_without_video_or_chat_there_is_nothing_to_analyze():

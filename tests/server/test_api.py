@@ -25,11 +25,14 @@ def ffmpeg_children() -> list[int]:
     return children_named(os.getpid(), "ffmpeg")
 
 
-@pytest.mark.parametrize("headers, status", [
-    pytest.param({}, 401, id="no-token"),
-    pytest.param({"Authorization": "Token abc"}, 401, id="wrong-scheme"),
-    pytest.param({"Authorization": "Bearer nope"}, 403, id="wrong-token"),
-])
+@pytest.mark.parametrize(
+    "headers, status",
+    [
+        pytest.param({}, 401, id="no-token"),
+        pytest.param({"Authorization": "Token abc"}, 401, id="wrong-scheme"),
+        pytest.param({"Authorization": "Bearer nope"}, 403, id="wrong-token"),
+    ],
+)
 def test_the_api_refuses_requests_without_the_right_token(client, headers, status):
     response = client.get("/api/v1/jobs", headers=headers)
     assert response.status_code == status
@@ -82,8 +85,9 @@ def test_an_offline_channel_is_retried_and_its_state_says_so(client, webapp_stub
     client.post("/api/v1/jobs", json=job_body(webapp_stub, source="nobody_here"), headers=AUTH)
     assert wait_for(lambda: client.get("/api/v1/jobs/1", headers=AUTH).get_json()["state"] == "offline")
     assert "offline" in client.get("/api/v1/jobs/1", headers=AUTH).get_json()["last_error"]
-    assert wait_for(lambda: any(s["state"] == "offline" for s in webapp_stub.posted("status"))), \
+    assert wait_for(lambda: any(s["state"] == "offline" for s in webapp_stub.posted("status"))), (
         "the webapp is told too (by the outbox, a moment later)"
+    )
 
 
 @pytest.mark.timeout(180)

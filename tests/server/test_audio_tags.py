@@ -56,10 +56,13 @@ def test_the_default_classes_are_audioset_names_and_include_the_prototypes():
     assert {"Gunshot, gunfire", "Laughter", "Cheering", "Explosion", "Crowd"} <= set(DEFAULT_CLASSES)
 
 
-@pytest.mark.parametrize("raw, expected", [
-    pytest.param("Speech; Gunshot, gunfire", ("Speech", "Gunshot, gunfire"), id="env-semicolons"),
-    pytest.param(["Laughter"], ("Laughter",), id="config-list"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        pytest.param("Speech; Gunshot, gunfire", ("Speech", "Gunshot, gunfire"), id="env-semicolons"),
+        pytest.param(["Laughter"], ("Laughter",), id="config-list"),
+    ],
+)
 def test_the_class_setting_keeps_commas_inside_names(raw, expected):
     assert parse_classes(raw) == expected
 
@@ -121,11 +124,16 @@ def metamodel() -> Metamodel:
     return Metamodel(["motion_mean", "audio_tag:Speech"], [0.1, 0.5], [0.1, 0.2], [2.0, 1.0], 0.0, 6.0)
 
 
-@pytest.mark.parametrize("motion, tagged", [
-    pytest.param(0.3, True, id="candidate"),  # cheap score sigmoid(4) = 0.98 >= 1.0 x a typical 0.5
-    pytest.param(-0.3, False, id="quiet"),  # cheap score sigmoid(-8) = 0.0003
-])
-def test_candidates_only_tags_just_the_segments_cheap_signals_make_candidates(worker, checkpoint, segments, motion, tagged):
+@pytest.mark.parametrize(
+    "motion, tagged",
+    [
+        pytest.param(0.3, True, id="candidate"),  # cheap score sigmoid(4) = 0.98 >= 1.0 x a typical 0.5
+        pytest.param(-0.3, False, id="quiet"),  # cheap score sigmoid(-8) = 0.0003
+    ],
+)
+def test_candidates_only_tags_just_the_segments_cheap_signals_make_candidates(
+    worker, checkpoint, segments, motion, tagged
+):
     tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn10", candidates_only=True, candidate_ratio=1.0)
     values = tagger.features(segments[0], media.AUDIO_RATE, {"motion_mean": motion}, metamodel())
     assert (values["audio_tag:Speech"] is not None) == tagged

@@ -32,8 +32,15 @@ def stream():
     rows = []
     for i, (clip, start, length) in zip(range(SEGMENTS), cycle(spans)):
         lo, hi = reaction_window(log.video_start + 10.0 * i)
-        rows.append((clip, start, length, [m for m in log.messages if lo <= m.ts < hi],
-                     [e for e in log.events if lo <= e.ts < hi]))
+        rows.append(
+            (
+                clip,
+                start,
+                length,
+                [m for m in log.messages if lo <= m.ts < hi],
+                [e for e in log.events if lo <= e.ts < hi],
+            )
+        )
     return rows
 
 

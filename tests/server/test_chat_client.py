@@ -213,5 +213,9 @@ def test_it_keeps_subs_gifts_raids_and_cheers_as_hype_events(tmp_path, start_ser
     assert wait_for(lambda: client.events_received == 4)
     events = client.buffer.events(0, 2e9)
     assert [(e.kind, e.amount) for e in events] == [
-        ("bits", 100.0), ("resub", 1.0), ("submysterygift", 5.0), ("raid", 420.0)]
+        ("bits", 100.0),
+        ("resub", 1.0),
+        ("submysterygift", 5.0),
+        ("raid", 420.0),
+    ]
     assert client.messages_received == 1

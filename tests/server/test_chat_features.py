@@ -83,8 +83,10 @@ def test_the_lexicon_is_the_default_backend() -> None:
 
 def test_hype_is_compared_with_the_streams_mean_and_no_event_is_zero() -> None:
     featurizer = SegmentFeaturizer()
-    hype = [featurizer.chat([msg("hi")], events)["chat_hype"]
-            for events in ([], [ev("sub")], [ev("sub"), ev("sub")], [ev("submysterygift", 40)])]
+    hype = [
+        featurizer.chat([msg("hi")], events)["chat_hype"]
+        for events in ([], [ev("sub")], [ev("sub"), ev("sub")], [ev("submysterygift", 40)])
+    ]
     # floor 1 point: a first sub is 1.0; then the mean of (0, 1, 2) is 1; a 40-gift bomb caps at 20.
     assert hype == [0.0, 1.0, 2.0, 20.0]
 

@@ -34,14 +34,27 @@ def test_a_timed_out_users_messages_do_not_count(tmp_path: Path) -> None:
 
 
 def comment(i: int, offset: float, body: dict, name: str = "viewer") -> dict:
-    return {"_id": f"c{i}", "content_offset_seconds": offset, "commenter": {"name": name, "display_name": name.title()},
-            "message": body}
+    return {
+        "_id": f"c{i}",
+        "content_offset_seconds": offset,
+        "commenter": {"name": name, "display_name": name.title()},
+        "message": body,
+    }
 
 
 def test_it_reads_twitchdownloader_json(tmp_path: Path) -> None:
     comments = [
-        comment(1, 12.5, {"body": "Kappa POGGERS", "fragments": [{"text": "Kappa", "emoticon": {"emoticon_id": "25"}},
-                                                                 {"text": " POGGERS", "emoticon": None}]}),
+        comment(
+            1,
+            12.5,
+            {
+                "body": "Kappa POGGERS",
+                "fragments": [
+                    {"text": "Kappa", "emoticon": {"emoticon_id": "25"}},
+                    {"text": " POGGERS", "emoticon": None},
+                ],
+            },
+        ),
         comment(0, 3.25, {"body": "hello", "fragments": [{"text": "hello", "emoticon": None}]}, "Alice"),
         comment(2, 20.0, {"body": "Cheer500 gg", "bits_spent": 500, "fragments": []}),
         comment(3, 21.0, {"body": "Bob subscribed at Tier 1.", "user_notice_params": {"msg-id": "sub"}}),
@@ -52,7 +65,10 @@ def test_it_reads_twitchdownloader_json(tmp_path: Path) -> None:
     chat = read_chat_file(path)
     assert (chat.format, chat.video_start) == ("twitchdownloader", 0.0)
     assert [(m.ts, m.user, m.text, m.emotes) for m in chat.messages] == [
-        (3.25, "alice", "hello", []), (12.5, "viewer", "Kappa POGGERS", ["Kappa"]), (20.0, "viewer", "Cheer500 gg", [])]
+        (3.25, "alice", "hello", []),
+        (12.5, "viewer", "Kappa POGGERS", ["Kappa"]),
+        (20.0, "viewer", "Cheer500 gg", []),
+    ]
     assert [(e.kind, e.amount, e.ts) for e in chat.events] == [("bits", 500.0, 20.0), ("sub", 1.0, 21.0)]
 
 
@@ -62,8 +78,11 @@ def test_it_reads_twitchdownloader_json(tmp_path: Path) -> None:
         pytest.param("", "empty chat file", id="empty"),
         pytest.param('{"comments": 3}', "no 'comments' list", id="not-a-list"),
         pytest.param('{"comments": [{"message": {}}]}', "comment 0 is malformed", id="no-offset"),
-        pytest.param('{"comments": [{"content_offset_seconds": "NaN", "message": {}}]}', "comment 0 is malformed",
-                     id="nan-offset"),
+        pytest.param(
+            '{"comments": [{"content_offset_seconds": "NaN", "message": {}}]}',
+            "comment 0 is malformed",
+            id="nan-offset",
+        ),
         pytest.param('{"comments": [', "not valid JSON", id="truncated"),
         pytest.param("just some text\nno irc here\n", "no Twitch IRC chat lines", id="plain-text"),
     ],

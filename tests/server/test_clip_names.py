@@ -22,21 +22,45 @@ def test_a_clip_name_keeps_the_stream_folder_and_key_and_adds_128_random_bits():
 
 def make_segment(path):
     """A real 2 s MPEG-TS segment (video with a keyframe every 0.4 s, and audio), made by ffmpeg."""
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=25",
-                    "-f", "lavfi", "-i", "sine=duration=2", "-c:v", "libx264", "-preset", "ultrafast", "-g", "10",
-                    "-c:a", "aac", "-f", "mpegts", str(path)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=2:size=320x240:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "10",
+            "-c:a",
+            "aac",
+            "-f",
+            "mpegts",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
 def test_an_exported_highlight_is_stored_under_an_unguessable_name(tmp_path):
     storage = LocalStorage(tmp_path / "media", "http://127.0.0.1:5000/media")
     files = [make_segment(tmp_path / f"{seq}.ts") for seq in range(2)]
-    segments = {seq: Segment(seq, path, 2.0, 1_700_000_000.0 + 2 * seq, 2.0 * seq)
-                for seq, path in enumerate(files)}
+    segments = {seq: Segment(seq, path, 2.0, 1_700_000_000.0 + 2 * seq, 2.0 * seq) for seq, path in enumerate(files)}
     highlight = Highlight(first_seq=0, last_seq=1, peak_seq=0, score=0.9)
     clip_url, thumb_url = export_highlight(highlight, segments, storage, 12)
     guess = f"http://127.0.0.1:5000/media/12/{highlight.key}.mp4"
     assert clip_url != guess
     assert re.fullmatch(rf"http://127\.0\.0\.1:5000/media/12/{highlight.key}-[A-Za-z0-9_-]{{22}}\.mp4", clip_url)
-    assert thumb_url == clip_url[:-len(".mp4")] + ".jpg"
+    assert thumb_url == clip_url[: -len(".mp4")] + ".jpg"
     assert not (tmp_path / "media" / "12" / f"{highlight.key}.mp4").exists()

@@ -27,7 +27,9 @@ def test_a_louder_tone_has_a_higher_peak_and_loudness():
 
 def test_a_full_scale_1khz_sine_is_about_minus_3_lufs():
     t = np.arange(RATE * 3) / RATE
-    assert audio_features(np.sin(2 * np.pi * 1000 * t).astype(np.float32), RATE)["audio_loudness"] == pytest.approx(-3.0, abs=0.5)
+    assert audio_features(np.sin(2 * np.pi * 1000 * t).astype(np.float32), RATE)["audio_loudness"] == pytest.approx(
+        -3.0, abs=0.5
+    )
 
 
 def test_still_frames_have_no_motion_and_noise_has_a_lot():

@@ -21,8 +21,11 @@ from server.chat.sentiment.download import DEFAULT_MODEL, DEFAULT_REVISION, down
 ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINT = os.urandom(200_000)  # stands in for Cnn14's 327 MB
 SPEC = CheckpointFile("Cnn14_mAP=0.431.pth", len(CHECKPOINT), hashlib.sha256(CHECKPOINT).hexdigest())
-WEIGHTS = {"config.json": b'{"model_type": "bert"}\n', "model.safetensors": os.urandom(100_000),
-           "tokenizer.json": b'{"version": "1.0"}\n'}
+WEIGHTS = {
+    "config.json": b'{"model_type": "bert"}\n',
+    "model.safetensors": os.urandom(100_000),
+    "tokenizer.json": b'{"version": "1.0"}\n',
+}
 
 
 @pytest.fixture
@@ -61,15 +64,29 @@ def test_the_install_step_fetches_both_models_once_and_says_what_it_fetched(host
 
 
 def test_offline_the_install_step_says_why_each_model_was_not_fetched_and_carries_on(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CI": "true", "HIGHLIGHTS_CACHE": str(tmp_path / "cache"),
-           "ZENODO_ENDPOINT": closed_port_url(), "HF_ENDPOINT": closed_port_url()}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "CI": "true",
+        "HIGHLIGHTS_CACHE": str(tmp_path / "cache"),
+        "ZENODO_ENDPOINT": closed_port_url(),
+        "HF_ENDPOINT": closed_port_url(),
+    }
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "scripts/fetch_models.py", "--quiet"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "scripts/fetch_models.py", "--quiet"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if "not fetched" in line]
-    assert len(lines) == 2 and all("cannot reach 127.0.0.1:" in line and "(offline?)" in line and
-                                   "the server runs without it" in line for line in lines), result.stdout
+    assert len(lines) == 2 and all(
+        "cannot reach 127.0.0.1:" in line and "(offline?)" in line and "the server runs without it" in line
+        for line in lines
+    ), result.stdout
     assert time.monotonic() - started < 60
     assert not any(p.is_file() for p in (tmp_path / "cache").rglob("*"))
 

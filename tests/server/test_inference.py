@@ -73,10 +73,13 @@ def test_a_batch_function_returning_the_wrong_count_is_an_error(worker):
         worker.run("short", 1, timeout=5)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    pytest.param({"window_s": -1}, "window_s", id="negative-window"),
-    pytest.param({"max_batch": 0}, "max_batch", id="empty-batch"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        pytest.param({"window_s": -1}, "window_s", id="negative-window"),
+        pytest.param({"max_batch": 0}, "max_batch", id="empty-batch"),
+    ],
+)
 def test_it_rejects_bad_options(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ModelWorker(**kwargs)

@@ -49,8 +49,9 @@ class LoopbackHTTP:
 
 
 def media_playlist(segment_url: str) -> str:
-    return ("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n"
-            + "".join(f"#EXTINF:2.000,live\n{segment_url}?n={n}\n" for n in range(3)))
+    return "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n" + "".join(
+        f"#EXTINF:2.000,live\n{segment_url}?n={n}\n" for n in range(3)
+    )
 
 
 @pytest.fixture
@@ -122,8 +123,11 @@ def test_the_error_a_user_sees_is_the_same_for_a_closed_port_and_an_open_one(mak
     try:
         errors = []
         for port in (answering.port, closed):
-            app = make_app(ALLOWED_SOURCE_HOSTS=[f"127.0.0.1:{answering.port}", f"127.0.0.1:{closed}"],
-                           RETRY_MIN_S=30.0, RESUME_JOBS=False)
+            app = make_app(
+                ALLOWED_SOURCE_HOSTS=[f"127.0.0.1:{answering.port}", f"127.0.0.1:{closed}"],
+                RETRY_MIN_S=30.0,
+                RESUME_JOBS=False,
+            )
             errors.append(job_error(app.test_client(), webapp_stub, f"hls://http://127.0.0.1:{port}/live.m3u8"))
             shutdown(app)
         assert answering.requests == ["/live.m3u8"]

@@ -97,9 +97,7 @@ def test_it_parses_tags_including_valueless_and_empty_ones() -> None:
         pytest.param("PRIVMSG  #a   b\r\n", None, "PRIVMSG", ["#a", "b"], id="extra-spaces-crlf"),
     ],
 )  # fmt: skip
-def test_it_parses_source_and_params(
-    line: str, source: Source | None, command: str, params: list[str]
-) -> None:
+def test_it_parses_source_and_params(line: str, source: Source | None, command: str, params: list[str]) -> None:
     msg = parse_line(line)
     assert (msg.source, msg.command, msg.params) == (source, command, params)
 
@@ -208,22 +206,31 @@ def test_every_emote_range_of_the_real_log_resolves(real_log_lines: list[str]) -
 
 # --- the ircdocs parser test vectors (PyPI irc-parser-tests, CC0) ------------------------------
 
+
 def _ircdocs(name: str) -> list[dict]:
     vectors = pytest.importorskip("parser_tests.data", reason="irc-parser-tests not installed")
     return getattr(vectors, name)["tests"]
 
 
 def _atoms(msg: IRCMessage) -> dict:
-    return {"tags": msg.tags, "source": str(msg.source) if msg.source else None,
-            "verb": msg.command, "params": msg.params}
+    return {
+        "tags": msg.tags,
+        "source": str(msg.source) if msg.source else None,
+        "verb": msg.command,
+        "params": msg.params,
+    }
 
 
 @pytest.mark.parametrize("case", _ircdocs("msg_split"), ids=lambda case: case["input"][:60])
 def test_it_splits_every_ircdocs_vector(case: dict) -> None:
     atoms = case["atoms"]
     # IRC commands are case-insensitive; this parser upper-cases them, the vectors keep the case.
-    expected = {"tags": atoms.get("tags") or {}, "source": atoms.get("source"),
-                "verb": atoms["verb"].upper(), "params": atoms.get("params", [])}
+    expected = {
+        "tags": atoms.get("tags") or {},
+        "source": atoms.get("source"),
+        "verb": atoms["verb"].upper(),
+        "params": atoms.get("params", []),
+    }
     assert _atoms(parse_line(case["input"])) == expected
 
 

@@ -16,7 +16,16 @@ from server.features.motion import motion_features
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
 
 VIDEO = ["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=4"]
-ENCODE = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-c:a", "aac"]  # a keyframe a second, as live streams have
+ENCODE = [
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-g",
+    "30",
+    "-c:a",
+    "aac",
+]  # a keyframe a second, as live streams have
 AUDIO = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=4"]
 
 

@@ -75,7 +75,9 @@ def test_a_bad_model_file_at_start_up_stops_the_server(tmp_path):
 
 @pytest.fixture
 def app(make_app, model_file):
-    return make_app(SEGMENT_SECONDS=2.0, CHAT_LAG_S=2.0, CHAT_WINDOW_S=2.0, METAMODEL_PATH=model_file, METAMODEL_CHECK_S=0.0)
+    return make_app(
+        SEGMENT_SECONDS=2.0, CHAT_LAG_S=2.0, CHAT_WINDOW_S=2.0, METAMODEL_PATH=model_file, METAMODEL_CHECK_S=0.0
+    )
 
 
 @pytest.fixture
@@ -83,14 +85,17 @@ def client(app):
     return app.test_client()
 
 
-@pytest.mark.parametrize("body", [
-    pytest.param({"highlights_per_hour": 0}, id="zero"),
-    pytest.param({"highlights_per_hour": 61}, id="too-many"),
-    pytest.param({"highlights_per_hour": "3.0"}, id="text"),
-    pytest.param({"highlights_per_hour": True}, id="boolean"),
-    pytest.param({}, id="missing"),
-    pytest.param({"highlights_per_hour": 3.0, "source": "x"}, id="other-fields"),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"highlights_per_hour": 0}, id="zero"),
+        pytest.param({"highlights_per_hour": 61}, id="too-many"),
+        pytest.param({"highlights_per_hour": "3.0"}, id="text"),
+        pytest.param({"highlights_per_hour": True}, id="boolean"),
+        pytest.param({}, id="missing"),
+        pytest.param({"highlights_per_hour": 3.0, "source": "x"}, id="other-fields"),
+    ],
+)
 def test_a_bad_budget_is_a_400(client, body):
     response = client.patch("/api/v1/jobs/1", json=body, headers=AUTH)
     assert response.status_code == 400 and "highlights_per_hour" in response.get_json()["error"]
@@ -104,8 +109,9 @@ def test_patching_needs_the_token_and_an_existing_job(client):
 def test_a_job_started_with_a_budget_uses_it_instead_of_the_models(client, webapp_stub):
     job = client.post("/api/v1/jobs", json=job_body(webapp_stub, highlights_per_hour=7.7), headers=AUTH).get_json()
     assert job["highlights_per_hour"] == 7.7
-    refused = client.post("/api/v1/jobs", json=job_body(webapp_stub, stream_id=2, highlights_per_hour=100),
-                          headers=AUTH)
+    refused = client.post(
+        "/api/v1/jobs", json=job_body(webapp_stub, stream_id=2, highlights_per_hour=100), headers=AUTH
+    )
     assert refused.status_code == 400
 
 
@@ -127,8 +133,11 @@ def test_a_running_job_follows_a_new_model_and_the_users_budget_without_a_restar
     count = segments()
     assert wait_for(lambda: segments() > count)
     assert budget() == 5.5, "the old model keeps scoring"
-    assert wait_for(lambda: any("new model refused" in notice for status in webapp_stub.posted("status")
-                                for notice in status["degraded"])), "the stream page hears of the refusal"
+    assert wait_for(
+        lambda: any(
+            "new model refused" in notice for status in webapp_stub.posted("status") for notice in status["degraded"]
+        )
+    ), "the stream page hears of the refusal"
 
     patched = client.patch("/api/v1/jobs/1", json={"highlights_per_hour": 2.0}, headers=AUTH)
     assert patched.status_code == 200 and patched.get_json()["highlights_per_hour"] == 2.0

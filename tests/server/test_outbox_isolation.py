@@ -50,8 +50,9 @@ def test_a_payload_the_webapp_always_fails_is_set_aside_and_the_stream_goes_on(w
     note = reporter.parked_note(1)
     assert note and "webapp answered 500" in note and reporter.parked_note(2) is None
     parked = [json.loads(p.read_text()) for p in (outbox / "parked").glob("*.json")]
-    assert [(m["stream_id"], m["payload"], m["reason"].startswith("webapp answered 500")) for m in parked] == \
-        [(1, {"n": 0}, True)], "kept on disk with its reason, for a human"
+    assert [(m["stream_id"], m["payload"], m["reason"].startswith("webapp answered 500")) for m in parked] == [
+        (1, {"n": 0}, True)
+    ], "kept on disk with its reason, for a human"
     again = Reporter("t", journal_dir=outbox)
     assert again.pending == 0 and again.parked_note(1) == note, "not re-sent after a restart, still reported"
     assert again.forget(1) == 0 and again.parked_note(1) is None and not list((outbox / "parked").glob("*.json"))
@@ -85,6 +86,7 @@ def test_an_html_404_from_a_wrong_callback_prefix_is_retried_and_deletes_nothing
 
 # --- through the real processing server ---------------------------------------------------------
 
+
 @pytest.fixture
 def client(make_app):
     return make_app(REPORT_RETRY_MAX_S=0.2, REPORT_MAX_TRIES=2).test_client()
@@ -92,11 +94,14 @@ def client(make_app):
 
 @pytest.mark.timeout(180)
 def test_a_job_reporting_to_a_closed_port_does_not_hold_back_a_healthy_stream_and_delete_purges_it(
-        make_app, webapp_stub, tmp_path):
+    make_app, webapp_stub, tmp_path
+):
     app = make_app(REPORT_RETRY_MAX_S=0.2)
     client = app.test_client()
     closed = f"http://127.0.0.1:{free_port()}"
-    assert client.post("/api/v1/jobs", json=job_body(webapp_stub, callback_base=closed), headers=AUTH).status_code == 201
+    assert (
+        client.post("/api/v1/jobs", json=job_body(webapp_stub, callback_base=closed), headers=AUTH).status_code == 201
+    )
     assert client.post("/api/v1/jobs", json=job_body(webapp_stub, stream_id=2), headers=AUTH).status_code == 201
     reporter = app.extensions["reporter"]
     segments = lambda: [b for p, b, _ in webapp_stub.requests if p == "/api/v1/streams/2/segments"]  # noqa: E731
@@ -116,8 +121,9 @@ def test_a_poison_report_is_set_aside_and_its_reason_shows_in_the_job_status(cli
     client.post("/api/v1/jobs", json=job_body(webapp_stub, stream_id=2), headers=AUTH)
     degraded = lambda: client.get("/api/v1/jobs/1", headers=AUTH).get_json()["degraded"]  # noqa: E731
     assert wait_for(lambda: any("set aside" in d and "webapp answered 500" in d for d in degraded()), timeout=90)
-    assert wait_for(lambda: any(p == "/api/v1/streams/1/segments" for p, _, _ in webapp_stub.requests), timeout=90), \
+    assert wait_for(lambda: any(p == "/api/v1/streams/1/segments" for p, _, _ in webapp_stub.requests), timeout=90), (
         "stream 1's later reports go on"
+    )
 
 
 @pytest.mark.timeout(120)

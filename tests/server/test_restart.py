@@ -49,7 +49,7 @@ def test_a_running_job_resumes_after_a_restart_with_seqs_past_every_earlier_one(
     resumed_at = saved[0]["next_seq"]
     assert wait_for(lambda: any(seq >= resumed_at for seq in seqs(webapp_stub)), timeout=60)
     assert app.test_client().get("/api/v1/jobs/1", headers=AUTH).get_json()["segments_done"] >= 1
-    after = seqs(webapp_stub)[len(before):]
+    after = seqs(webapp_stub)[len(before) :]
     assert after[0] > max(before), "the resumed job continues the sequence numbers"
     assert after == sorted(set(after))
     offsets = [s["offset_s"] for body in webapp_stub.posted("segments") for s in body["segments"]]
@@ -70,11 +70,14 @@ def test_a_deleted_job_is_not_resumed(start_app, webapp_stub, tmp_path):
     assert app.test_client().get("/api/v1/jobs", headers=AUTH).get_json() == {"jobs": []}
 
 
-@pytest.mark.parametrize("content", [
-    pytest.param('{"version": 1, "jobs": [{"stream_id": 1', id="cut-short"),
-    pytest.param('{"version": 1, "jobs": [{"stream_id": 1}]}', id="entry-missing-fields"),
-    pytest.param('[1, 2, 3]', id="wrong-shape"),
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param('{"version": 1, "jobs": [{"stream_id": 1', id="cut-short"),
+        pytest.param('{"version": 1, "jobs": [{"stream_id": 1}]}', id="entry-missing-fields"),
+        pytest.param("[1, 2, 3]", id="wrong-shape"),
+    ],
+)
 def test_a_corrupt_jobs_file_is_moved_aside_and_the_server_starts(start_app, tmp_path, content):
     data = tmp_path / "data"
     data.mkdir()
@@ -100,7 +103,8 @@ def test_with_resume_jobs_off_nothing_is_saved_or_resumed(start_app, webapp_stub
 
 @pytest.mark.timeout(120)
 def test_reports_queued_while_the_webapp_is_down_survive_a_restart_and_arrive_in_order(
-        start_app, webapp_stub, tmp_path):
+    start_app, webapp_stub, tmp_path
+):
     webapp_stub.status = 503
     app = start_app()
     app.test_client().post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH)
@@ -116,8 +120,8 @@ def test_reports_queued_while_the_webapp_is_down_survive_a_restart_and_arrive_in
     webapp_stub.status = 200
     app = start_app()
     assert wait_for(lambda: len(webapp_stub.requests) >= len(queued))
-    first = [(path, body) for path, body, _ in webapp_stub.requests[:len(queued)]]
-    assert first == [(m["url"][len(webapp_stub.url):], m["payload"]) for m in queued], "all of them, in order"
+    first = [(path, body) for path, body, _ in webapp_stub.requests[: len(queued)]]
+    assert first == [(m["url"][len(webapp_stub.url) :], m["payload"]) for m in queued], "all of them, in order"
     assert wait_for(lambda: app.extensions["reporter"].pending == 0 and not list(outbox.glob("*.json")))
 
 
@@ -160,7 +164,8 @@ def break_jobs_file(data: Path) -> Path:
 
 @pytest.mark.timeout(180)
 def test_segments_cut_while_the_jobs_file_cannot_be_written_are_not_used_so_a_restart_reuses_no_seq(
-        start_app, webapp_stub, tmp_path):
+    start_app, webapp_stub, tmp_path
+):
     data = tmp_path / "data"
     app = start_app()
     client = app.test_client()
@@ -171,8 +176,9 @@ def test_segments_cut_while_the_jobs_file_cannot_be_written_are_not_used_so_a_re
     notice = "segments skipped: cannot save the job's resume point"
     degraded = lambda: client.get("/api/v1/jobs/1", headers=AUTH).get_json()["degraded"]  # noqa: E731
     # Before the fix the job went on reporting seqs the file did not cover.
-    assert wait_for(lambda: any(notice in d for d in degraded()) or max(seqs(webapp_stub)) >= saved_next + 1,
-                    timeout=60)
+    assert wait_for(
+        lambda: any(notice in d for d in degraded()) or max(seqs(webapp_stub)) >= saved_next + 1, timeout=60
+    )
     told = wait_for(lambda: any(notice in d for d in webapp_stub.posted("status")[-1]["degraded"]), timeout=30)
     shutdown(app)
     shutil.rmtree(data / "jobs.json")

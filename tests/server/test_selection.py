@@ -68,8 +68,11 @@ def test_a_highlight_right_after_another_is_held_back_by_the_cooldown():
     selector = HighlightSelector(per_hour=60, cooldown=3)
     for seq, score in enumerate(quiet(8)):
         selector.push(seq, score)
-    found = [h for seq, s in [(8, 0.9), (9, 0.1), (10, 0.95), (11, 0.1), (12, 0.1), (13, 0.1), (14, 0.99), (15, 0.1)]
-             if (h := selector.push(seq, s))]
+    found = [
+        h
+        for seq, s in [(8, 0.9), (9, 0.1), (10, 0.95), (11, 0.1), (12, 0.1), (13, 0.1), (14, 0.99), (15, 0.1)]
+        if (h := selector.push(seq, s))
+    ]
     assert [h.peak_seq for h in found] == [8, 14]
 
 
@@ -106,9 +109,37 @@ def test_a_budget_outside_half_to_sixty_per_hour_is_refused_in_words(raw):
 
 # The demo channel's first five minutes as the end-to-end test recorded them (rounded): a peak in
 # its second minute, while the ranks had little history, then nothing as high.
-DEMO_FIRST_FIVE_MINUTES = [0.119, 0.151, 0.389, 0.379, 0.338, 0.301, 0.075, 0.061, 0.079, 0.102, 0.169, 0.222,
-                           0.113, 0.076, 0.172, 0.349, 0.266, 0.077, 0.029, 0.042, 0.1, 0.087, 0.124, 0.162, 0.09,
-                           0.069, 0.198, 0.316, 0.31]
+DEMO_FIRST_FIVE_MINUTES = [
+    0.119,
+    0.151,
+    0.389,
+    0.379,
+    0.338,
+    0.301,
+    0.075,
+    0.061,
+    0.079,
+    0.102,
+    0.169,
+    0.222,
+    0.113,
+    0.076,
+    0.172,
+    0.349,
+    0.266,
+    0.077,
+    0.029,
+    0.042,
+    0.1,
+    0.087,
+    0.124,
+    0.162,
+    0.09,
+    0.069,
+    0.198,
+    0.316,
+    0.31,
+]
 
 
 def test_an_early_peak_does_not_silence_a_young_stream():

@@ -31,9 +31,17 @@ def model_files(tmp_path_factory) -> dict[str, bytes]:
 
 @pytest.fixture
 def hub(model_files, monkeypatch, tmp_path):
-    hub = FakeHub({DEFAULT_MODEL: dict(model_files), "someone/pickled": {
-        "config.json": model_files["config.json"], "pytorch_model.bin": b"pickle", "vocab.txt": b"a\nb\n"}},
-        commit=COMMIT)
+    hub = FakeHub(
+        {
+            DEFAULT_MODEL: dict(model_files),
+            "someone/pickled": {
+                "config.json": model_files["config.json"],
+                "pytorch_model.bin": b"pickle",
+                "vocab.txt": b"a\nb\n",
+            },
+        },
+        commit=COMMIT,
+    )
     monkeypatch.setenv("HF_ENDPOINT", hub.base)
     monkeypatch.setenv("HIGHLIGHTS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # loading the fetched folder must not reach for the real hub
@@ -105,12 +113,19 @@ def test_a_small_file_is_checked_against_its_git_blob_id(hub, model_files, tmp_p
     assert git_blob_sha1(config.read_bytes()) == git_blob_sha1(model_files["config.json"])
 
 
-@pytest.mark.parametrize("model, revision, message", [
-    pytest.param("nobody/nothing", "main", "nobody/nothing has no config.json at revision main", id="no-such-repo"),
-    pytest.param(DEFAULT_MODEL, "f" * 40, "has no config.json at revision ffff", id="no-such-revision"),
-    pytest.param("someone/pickled", "main", "has no model.safetensors .* pickled .bin files are never loaded",
-                 id="pickle-only-weights"),
-])
+@pytest.mark.parametrize(
+    "model, revision, message",
+    [
+        pytest.param("nobody/nothing", "main", "nobody/nothing has no config.json at revision main", id="no-such-repo"),
+        pytest.param(DEFAULT_MODEL, "f" * 40, "has no config.json at revision ffff", id="no-such-revision"),
+        pytest.param(
+            "someone/pickled",
+            "main",
+            "has no model.safetensors .* pickled .bin files are never loaded",
+            id="pickle-only-weights",
+        ),
+    ],
+)
 def test_a_missing_model_file_or_revision_is_refused_in_words(hub, model, revision, message):
     with pytest.raises(DownloadError, match=message):
         download(model, revision, progress=False)
@@ -179,17 +194,38 @@ def cardiffnlp_layout(folder: Path) -> dict[str, bytes]:
 
     folder.mkdir(parents=True)
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(["good great love pog", "bad awful hate", "what is the game"] * 20, vocab_size=300,
-                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    bpe.train_from_iterator(
+        ["good great love pog", "bad awful hate", "what is the game"] * 20,
+        vocab_size=300,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
+    )
     bpe.save_model(str(folder))
     labels = {0: "negative", 1: "neutral", 2: "positive"}
-    config = RobertaConfig(vocab_size=300, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                           intermediate_size=32, max_position_embeddings=130, num_labels=3, id2label=labels,
-                           label2id={v: k for k, v in labels.items()})
+    config = RobertaConfig(
+        vocab_size=300,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=130,
+        num_labels=3,
+        id2label=labels,
+        label2id={v: k for k, v in labels.items()},
+    )
     RobertaForSequenceClassification(config).save_pretrained(folder)
-    (folder / "special_tokens_map.json").write_text(json.dumps(
-        {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>", "pad_token": "<pad>",
-         "cls_token": "<s>", "mask_token": "<mask>"}))
+    (folder / "special_tokens_map.json").write_text(
+        json.dumps(
+            {
+                "bos_token": "<s>",
+                "eos_token": "</s>",
+                "unk_token": "<unk>",
+                "sep_token": "</s>",
+                "pad_token": "<pad>",
+                "cls_token": "<s>",
+                "mask_token": "<mask>",
+            }
+        )
+    )
     return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 

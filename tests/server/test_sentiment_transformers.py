@@ -53,7 +53,10 @@ def test_it_classifies_with_a_model_from_a_local_folder(tiny_model: Path) -> Non
 
 def test_anonymous_labels_are_read_in_cardiffnlp_order(tmp_path: Path) -> None:
     folder = build_tiny_model(tmp_path / "anon", anonymous_labels=True)
-    assert [r.label for r in TransformersSentiment(str(folder)).classify(texts("sad", "nice"))] == ["negative", "positive"]
+    assert [r.label for r in TransformersSentiment(str(folder)).classify(texts("sad", "nice"))] == [
+        "negative",
+        "positive",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -118,8 +121,11 @@ def test_in_the_ensemble_emotes_decide_and_the_model_reads_the_rest(tiny_model: 
     assert [r.label for r in results[:3]] + [results[4].label] == ["positive", "positive", "negative", "positive"]
     assert seen == ["the good", "awful", "m0xyRU", "love"]  # the emote-decided message never reached it
     assert model.classify(texts("sad FeelsGoodMan"))[0].label == "negative"  # what the model alone says
-    assert combine(texts("POGGERS", "D:"), LexiconSentiment(), model_classify) == LexiconSentiment().classify(
-        texts("POGGERS", "D:")) and len(seen) == 4
+    assert (
+        combine(texts("POGGERS", "D:"), LexiconSentiment(), model_classify)
+        == LexiconSentiment().classify(texts("POGGERS", "D:"))
+        and len(seen) == 4
+    )
 
 
 def test_the_ensemble_is_a_backend_and_runs_in_the_service(tiny_model: Path) -> None:
@@ -132,6 +138,9 @@ def test_the_ensemble_is_a_backend_and_runs_in_the_service(tiny_model: Path) -> 
         assert service.wait_ready(120) and service.notice is None and service.active == "ensemble"
         assert service.max_messages is not None  # the model's per-segment budget applies
         assert [r.label for r in service.classify(texts("sad FeelsGoodMan", "great win", "bad"))] == [
-            "positive", "positive", "negative"]
+            "positive",
+            "positive",
+            "negative",
+        ]
     finally:
         worker.stop()

@@ -29,10 +29,15 @@ class Server:
 
     def highlight(self, webapp, stream_id=12, key="0007-0009"):
         with self.uploader.staging() as folder:
-            self.uploader.submit(stream_id, f"{webapp.url}/api/v1/streams/{stream_id}/highlights",
-                                 {"key": f"{stream_id}-{key}", "score": 0.9}, [
-                                     Upload(write(folder / "clip.mp4", MP4), f"{stream_id}/{key}.mp4", "video/mp4", "clip_url"),
-                                     Upload(write(folder / "thumb.jpg", JPG), f"{stream_id}/{key}.jpg", "image/jpeg", "thumbnail_url")])
+            self.uploader.submit(
+                stream_id,
+                f"{webapp.url}/api/v1/streams/{stream_id}/highlights",
+                {"key": f"{stream_id}-{key}", "score": 0.9},
+                [
+                    Upload(write(folder / "clip.mp4", MP4), f"{stream_id}/{key}.mp4", "video/mp4", "clip_url"),
+                    Upload(write(folder / "thumb.jpg", JPG), f"{stream_id}/{key}.jpg", "image/jpeg", "thumbnail_url"),
+                ],
+            )
 
     def exit(self):
         self.uploader.stop()
@@ -69,8 +74,9 @@ def test_a_highlight_is_reported_with_urls_that_serve_its_clip_and_thumbnail(bac
     assert not list((tmp_path / "spool" / "items").iterdir()), "a delivered highlight leaves the spool"
 
 
-def test_while_storage_is_down_the_highlight_waits_and_is_reported_after_it_recovers(backend, servers, webapp_stub,
-                                                                                     tmp_path):
+def test_while_storage_is_down_the_highlight_waits_and_is_reported_after_it_recovers(
+    backend, servers, webapp_stub, tmp_path
+):
     server = servers(tmp_path / "spool", backend.make())
     backend.break_()
     server.highlight(webapp_stub)  # returns at once: the scoring thread never waits for storage
@@ -99,8 +105,9 @@ def test_a_spooled_highlight_survives_a_server_restart(backend, servers, webapp_
     assert_urls_serve_the_files(webapp_stub.posted("highlights")[0])
 
 
-def test_an_item_stays_spooled_until_the_webapp_has_the_report_even_across_a_restart(backend, servers, webapp_stub,
-                                                                                     tmp_path):
+def test_an_item_stays_spooled_until_the_webapp_has_the_report_even_across_a_restart(
+    backend, servers, webapp_stub, tmp_path
+):
     webapp_stub.status = 503
     before = servers(tmp_path / "spool", backend.make())
     before.highlight(webapp_stub)
@@ -164,11 +171,14 @@ def test_a_full_spool_drops_its_oldest_highlight(backend, servers, webapp_stub, 
     assert sorted(h["key"] for h in webapp_stub.posted("highlights")) == ["12-0002-0002", "12-0003-0003"]
 
 
-@pytest.mark.parametrize("contents", [
-    pytest.param({}, id="no-manifest"),
-    pytest.param({"item.json": "{not json"}, id="garbled-manifest"),
-    pytest.param({"item.json": json.dumps({"id": "x"})}, id="manifest-missing-fields"),
-])
+@pytest.mark.parametrize(
+    "contents",
+    [
+        pytest.param({}, id="no-manifest"),
+        pytest.param({"item.json": "{not json"}, id="garbled-manifest"),
+        pytest.param({"item.json": json.dumps({"id": "x"})}, id="manifest-missing-fields"),
+    ],
+)
 def test_an_unfinished_or_unreadable_item_is_discarded_at_start(tmp_path, contents):
     folder = tmp_path / "spool" / "items" / "1700000000.000000-12-abcd"
     folder.mkdir(parents=True)

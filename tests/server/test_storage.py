@@ -14,10 +14,13 @@ MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
 JPG = b"\xff\xd8\xff\xe0" + b"thumbnail" * 100
 
 
-@pytest.mark.parametrize("key, data, content_type", [
-    pytest.param("12/0007-0009.mp4", MP4, "video/mp4", id="clip"),
-    pytest.param("12/0007-0009.jpg", JPG, "image/jpeg", id="thumbnail"),
-])
+@pytest.mark.parametrize(
+    "key, data, content_type",
+    [
+        pytest.param("12/0007-0009.mp4", MP4, "video/mp4", id="clip"),
+        pytest.param("12/0007-0009.jpg", JPG, "image/jpeg", id="thumbnail"),
+    ],
+)
 def test_a_stored_file_gets_a_url_that_serves_its_bytes_with_its_type(backend, tmp_path, key, data, content_type):
     storage = backend.make()
     url = storage.put(write(tmp_path / "f", data), key, content_type)
@@ -42,13 +45,16 @@ def test_storing_the_same_key_twice_keeps_the_newer_file(backend, tmp_path):
     assert requests.get(url, timeout=10).content == JPG
 
 
-@pytest.mark.parametrize("key", [
-    pytest.param("../x.mp4", id="parent"),
-    pytest.param("/etc/x", id="absolute"),
-    pytest.param("12/../../x", id="climbs-out"),
-    pytest.param("", id="empty"),
-    pytest.param("12\\..\\x", id="backslashes"),
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param("../x.mp4", id="parent"),
+        pytest.param("/etc/x", id="absolute"),
+        pytest.param("12/../../x", id="climbs-out"),
+        pytest.param("", id="empty"),
+        pytest.param("12\\..\\x", id="backslashes"),
+    ],
+)
 def test_a_key_that_could_escape_its_stream_is_refused(backend, tmp_path, key):
     with pytest.raises(StorageError, match="unsafe"):
         backend.make().put(write(tmp_path / "f", MP4), key, "video/mp4")
@@ -90,10 +96,13 @@ def test_the_local_url_is_the_base_url_and_the_key(tmp_path):
     assert storage.put(write(tmp_path / "f", MP4), "12//a.mp4", "video/mp4") == "http://127.0.0.1:5000/media/12/a.mp4"
 
 
-@pytest.mark.parametrize("config, error", [
-    pytest.param({"STORAGE_BACKEND": "s3"}, "expected 'local' or 'gcs'", id="unknown-backend"),
-    pytest.param({"STORAGE_BACKEND": "gcs", "GCS_BUCKET": None}, "GCS_BUCKET is required", id="gcs-without-bucket"),
-])
+@pytest.mark.parametrize(
+    "config, error",
+    [
+        pytest.param({"STORAGE_BACKEND": "s3"}, "expected 'local' or 'gcs'", id="unknown-backend"),
+        pytest.param({"STORAGE_BACKEND": "gcs", "GCS_BUCKET": None}, "GCS_BUCKET is required", id="gcs-without-bucket"),
+    ],
+)
 def test_a_bad_backend_setting_is_refused_in_words(config, error, tmp_path):
     with pytest.raises(StorageError, match=error):
         make_storage({"MEDIA_ROOT": tmp_path, "MEDIA_BASE_URL": "http://x/media", **config})

@@ -78,10 +78,13 @@ def test_with_a_retention_clips_older_than_it_are_deleted(tmp_path):
     assert not (tmp_path / "media" / "12").exists()
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    pytest.param({"grace_s": -1}, "STORAGE_DELETE_GRACE_S", id="negative-grace"),
-    pytest.param({"retention_days": 0}, "STORAGE_RETENTION_DAYS", id="zero-retention"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        pytest.param({"grace_s": -1}, "STORAGE_DELETE_GRACE_S", id="negative-grace"),
+        pytest.param({"retention_days": 0}, "STORAGE_RETENTION_DAYS", id="zero-retention"),
+    ],
+)
 def test_bad_cleanup_settings_are_refused_in_words(tmp_path, kwargs, error):
     with pytest.raises(ValueError, match=error):
         StorageJanitor(LocalStorage(tmp_path, "http://x"), tmp_path / "deletes.json", **kwargs)
@@ -94,8 +97,15 @@ def test_a_garbled_schedule_file_stops_start_up_in_words(tmp_path):
 
 
 def make_app(tmp_path, **config):
-    return create_app({"SERVER_API_TOKEN": TOKEN, "INGEST_API_TOKEN": TOKEN, "DATA_DIR": tmp_path / "data", "MEDIA_ROOT": tmp_path / "media",
-                       **config})
+    return create_app(
+        {
+            "SERVER_API_TOKEN": TOKEN,
+            "INGEST_API_TOKEN": TOKEN,
+            "DATA_DIR": tmp_path / "data",
+            "MEDIA_ROOT": tmp_path / "media",
+            **config,
+        }
+    )
 
 
 def test_deleting_a_job_through_the_api_deletes_its_clips_after_the_grace_period(tmp_path):

@@ -25,13 +25,23 @@ def service_account_key(tmp_path, monkeypatch):
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     path = tmp_path / "sa.json"
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": "test", "private_key_id": "k1", "private_key": pem,
-        "client_email": "highlights@test.iam.gserviceaccount.com", "client_id": "1",
-        "token_uri": "https://oauth2.googleapis.com/token"}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "test",
+                "private_key_id": "k1",
+                "private_key": pem,
+                "client_email": "highlights@test.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": "https://oauth2.googleapis.com/token",
+            }
+        )
+    )
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
     return pem
 
@@ -60,7 +70,9 @@ def test_signed_urls_serve_the_clip_and_never_log_the_key(gcs, tmp_path, service
     caplog.set_level(logging.DEBUG)
     storage = gcs.make(signed_urls=True, signed_url_expiry_s=3600)
     url = storage.put(write(tmp_path / "f", MP4), "12/a.mp4", "video/mp4")
-    assert url.startswith(f"{gcs.host}/{BUCKET}/12/a.mp4?") and "X-Goog-Signature=" in url and "X-Goog-Expires=3600" in url
+    assert (
+        url.startswith(f"{gcs.host}/{BUCKET}/12/a.mp4?") and "X-Goog-Signature=" in url and "X-Goog-Expires=3600" in url
+    )
     assert len(url) <= 1000, "the webapp stores URLs of up to 1000 characters (docs/contract.md)"
     assert requests.get(url, timeout=10).content == MP4
     storage.check("12/a.mp4", url, len(MP4), "video/mp4")
@@ -81,8 +93,9 @@ def test_a_signed_url_expiry_outside_what_gcs_allows_is_refused(gcs, expiry):
 
 
 def test_a_bucket_that_does_not_exist_yet_fails_in_words_then_works_once_created(gcs, tmp_path):
-    storage = make_storage({"STORAGE_BACKEND": "gcs", "GCS_BUCKET": "later", "STORAGE_EMULATOR_HOST": gcs.host,
-                            "GCS_RETRY_DEADLINE_S": 1})
+    storage = make_storage(
+        {"STORAGE_BACKEND": "gcs", "GCS_BUCKET": "later", "STORAGE_EMULATOR_HOST": gcs.host, "GCS_RETRY_DEADLINE_S": 1}
+    )
     source = write(tmp_path / "f", MP4)
     with pytest.raises(StorageError, match="gs://later.*NotFound"):
         storage.put(source, "12/a.mp4", "video/mp4")
@@ -99,10 +112,13 @@ def test_with_url_checks_off_the_object_itself_is_checked(gcs, tmp_path):
         storage.check("12/a.mp4", url, len(MP4) + 1, "video/mp4")
 
 
-@pytest.mark.parametrize("status, words", [
-    pytest.param(403, "is the bucket public", id="private-bucket"),
-    pytest.param(404, "answers 404", id="missing"),
-])
+@pytest.mark.parametrize(
+    "status, words",
+    [
+        pytest.param(403, "is the bucket public", id="private-bucket"),
+        pytest.param(404, "answers 404", id="missing"),
+    ],
+)
 def test_a_url_that_viewers_could_not_open_fails_the_check_in_words(gcs, status, words):
     class Refuse(BaseHTTPRequestHandler):
         def do_GET(self):

@@ -23,23 +23,29 @@ def test_an_allowed_hls_url_is_opened_as_given():
     assert job(source="hls://http://127.0.0.1:8181/live/a/index.m3u8").stream_url.startswith("hls://http://127.0.0.1")
 
 
-@pytest.mark.parametrize("overrides, message", [
-    pytest.param({"stream_id": "7"}, "stream_id", id="id-as-text"),
-    pytest.param({"stream_id": True}, "stream_id", id="id-as-bool"),
-    pytest.param({"stream_id": -1}, "stream_id", id="negative-id"),
-    pytest.param({"source": "ab"}, "source", id="name-too-short"),
-    pytest.param({"source": "bad name!"}, "source", id="name-with-spaces"),
-    pytest.param({"source": "http://10.0.0.1/x.m3u8"}, "not allowed", id="private-host"),
-    pytest.param({"source": "hls://metadata.google.internal/x"}, "not allowed", id="hls-bare-host"),
-    pytest.param({"source": "http://127.0.0.1:5000/api/v1/jobs"}, "127.0.0.1:5000 is not allowed",
-                 id="allowed-host-other-port"),
-    pytest.param({"source": "hls://http://127.0.0.1:8182/x.m3u8"}, "not allowed", id="hls-allowed-host-other-port"),
-    pytest.param({"source": "http://127.0.0.1@evil.example/x"}, "user name", id="userinfo-trick"),
-    pytest.param({"source": "file:///etc/passwd"}, "must start with", id="file-url"),
-    pytest.param({"chat_channel": "#no"}, "chat_channel", id="bad-chat"),
-    pytest.param({"callback_base": "http://evil.example"}, "callback host", id="callback-host"),
-    pytest.param({"callback_base": "ftp://127.0.0.1"}, "callback_base", id="callback-scheme"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        pytest.param({"stream_id": "7"}, "stream_id", id="id-as-text"),
+        pytest.param({"stream_id": True}, "stream_id", id="id-as-bool"),
+        pytest.param({"stream_id": -1}, "stream_id", id="negative-id"),
+        pytest.param({"source": "ab"}, "source", id="name-too-short"),
+        pytest.param({"source": "bad name!"}, "source", id="name-with-spaces"),
+        pytest.param({"source": "http://10.0.0.1/x.m3u8"}, "not allowed", id="private-host"),
+        pytest.param({"source": "hls://metadata.google.internal/x"}, "not allowed", id="hls-bare-host"),
+        pytest.param(
+            {"source": "http://127.0.0.1:5000/api/v1/jobs"},
+            "127.0.0.1:5000 is not allowed",
+            id="allowed-host-other-port",
+        ),
+        pytest.param({"source": "hls://http://127.0.0.1:8182/x.m3u8"}, "not allowed", id="hls-allowed-host-other-port"),
+        pytest.param({"source": "http://127.0.0.1@evil.example/x"}, "user name", id="userinfo-trick"),
+        pytest.param({"source": "file:///etc/passwd"}, "must start with", id="file-url"),
+        pytest.param({"chat_channel": "#no"}, "chat_channel", id="bad-chat"),
+        pytest.param({"callback_base": "http://evil.example"}, "callback host", id="callback-host"),
+        pytest.param({"callback_base": "ftp://127.0.0.1"}, "callback_base", id="callback-scheme"),
+    ],
+)
 def test_a_bad_request_is_refused_naming_the_field(overrides, message):
     with pytest.raises(ValidationError, match=message):
         job(**overrides)

@@ -16,10 +16,15 @@ import pytest
 os.environ["DJANGO_SETTINGS_MODULE"] = "webapp.settings"
 # The tests run the production settings (DJANGO_DEBUG off), with their own secrets and over plain
 # HTTP (Django's test client), whatever this machine's environment, config.py or var/secrets.env say.
-os.environ.update({
-    "DJANGO_DEBUG": "false", "DJANGO_HTTPS": "false", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-    "SERVER_API_TOKEN": secrets.token_urlsafe(32), "INGEST_API_TOKEN": secrets.token_urlsafe(32),
-})
+os.environ.update(
+    {
+        "DJANGO_DEBUG": "false",
+        "DJANGO_HTTPS": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "SERVER_API_TOKEN": secrets.token_urlsafe(32),
+        "INGEST_API_TOKEN": secrets.token_urlsafe(32),
+    }
+)
 django.setup()
 
 

@@ -25,9 +25,7 @@ class SignupTestCase(BaseTestCase):
         self.assertFalse(User.objects.filter(username="charlie").exists())
 
     def test_it_rejects_a_taken_username(self):
-        r = self.client.post(
-            "/accounts/signup/", {"username": "alice", "password1": PASSWORD, "password2": PASSWORD}
-        )
+        r = self.client.post("/accounts/signup/", {"username": "alice", "password1": PASSWORD, "password2": PASSWORD})
         self.assertContains(r, "already exists")
 
     def test_the_form_has_labels(self):
@@ -75,7 +73,12 @@ class LoginRequiredTestCase(BaseTestCase):
     def test_a_superuser_can_use_the_admin(self):
         User.objects.create_superuser("root", "root@example.com", PASSWORD)
         self.client.login(username="root", password=PASSWORD)
-        for url in ["/admin/", "/admin/streams/stream/", "/admin/streams/highlight/",
-                    "/admin/streams/segment/", f"/admin/streams/stream/{self.stream.id}/change/"]:
+        for url in [
+            "/admin/",
+            "/admin/streams/stream/",
+            "/admin/streams/highlight/",
+            "/admin/streams/segment/",
+            f"/admin/streams/stream/{self.stream.id}/change/",
+        ]:
             with self.subTest(url=url):
                 self.assertEqual(self.client.get(url).status_code, 200)

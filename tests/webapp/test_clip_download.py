@@ -42,8 +42,16 @@ class ClipDownloadTestCase(BaseTestCase):
         super().tearDownClass()
 
     def highlight(self, clip_url: str) -> Highlight:
-        return Highlight.objects.create(stream=self.stream, key="k1", start_utc=T0, end_utc=T0,
-                                        start_offset_s=3723.0, end_offset_s=3743.0, score=0.8, clip_url=clip_url)
+        return Highlight.objects.create(
+            stream=self.stream,
+            key="k1",
+            start_utc=T0,
+            end_utc=T0,
+            start_offset_s=3723.0,
+            end_offset_s=3743.0,
+            score=0.8,
+            clip_url=clip_url,
+        )
 
     def url(self, highlight: Highlight) -> str:
         return f"/streams/{self.stream.id}/highlights/{highlight.id}/download/"

@@ -59,8 +59,16 @@ class StorageOnlyDownloadTestCase(BaseTestCase):
         self.login()
 
     def download(self, clip_url: str):
-        h = Highlight.objects.create(stream=self.stream, key=f"k{Highlight.objects.count()}", start_utc=T0,
-                                     end_utc=T0, start_offset_s=0.0, end_offset_s=10.0, score=0.8, clip_url=clip_url)
+        h = Highlight.objects.create(
+            stream=self.stream,
+            key=f"k{Highlight.objects.count()}",
+            start_utc=T0,
+            end_utc=T0,
+            start_offset_s=0.0,
+            end_offset_s=10.0,
+            score=0.8,
+            clip_url=clip_url,
+        )
         with override_settings(CLIP_STORAGE_URLS=[f"{self.base}/media"]):
             return self.client.get(f"/streams/{self.stream.id}/highlights/{h.id}/download/")
 
@@ -70,8 +78,13 @@ class StorageOnlyDownloadTestCase(BaseTestCase):
         self.assertIn(b"a clip", b"".join(r.streaming_content))
 
     def test_an_internal_url_outside_storage_is_refused_without_being_fetched(self):
-        for url in [f"{self.base}/healthz", f"{self.base}/media/../healthz", f"{self.base}/media/%2e%2e/healthz",
-                    f"{self.base}/mediaX/clip.mp4", f"http://localhost:{self.service.server_address[1]}/healthz"]:
+        for url in [
+            f"{self.base}/healthz",
+            f"{self.base}/media/../healthz",
+            f"{self.base}/media/%2e%2e/healthz",
+            f"{self.base}/mediaX/clip.mp4",
+            f"http://localhost:{self.service.server_address[1]}/healthz",
+        ]:
             with self.subTest(url=url):
                 r = self.download(url)
                 self.assertContains(r, "its address is not in the clip storage", status_code=502)
@@ -82,4 +95,3 @@ class StorageOnlyDownloadTestCase(BaseTestCase):
         r = self.download(f"{self.base}/media/moved.mp4")
         self.assertContains(r, "storage answered HTTP 302", status_code=502)
         self.assertEqual(InternalService.hits, ["/media/moved.mp4"])
-

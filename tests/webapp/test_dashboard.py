@@ -36,8 +36,16 @@ class AddStreamTestCase(BaseTestCase):
         [call] = self.server.requests
         self.assertEqual((call.method, call.path), ("POST", "/api/v1/jobs"))
         self.assertEqual(call.headers["Authorization"], "Bearer t0ken")
-        self.assertEqual(call.body, {"stream_id": stream.id, "source": "shroud", "chat_channel": "shroud",
-                                     "callback_base": "http://127.0.0.1:8000", "highlights_per_hour": None})  # the model's budget
+        self.assertEqual(
+            call.body,
+            {
+                "stream_id": stream.id,
+                "source": "shroud",
+                "chat_channel": "shroud",
+                "callback_base": "http://127.0.0.1:8000",
+                "highlights_per_hour": None,
+            },
+        )  # the model's budget
 
     def test_it_normalises_twitch_urls_to_the_login(self):
         for text in ["https://www.twitch.tv/Pokimane", "twitch.tv/pokimane/", "http://twitch.tv/POKIMANE"]:
@@ -196,9 +204,16 @@ class DashboardListTestCase(BaseTestCase):
         Stream.objects.create(owner=self.bob, source="bobs_channel", state="error", last_error="boom")
         now = timezone.now()
         for i in range(2):
-            Highlight.objects.create(stream=self.stream, key=f"k{i}", start_utc=now, end_utc=now,
-                                     start_offset_s=i, end_offset_s=i + 30, score=0.8,
-                                     clip_url="http://127.0.0.1:5000/a.mp4")
+            Highlight.objects.create(
+                stream=self.stream,
+                key=f"k{i}",
+                start_utc=now,
+                end_utc=now,
+                start_offset_s=i,
+                end_offset_s=i + 30,
+                score=0.8,
+                clip_url="http://127.0.0.1:5000/a.mp4",
+            )
         self.login()
         r = self.client.get("/")
         self.assertContains(r, "xqcow")

@@ -11,10 +11,19 @@ T0 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 class DeleteStreamTestCase(BaseTestCase):
     def setUp(self):
         super().setUp()
-        Segment.objects.create(stream=self.stream, seq=0, start_utc=T0, end_utc=T0, offset_s=0,
-                               duration_s=10, score=0.2)
-        Highlight.objects.create(stream=self.stream, key="k", start_utc=T0, end_utc=T0, start_offset_s=0,
-                                 end_offset_s=10, score=0.9, clip_url="http://127.0.0.1:5000/a.mp4")
+        Segment.objects.create(
+            stream=self.stream, seq=0, start_utc=T0, end_utc=T0, offset_s=0, duration_s=10, score=0.2
+        )
+        Highlight.objects.create(
+            stream=self.stream,
+            key="k",
+            start_utc=T0,
+            end_utc=T0,
+            start_offset_s=0,
+            end_offset_s=10,
+            score=0.9,
+            clip_url="http://127.0.0.1:5000/a.mp4",
+        )
         self.url = f"/streams/{self.stream.id}/delete/"
         self.login()
 

@@ -25,11 +25,26 @@ class FeedbackTestCase(BaseTestCase):
     def setUpTestData(cls):
         super().setUpTestData()
         for seq, score in enumerate([0.1, 0.7, 0.8, 0.2, 0.1, 0.9]):
-            Segment.objects.create(stream=cls.stream, seq=seq, start_utc=T0, end_utc=T0, offset_s=seq * 10.0,
-                                   duration_s=10.0, score=score, features={"chat_messages": seq})
+            Segment.objects.create(
+                stream=cls.stream,
+                seq=seq,
+                start_utc=T0,
+                end_utc=T0,
+                offset_s=seq * 10.0,
+                duration_s=10.0,
+                score=score,
+                features={"chat_messages": seq},
+            )
         cls.highlight = Highlight.objects.create(
-            stream=cls.stream, key="1-0000-0002", start_utc=T0, end_utc=T0, start_offset_s=0.0, end_offset_s=30.0,
-            score=0.8, clip_url="http://127.0.0.1:5000/media/1/a.mp4")
+            stream=cls.stream,
+            key="1-0000-0002",
+            start_utc=T0,
+            end_utc=T0,
+            start_offset_s=0.0,
+            end_offset_s=30.0,
+            score=0.8,
+            clip_url="http://127.0.0.1:5000/media/1/a.mp4",
+        )
 
     def url(self, suffix):
         return f"/streams/{self.stream.id}/{suffix}"
@@ -106,10 +121,14 @@ class FeedbackTestCase(BaseTestCase):
         doc = r.json()
         self.assertTrue(doc["applied"])
         self.assertEqual((doc["per_hour"], doc["effective_per_hour"]), (12.0, 12.0))
-        self.assertIn("about 12 highlights per hour; each is among the 12 best moments of the hour before it", doc["text"])
+        self.assertIn(
+            "about 12 highlights per hour; each is among the 12 best moments of the hour before it", doc["text"]
+        )
         [call] = server.requests
-        self.assertEqual((call.method, call.path, call.body), ("PATCH", f"/api/v1/jobs/{self.stream.id}",
-                                                                {"highlights_per_hour": 12.0}))
+        self.assertEqual(
+            (call.method, call.path, call.body),
+            ("PATCH", f"/api/v1/jobs/{self.stream.id}", {"highlights_per_hour": 12.0}),
+        )
         self.assertEqual(HighlightBudget.objects.get(stream=self.stream).per_hour, 12.0)
 
     def test_the_answer_estimates_what_the_server_selector_gives_at_that_budget_on_the_stored_scores(self):
@@ -120,8 +139,9 @@ class FeedbackTestCase(BaseTestCase):
         self.assertEqual(estimate["per_hour"], 60.0)
         self.assertEqual(estimate["hours"], round(60 / 3600, 3))
         self.assertEqual(estimate["highlights"], 0)
-        self.assertEqual(estimate["text"], "At 60 per hour, this stream would have had 0 highlights so far "
-                                           "(0.0 per hour of stream).")
+        self.assertEqual(
+            estimate["text"], "At 60 per hour, this stream would have had 0 highlights so far (0.0 per hour of stream)."
+        )
 
     def test_the_budget_can_be_any_number_in_range_and_the_page_shows_it(self):
         self.login()
@@ -225,8 +245,16 @@ class FeedbackTestCase(BaseTestCase):
 
     def test_a_highlight_of_another_stream_is_404_even_on_your_own_stream(self):
         bobs = Stream.objects.create(owner=self.bob, source="shroud")
-        other = Highlight.objects.create(stream=bobs, key="x", start_utc=T0, end_utc=T0, start_offset_s=0,
-                                         end_offset_s=10, score=0.9, clip_url="http://127.0.0.1:5000/b.mp4")
+        other = Highlight.objects.create(
+            stream=bobs,
+            key="x",
+            start_utc=T0,
+            end_utc=T0,
+            start_offset_s=0,
+            end_offset_s=10,
+            score=0.9,
+            clip_url="http://127.0.0.1:5000/b.mp4",
+        )
         self.login()
         r = self.client.post(self.url(f"highlights/{other.id}/vote/"), {"value": "up"}, **JSON)
         self.assertEqual(r.status_code, 404)

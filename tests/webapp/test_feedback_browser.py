@@ -24,11 +24,19 @@ class FeedbackBrowserTestCase(BrowserTestCase):
         self.alice = User.objects.create_user("alice", password=PASSWORD)
         self.stream = Stream.objects.create(owner=self.alice, source="xqcow", state="live", bar=0.5)
         for seq, score in enumerate([0.1, 0.8, 0.3, 0.2, 0.9]):
-            Segment.objects.create(stream=self.stream, seq=seq, start_utc=T0, end_utc=T0, offset_s=seq * 10.0,
-                                   duration_s=10.0, score=score)
+            Segment.objects.create(
+                stream=self.stream, seq=seq, start_utc=T0, end_utc=T0, offset_s=seq * 10.0, duration_s=10.0, score=score
+            )
         self.highlight = Highlight.objects.create(
-            stream=self.stream, key="k1", start_utc=T0, end_utc=T0, start_offset_s=0.0, end_offset_s=20.0,
-            score=0.8, clip_url="http://127.0.0.1:9/a.mp4")
+            stream=self.stream,
+            key="k1",
+            start_utc=T0,
+            end_utc=T0,
+            start_offset_s=0.0,
+            end_offset_s=20.0,
+            score=0.8,
+            clip_url="http://127.0.0.1:9/a.mp4",
+        )
         self.page = self.page_as(self.alice)
         self.page.goto(f"{self.live_server_url}/streams/{self.stream.id}/")
 
@@ -41,8 +49,16 @@ class FeedbackBrowserTestCase(BrowserTestCase):
         expect(up).to_have_attribute("aria-pressed", "false")
         self.assertFalse(Vote.objects.exists())
 
-        later = Highlight.objects.create(stream=self.stream, key="k2", start_utc=T0, end_utc=T0, start_offset_s=40.0,
-                                         end_offset_s=50.0, score=0.9, clip_url="http://127.0.0.1:9/b.mp4")
+        later = Highlight.objects.create(
+            stream=self.stream,
+            key="k2",
+            start_utc=T0,
+            end_utc=T0,
+            start_offset_s=40.0,
+            end_offset_s=50.0,
+            score=0.9,
+            clip_url="http://127.0.0.1:9/b.mp4",
+        )
         down = self.page.locator(f'[data-highlight-id="{later.id}"] .vote-down')
         expect(down).to_have_count(1, timeout=8000)  # the poll added the card, feedback.js the thumbs
         down.click()
@@ -63,7 +79,8 @@ class FeedbackBrowserTestCase(BrowserTestCase):
         page = self.page
         expect(page.locator("#budget")).to_have_value("6")  # the model's budget
         expect(page.locator("#budget-estimate")).to_have_text(
-            "At 6 per hour, this stream would have had 0 highlights so far (0.0 per hour of stream).")
+            "At 6 per hour, this stream would have had 0 highlights so far (0.0 per hour of stream)."
+        )
         slider = page.locator("#budget-slider")
         with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
             slider.focus()
@@ -73,7 +90,9 @@ class FeedbackBrowserTestCase(BrowserTestCase):
         self.assertEqual([(r.method, r.body) for r in server.requests], [("PATCH", {"highlights_per_hour": 60.0})])
         expect(page.locator("#budget")).to_have_value("60")
         expect(slider).to_have_attribute("aria-valuetext", "60 per hour")
-        expect(page.locator("#budget-note")).to_contain_text("Your budget for this stream: about 60 highlights per hour")
+        expect(page.locator("#budget-note")).to_contain_text(
+            "Your budget for this stream: about 60 highlights per hour"
+        )
         expect(page.locator("#budget-estimate")).to_contain_text("At 60 per hour")
         expect(page.locator("#budget-reset")).to_be_visible()
 
@@ -88,8 +107,9 @@ class FeedbackBrowserTestCase(BrowserTestCase):
             page.locator("#budget-reset").click()
             expect(page.locator("#budget-note")).to_contain_text("The model's budget: about 6", timeout=8000)
         self.assertFalse(HighlightBudget.objects.exists())
-        self.assertEqual([r.body for r in server.requests],
-                         [{"highlights_per_hour": 2.5}, {"highlights_per_hour": None}])
+        self.assertEqual(
+            [r.body for r in server.requests], [{"highlights_per_hour": 2.5}, {"highlights_per_hour": None}]
+        )
         expect(page.locator("#budget")).to_have_value("6")
         expect(page.locator("#budget-slider")).to_have_value("7")
         expect(page.locator("#budget-reset")).to_be_hidden()
@@ -99,5 +119,6 @@ class FeedbackBrowserTestCase(BrowserTestCase):
         page.locator("#budget").evaluate("(input) => { input.removeAttribute('max'); input.value = '100'; }")
         page.locator("#budget-apply").click()
         expect(page.locator("#budget-note")).to_have_text(
-            "Not saved: highlights per hour must be a number from 0.5 to 60", timeout=8000)
+            "Not saved: highlights per hour must be a number from 0.5 to 60", timeout=8000
+        )
         self.assertFalse(HighlightBudget.objects.exists())

@@ -42,7 +42,7 @@ def two_hours_with_moments_and_a_gap(rng: np.random.Generator) -> list[tuple[int
     """Noise with short spikes of different heights, and 30 seqs skipped (a job restart)."""
     scores = rng.beta(2, 8, 720)
     for start in rng.choice(700, 40, replace=False):
-        scores[start:start + rng.integers(1, 5)] += rng.uniform(0.2, 0.6)
+        scores[start : start + rng.integers(1, 5)] += rng.uniform(0.2, 0.6)
     seqs = [seq if seq < 400 else seq + 30 for seq in range(720)]
     return [(seq, round(float(min(s, 1.0)), 6)) for seq, s in zip(seqs, scores, strict=True)]
 
@@ -54,44 +54,77 @@ class EstimateEqualsPublishedTestCase(BaseTestCase):
         self.server_client = Client(enforce_csrf_checks=True)  # the processing server has no cookie
 
     def ingest(self, stream: Stream, what: str, doc: dict) -> None:
-        r = self.server_client.post(f"/api/v1/streams/{stream.id}/{what}", json.dumps(doc),
-                                    content_type="application/json", headers={"Authorization": f"Bearer {TOKEN}"})
+        r = self.server_client.post(
+            f"/api/v1/streams/{stream.id}/{what}",
+            json.dumps(doc),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
         self.assertIn(r.status_code, (200, 201), r.content)
 
-    def report_like_the_live_job(self, stream: Stream, pairs: list[tuple[int, float]], per_hour: float) -> HighlightSelector:
+    def report_like_the_live_job(
+        self, stream: Stream, pairs: list[tuple[int, float]], per_hour: float
+    ) -> HighlightSelector:
         selector = HighlightSelector(per_hour, SEGMENT)
         for seq, score in pairs:
             highlight = selector.push(seq, score)
-            self.ingest(stream, "segments", {"threshold": selector.bar, "segments": [{
-                "seq": seq, "start_utc": iso(seq * SEGMENT), "end_utc": iso((seq + 1) * SEGMENT),
-                "offset_s": seq * SEGMENT, "duration_s": SEGMENT, "score": score, "features": {}}]})
+            self.ingest(
+                stream,
+                "segments",
+                {
+                    "threshold": selector.bar,
+                    "segments": [
+                        {
+                            "seq": seq,
+                            "start_utc": iso(seq * SEGMENT),
+                            "end_utc": iso((seq + 1) * SEGMENT),
+                            "offset_s": seq * SEGMENT,
+                            "duration_s": SEGMENT,
+                            "score": score,
+                            "features": {},
+                        }
+                    ],
+                },
+            )
             if highlight:
-                self.ingest(stream, "highlights", {
-                    "key": f"{stream.id}-{highlight.key}", "start_utc": iso(highlight.first_seq * SEGMENT),
-                    "end_utc": iso((highlight.last_seq + 1) * SEGMENT), "start_offset_s": highlight.first_seq * SEGMENT,
-                    "end_offset_s": (highlight.last_seq + 1) * SEGMENT, "score": highlight.score,
-                    "clip_url": f"http://127.0.0.1:5000/media/{stream.id}/{highlight.key}.mp4", "reasons": []})
+                self.ingest(
+                    stream,
+                    "highlights",
+                    {
+                        "key": f"{stream.id}-{highlight.key}",
+                        "start_utc": iso(highlight.first_seq * SEGMENT),
+                        "end_utc": iso((highlight.last_seq + 1) * SEGMENT),
+                        "start_offset_s": highlight.first_seq * SEGMENT,
+                        "end_offset_s": (highlight.last_seq + 1) * SEGMENT,
+                        "score": highlight.score,
+                        "clip_url": f"http://127.0.0.1:5000/media/{stream.id}/{highlight.key}.mp4",
+                        "reasons": [],
+                    },
+                )
         return selector
 
     def estimate_from_the_slider(self, stream: Stream, per_hour: float) -> dict:
         self.login()
         with FakeProcessingServer() as server, override_settings(SERVER_URL=server.url):
-            r = self.client.post(f"/streams/{stream.id}/budget/", {"per_hour": str(per_hour)},
-                                 HTTP_ACCEPT="application/json")
+            r = self.client.post(
+                f"/streams/{stream.id}/budget/", {"per_hour": str(per_hour)}, HTTP_ACCEPT="application/json"
+            )
         self.assertEqual(r.status_code, 200, r.content)
         return r.json()["estimate"]
 
     def check(self, source: str, pairs: list[tuple[int, float]], per_hour: float) -> int:
         stream = Stream.objects.create(owner=self.alice, source=source, state=Stream.LIVE)
         selector = self.report_like_the_live_job(stream, pairs, per_hour)
-        published = list(Highlight.objects.filter(stream=stream).order_by("start_offset_s").values_list("key", flat=True))
+        published = list(
+            Highlight.objects.filter(stream=stream).order_by("start_offset_s").values_list("key", flat=True)
+        )
         estimate = self.estimate_from_the_slider(stream, per_hour)
         self.assertEqual(estimate["highlights"], len(published), f"{source} at {per_hour}/h")
         self.assertEqual(estimate["hours"], round(len(pairs) * SEGMENT / 3600, 3))
         # The same highlights as select() (server.analyze, training), which also closes the run
         # still open at the end; the live job publishes that one when it closes.
         offline = [f"{stream.id}-{h.key}" for h in select(pairs, per_hour, SEGMENT)]
-        self.assertEqual(offline[:len(published)], published)
+        self.assertEqual(offline[: len(published)], published)
         self.assertEqual(len(offline) - len(published), 1 if selector.flush() else 0)
         self.assertEqual(self.client.get(f"/streams/{stream.id}/status.json").json()["bar"], selector.bar)
         return len(published)

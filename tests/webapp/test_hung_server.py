@@ -91,8 +91,14 @@ def webapp(tmp_path, hung):
     env = {**stack.env(), "SERVER_URL": hung.url, "JOB_SYNC_INTERVAL_S": "0.5"}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
-    made = subprocess.run([*manage, "shell", "-c", MAKE_USERS.format(users=USERS)], env=env, check=True, cwd=ROOT,
-                          capture_output=True, text=True)
+    made = subprocess.run(
+        [*manage, "shell", "-c", MAKE_USERS.format(users=USERS)],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     users = json.loads(made.stdout.strip().splitlines()[-1])
     with open(tmp_path / "webapp.log", "wb") as log:
         process = subprocess.Popen(stack.commands()["webapp"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -114,23 +120,29 @@ def webapp(tmp_path, hung):
 
 def timed_get(url: str, session_key: str | None = None) -> tuple[float, int]:
     started = time.monotonic()
-    response = requests.get(url, cookies={"sessionid": session_key} if session_key else {}, timeout=30,
-                            allow_redirects=False)
+    response = requests.get(
+        url, cookies={"sessionid": session_key} if session_key else {}, timeout=30, allow_redirects=False
+    )
     return time.monotonic() - started, response.status_code
 
 
 @pytest.mark.timeout(180)
 def test_ten_users_with_waiting_streams_and_a_hung_server_do_not_slow_any_page(webapp, hung):
     base, users = webapp
-    pages = [(f"{base}{path}", key) for key, stream_id in users
-             for path in ("/streams/status.json", f"/streams/{stream_id}/status.json", "/", f"/streams/{stream_id}/")]
+    pages = [
+        (f"{base}{path}", key)
+        for key, stream_id in users
+        for path in ("/streams/status.json", f"/streams/{stream_id}/status.json", "/", f"/streams/{stream_id}/")
+    ]
     with ThreadPoolExecutor(max_workers=len(pages)) as pool:
         polls = [pool.submit(timed_get, url, key) for url, key in pages]
         time.sleep(0.3)  # the polls are in flight (before the fix: each held a thread for 10 s)
         login_s, login_status = timed_get(base + "/accounts/login/")
         results = [poll.result() for poll in polls]
-    print(f"login page {login_s:.2f} s; slowest of {len(results)} pages {max(r[0] for r in results):.2f} s; "
-          f"connections to the hung server {len(hung.connections)}")
+    print(
+        f"login page {login_s:.2f} s; slowest of {len(results)} pages {max(r[0] for r in results):.2f} s; "
+        f"connections to the hung server {len(hung.connections)}"
+    )
     assert login_status == 200 and login_s < 2.0, f"the login page took {login_s:.1f} s"
     assert all(status == 200 for _, status in results), sorted({status for _, status in results})  # 302: logged out
     slowest = max(seconds for seconds, _ in results)

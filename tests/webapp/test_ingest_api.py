@@ -9,14 +9,25 @@ TOKEN = "ingest-s3cret"
 
 
 def segment(seq, score=0.12, **extra):
-    return {"seq": seq, "start_utc": "2026-11-30T07:00:00.000Z", "end_utc": "2026-11-30T07:00:10.000Z",
-            "offset_s": seq * 10.0, "duration_s": 10.0, "score": score,
-            "features": {"chat_messages": 14, "audio_peak": 0.8}, **extra}
+    return {
+        "seq": seq,
+        "start_utc": "2026-11-30T07:00:00.000Z",
+        "end_utc": "2026-11-30T07:00:10.000Z",
+        "offset_s": seq * 10.0,
+        "duration_s": 10.0,
+        "score": score,
+        "features": {"chat_messages": 14, "audio_peak": 0.8},
+        **extra,
+    }
 
 
 HIGHLIGHT = {
-    "key": "12-0007-0009", "start_utc": "2026-11-30T07:01:00Z", "end_utc": "2026-11-30T07:01:30+00:00",
-    "start_offset_s": 60.0, "end_offset_s": 90.0, "score": 0.81,
+    "key": "12-0007-0009",
+    "start_utc": "2026-11-30T07:01:00Z",
+    "end_utc": "2026-11-30T07:01:30+00:00",
+    "start_offset_s": 60.0,
+    "end_offset_s": 90.0,
+    "score": 0.81,
     "clip_url": "http://127.0.0.1:5000/media/12/12-0007-0009.mp4",
     "thumbnail_url": "http://127.0.0.1:5000/media/12/12-0007-0009.jpg",
     "reasons": [{"feature": "chat_rate_ratio", "value": 4.2, "text": "chat 4.2x its usual rate"}],
@@ -79,8 +90,12 @@ class AuthTestCase(IngestTestCase):
 
 class StatusTestCase(IngestTestCase):
     def test_it_updates_the_state_shown_on_the_page(self):
-        doc = {"state": "error", "segments_done": 31, "last_error": "ffmpeg exited with 1",
-               "degraded": ["audio tagging off: no checkpoint"]}
+        doc = {
+            "state": "error",
+            "segments_done": 31,
+            "last_error": "ffmpeg exited with 1",
+            "degraded": ["audio tagging off: no checkpoint"],
+        }
         r = self.post("status", doc)
         self.assertEqual(r.status_code, 200)
         stream = Stream.objects.get(pk=self.stream.pk)
@@ -104,7 +119,9 @@ class StatusTestCase(IngestTestCase):
         self.assertError(self.post("status", {"state": "waiting"}), 400, "state: must be one of")
 
     def test_it_rejects_wrong_types(self):
-        self.assertError(self.post("status", {"state": "live", "segments_done": "3"}), 400, "segments_done: must be an integer")
+        self.assertError(
+            self.post("status", {"state": "live", "segments_done": "3"}), 400, "segments_done: must be an integer"
+        )
         self.assertError(self.post("status", {"state": "live", "degraded": "x"}), 400, "degraded: must be a list")
 
 
@@ -148,10 +165,12 @@ class SegmentsTestCase(IngestTestCase):
         raw = json.dumps({"segments": [segment(0, score=0.5)]}).replace('"score": 0.5', '"score": 1e999')
         self.assertError(self.post("segments", None, raw=raw), 400, "segments[0].score: must be a finite number")
         raw = json.dumps({"segments": [segment(0)]}).replace('"audio_peak": 0.8', '"audio_peak": -1e999')
-        self.assertError(self.post("segments", None, raw=raw), 400,
-                         "segments[0].features.audio_peak: must be a finite number")
-        self.assertError(self.post("segments", {"segments": [segment(0, score=float("inf"))]}), 400,
-                         "Infinity is not valid JSON")
+        self.assertError(
+            self.post("segments", None, raw=raw), 400, "segments[0].features.audio_peak: must be a finite number"
+        )
+        self.assertError(
+            self.post("segments", {"segments": [segment(0, score=float("inf"))]}), 400, "Infinity is not valid JSON"
+        )
 
 
 class HighlightsTestCase(IngestTestCase):

@@ -15,8 +15,15 @@ TOKEN = "ingest-token-for-the-limits-tests-0123456789"
 
 
 def segment(seq, **extra):
-    return {"seq": seq, "start_utc": "2026-11-30T07:00:00Z", "end_utc": "2026-11-30T07:00:10Z",
-            "offset_s": 0.0, "duration_s": 10.0, "score": 0.1, **extra}
+    return {
+        "seq": seq,
+        "start_utc": "2026-11-30T07:00:00Z",
+        "end_utc": "2026-11-30T07:00:10Z",
+        "offset_s": 0.0,
+        "duration_s": 10.0,
+        "score": 0.1,
+        **extra,
+    }
 
 
 @override_settings(INGEST_API_TOKEN=TOKEN)
@@ -26,8 +33,12 @@ class IngestLimitsTestCase(BaseTestCase):
 
     def post(self, what, body, stream_id=None):
         raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
-        return self.client.post(f"/api/v1/streams/{stream_id or self.stream.id}/{what}", raw,
-                                content_type="application/json", headers={"Authorization": f"Bearer {TOKEN}"})
+        return self.client.post(
+            f"/api/v1/streams/{stream_id or self.stream.id}/{what}",
+            raw,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
 
     def assertError(self, r, status, words):
         self.assertEqual(r.status_code, status, r.content[:300])
@@ -36,8 +47,11 @@ class IngestLimitsTestCase(BaseTestCase):
     def test_a_seq_beyond_what_the_database_stores_is_a_400(self):
         for seq in [2**63, 2**64 + 5, 2**31]:
             with self.subTest(seq=seq):
-                self.assertError(self.post("segments", {"segments": [segment(seq)]}), 400,
-                                 "segments[0].seq: must be at most 2147483647")
+                self.assertError(
+                    self.post("segments", {"segments": [segment(seq)]}),
+                    400,
+                    "segments[0].seq: must be at most 2147483647",
+                )
         self.assertEqual(self.post("segments", {"segments": [segment(2**31 - 1)]}).status_code, 200)
         self.assertEqual(list(Segment.objects.values_list("seq", flat=True)), [2**31 - 1])
 
@@ -52,8 +66,9 @@ class IngestLimitsTestCase(BaseTestCase):
         features = {}
         for _ in range(40):
             features = {"x": features}
-        self.assertError(self.post("segments", {"segments": [segment(1, features=features)]}), 400,
-                         "nested more than 32 levels")
+        self.assertError(
+            self.post("segments", {"segments": [segment(1, features=features)]}), 400, "nested more than 32 levels"
+        )
         self.assertFalse(Segment.objects.exists())
 
     def test_a_stream_id_beyond_the_database_is_a_404(self):

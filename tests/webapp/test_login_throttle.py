@@ -21,8 +21,9 @@ class LoginThrottleTestCase(BaseTestCase):
         self.client = Client(enforce_csrf_checks=False)
 
     def log_in(self, password, username="alice", address="10.0.0.1", client=None):
-        return (client or self.client).post("/accounts/login/", {"username": username, "password": password},
-                                            REMOTE_ADDR=address)
+        return (client or self.client).post(
+            "/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=address
+        )
 
     def fail(self, times, **kwargs):
         for _ in range(times):
@@ -70,7 +71,8 @@ class LoginThrottleTestCase(BaseTestCase):
         self.alice.save()
         for _ in range(5):
             self.client.post("/admin/login/", {"username": "alice", "password": "nope"}, REMOTE_ADDR="10.0.0.1")
-        r = self.client.post("/admin/login/?next=/admin/", {"username": "alice", "password": PASSWORD},
-                             REMOTE_ADDR="10.0.0.1")
+        r = self.client.post(
+            "/admin/login/?next=/admin/", {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1"
+        )
         self.assertEqual(r.status_code, 200, "not logged in: the form is shown again")
         self.assertNotIn("_auth_user_id", self.client.session)

@@ -22,14 +22,17 @@ from appsecrets import ensure_secrets, new_secrets
 from server.demo.stack import free_port
 
 # The README's production settings (behind a TLS proxy), secrets aside.
-PRODUCTION = {"DJANGO_ALLOWED_HOSTS": "highlights.example.com,127.0.0.1",
-              "DJANGO_CSRF_TRUSTED_ORIGINS": "https://highlights.example.com",
-              "WEBAPP_TRUSTED_PROXY": "127.0.0.1"}
+PRODUCTION = {
+    "DJANGO_ALLOWED_HOSTS": "highlights.example.com,127.0.0.1",
+    "DJANGO_CSRF_TRUSTED_ORIGINS": "https://highlights.example.com",
+    "WEBAPP_TRUSTED_PROXY": "127.0.0.1",
+}
 
 
 def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_without_a_secret_the_webapp_refuses_to_start_and_says_which(tmp_path):
@@ -49,8 +52,12 @@ def test_a_published_default_or_short_secret_is_refused_by_name(tmp_path, name):
 
 def test_debug_must_be_asked_for_and_then_keeps_the_development_defaults(tmp_path):
     assert manage(isolated_env(tmp_path), "check").returncode != 0, "no DJANGO_DEBUG means production"
-    done = manage(isolated_env(tmp_path, DJANGO_DEBUG="true"), "shell", "-c",
-                  "from django.conf import settings as s; print(s.DEBUG, s.SERVER_API_TOKEN, s.INGEST_API_TOKEN)")
+    done = manage(
+        isolated_env(tmp_path, DJANGO_DEBUG="true"),
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.DEBUG, s.SERVER_API_TOKEN, s.INGEST_API_TOKEN)",
+    )
     assert done.stdout.split()[-3:] == ["True", "dev-server-token", "dev-ingest-token"], done.stderr
 
 
@@ -70,8 +77,9 @@ def test_the_sqlite_database_is_readable_by_its_owner_only(tmp_path):
     env = isolated_env(tmp_path, **new_secrets())
     assert manage(env, "migrate", "--noinput", "-v", "0").returncode == 0
     files = list((tmp_path / "db").glob("db.sqlite3*"))
-    assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files), \
-        {f.name: oct(f.stat().st_mode) for f in files}
+    assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files), {
+        f.name: oct(f.stat().st_mode) for f in files
+    }
     assert stat.S_IMODE((tmp_path / "db").stat().st_mode) == 0o700
 
 
@@ -83,8 +91,12 @@ def webapp(tmp_path_factory):
     ensure_secrets(tmp_path / "no-secrets.env")
     assert manage(env, "migrate", "--noinput", "-v", "0").returncode == 0
     port = free_port()
-    with running([sys.executable, "-m", "webapp", f"--listen=127.0.0.1:{port}"], env, f"http://127.0.0.1:{port}",
-                 tmp_path / "webapp.log"):
+    with running(
+        [sys.executable, "-m", "webapp", f"--listen=127.0.0.1:{port}"],
+        env,
+        f"http://127.0.0.1:{port}",
+        tmp_path / "webapp.log",
+    ):
         yield port, f"http://127.0.0.1:{port}"
 
 
@@ -136,12 +148,13 @@ def test_python_m_appsecrets_writes_three_long_random_secrets_once(tmp_path):
 
 
 def test_the_download_button_follows_the_servers_storage_settings_by_default(tmp_path):
-    show = ("from django.conf import settings as s; import json; print(json.dumps(s.CLIP_STORAGE_URLS))")
-    for storage, expected in [({}, ["http://127.0.0.1:5000/media"]),
-                              ({"SERVER_PORT": "5055"}, ["http://127.0.0.1:5055/media"]),
-                              ({"STORAGE_BACKEND": "gcs", "GCS_BUCKET": "clips"}, ["https://storage.googleapis.com/clips"]),
-                              ({"CLIP_STORAGE_URLS": "https://a.example/x,https://b.example"},
-                               ["https://a.example/x", "https://b.example"])]:
+    show = "from django.conf import settings as s; import json; print(json.dumps(s.CLIP_STORAGE_URLS))"
+    for storage, expected in [
+        ({}, ["http://127.0.0.1:5000/media"]),
+        ({"SERVER_PORT": "5055"}, ["http://127.0.0.1:5055/media"]),
+        ({"STORAGE_BACKEND": "gcs", "GCS_BUCKET": "clips"}, ["https://storage.googleapis.com/clips"]),
+        ({"CLIP_STORAGE_URLS": "https://a.example/x,https://b.example"}, ["https://a.example/x", "https://b.example"]),
+    ]:
         done = manage(isolated_env(tmp_path, DJANGO_DEBUG="true", **storage), "shell", "-c", show)
         assert json.loads(done.stdout.splitlines()[-1]) == expected, done.stderr
 
@@ -151,18 +164,30 @@ def test_database_url_selects_postgresql_with_its_options():
 
     db = database_from_url("postgres://high%40lights:p%2Fss@db.internal:5433/highlights?sslmode=require")
     assert (db["ENGINE"], db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"], db["OPTIONS"]) == (
-        "django.db.backends.postgresql", "highlights", "high@lights", "p/ss", "db.internal", "5433",
-        {"sslmode": "require"})
+        "django.db.backends.postgresql",
+        "highlights",
+        "high@lights",
+        "p/ss",
+        "db.internal",
+        "5433",
+        {"sslmode": "require"},
+    )
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL must look like postgres://"):
         database_from_url("mysql://u:p@h/db")
 
 
 def test_the_https_settings_are_settings_not_code(tmp_path):
-    show = ("from django.conf import settings as s; import json; print(json.dumps([s.SECURE_SSL_REDIRECT, "
-            "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER]))")
-    for settings, expected in [({}, [True, True, True, 31536000, None]),
-                               ({"DJANGO_HTTPS": "false"}, [False, False, False, 0, None]),
-                               ({"DJANGO_HSTS_SECONDS": "600", "DJANGO_PROXY_SSL_HEADER": "X-Forwarded-Proto"},
-                                [True, True, True, 600, ["HTTP_X_FORWARDED_PROTO", "https"]])]:
+    show = (
+        "from django.conf import settings as s; import json; print(json.dumps([s.SECURE_SSL_REDIRECT, "
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER]))"
+    )
+    for settings, expected in [
+        ({}, [True, True, True, 31536000, None]),
+        ({"DJANGO_HTTPS": "false"}, [False, False, False, 0, None]),
+        (
+            {"DJANGO_HSTS_SECONDS": "600", "DJANGO_PROXY_SSL_HEADER": "X-Forwarded-Proto"},
+            [True, True, True, 600, ["HTTP_X_FORWARDED_PROTO", "https"]],
+        ),
+    ]:
         done = manage(isolated_env(tmp_path, **new_secrets(), **settings), "shell", "-c", show)
         assert json.loads(done.stdout.splitlines()[-1]) == expected, done.stderr

@@ -11,19 +11,36 @@ class StreamPageTestCase(BaseTestCase):
     @classmethod
     def setUpTestData(cls):
         super().setUpTestData()
-        Stream.objects.filter(pk=cls.stream.pk).update(degraded=["audio tagging off: no checkpoint"],
-                                                       segments_done=3, bar=0.6)
+        Stream.objects.filter(pk=cls.stream.pk).update(
+            degraded=["audio tagging off: no checkpoint"], segments_done=3, bar=0.6
+        )
         for seq, score in enumerate([0.1, 0.7, 0.3]):
-            Segment.objects.create(stream=cls.stream, seq=seq, start_utc=T0, end_utc=T0,
-                                   offset_s=seq * 10.0, duration_s=10.0, score=score)
+            Segment.objects.create(
+                stream=cls.stream, seq=seq, start_utc=T0, end_utc=T0, offset_s=seq * 10.0, duration_s=10.0, score=score
+            )
         cls.older = Highlight.objects.create(
-            stream=cls.stream, key="12-0001-0003", start_utc=T0, end_utc=T0, start_offset_s=60.0,
-            end_offset_s=90.0, score=0.81, clip_url="http://127.0.0.1:5000/media/1/a.mp4",
+            stream=cls.stream,
+            key="12-0001-0003",
+            start_utc=T0,
+            end_utc=T0,
+            start_offset_s=60.0,
+            end_offset_s=90.0,
+            score=0.81,
+            clip_url="http://127.0.0.1:5000/media/1/a.mp4",
             thumbnail_url="http://127.0.0.1:5000/media/1/a.jpg",
-            reasons=[{"feature": "chat_rate_ratio", "value": 4.2, "text": "chat 4.2x its usual rate"}])
+            reasons=[{"feature": "chat_rate_ratio", "value": 4.2, "text": "chat 4.2x its usual rate"}],
+        )
         cls.newer = Highlight.objects.create(
-            stream=cls.stream, key="12-0360-0362", start_utc=T0, end_utc=T0, start_offset_s=3723.0,
-            end_offset_s=3743.0, score=0.655, clip_url="http://127.0.0.1:5000/media/1/b.mp4", reasons=[])
+            stream=cls.stream,
+            key="12-0360-0362",
+            start_utc=T0,
+            end_utc=T0,
+            start_offset_s=3723.0,
+            end_offset_s=3743.0,
+            score=0.655,
+            clip_url="http://127.0.0.1:5000/media/1/b.mp4",
+            reasons=[],
+        )
 
     def url(self, suffix=""):
         return f"/streams/{self.stream.id}/{suffix}"
@@ -63,10 +80,14 @@ class StreamPageTestCase(BaseTestCase):
         self.assertEqual(doc["segments_done"], 3)
         self.assertEqual(doc["bar"], 0.6)
         end = T0.isoformat()
-        self.assertEqual(doc["segments"], [
-            {"seq": 0, "offset_s": 0.0, "duration_s": 10.0, "score": 0.1, "end_utc": end},
-            {"seq": 1, "offset_s": 10.0, "duration_s": 10.0, "score": 0.7, "end_utc": end},
-            {"seq": 2, "offset_s": 20.0, "duration_s": 10.0, "score": 0.3, "end_utc": end}])
+        self.assertEqual(
+            doc["segments"],
+            [
+                {"seq": 0, "offset_s": 0.0, "duration_s": 10.0, "score": 0.1, "end_utc": end},
+                {"seq": 1, "offset_s": 10.0, "duration_s": 10.0, "score": 0.7, "end_utc": end},
+                {"seq": 2, "offset_s": 20.0, "duration_s": 10.0, "score": 0.3, "end_utc": end},
+            ],
+        )
         self.assertEqual([h["id"] for h in doc["highlights"]], [self.newer.id, self.older.id])
         first = doc["highlights"][1]
         self.assertEqual(first["clip_url"], "http://127.0.0.1:5000/media/1/a.mp4")
@@ -86,9 +107,11 @@ class StreamPageTestCase(BaseTestCase):
     def test_a_live_stream_without_news_for_90_seconds_says_the_state_may_be_stale(self):
         # The newest segment ended at T0 + 0:00:00 (all three end at T0).
         self.assertIsNone(quiet_note(self.stream, now=T0 + timedelta(seconds=89)))
-        self.assertEqual(quiet_note(self.stream, now=T0 + timedelta(minutes=5)),
-                         "No new segment from the processing server for 5 minutes: it may be down or may have "
-                         "lost this stream, so the state shown may be out of date.")
+        self.assertEqual(
+            quiet_note(self.stream, now=T0 + timedelta(minutes=5)),
+            "No new segment from the processing server for 5 minutes: it may be down or may have "
+            "lost this stream, so the state shown may be out of date.",
+        )
         self.assertIn("for 1 minute:", quiet_note(self.stream, now=T0 + timedelta(seconds=91)))
         self.login()
         self.assertIn("No new segment", self.client.get(self.url("status.json")).json()["quiet_note"])

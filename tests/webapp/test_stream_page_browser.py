@@ -64,8 +64,9 @@ class BrowserTestCase(StaticLiveServerTestCase):
         self.client.force_login(user)
         context = self.browser.new_context()
         self.addCleanup(context.close)
-        context.add_cookies([{"name": "sessionid", "value": self.client.cookies["sessionid"].value,
-                              "url": self.live_server_url}])
+        context.add_cookies(
+            [{"name": "sessionid", "value": self.client.cookies["sessionid"].value, "url": self.live_server_url}]
+        )
         return context.new_page()
 
 
@@ -76,17 +77,27 @@ class StreamPageBrowserTestCase(BrowserTestCase):
         self.alice = User.objects.create_user("alice", password=PASSWORD)
         self.stream = Stream.objects.create(owner=self.alice, source="xqcow", chat_channel="xqcow", state="starting")
         for seq, score in enumerate([0.1, 0.8, 0.3]):
-            Segment.objects.create(stream=self.stream, seq=seq, start_utc=T0, end_utc=T0, offset_s=seq * 10.0,
-                                   duration_s=10.0, score=score)
+            Segment.objects.create(
+                stream=self.stream, seq=seq, start_utc=T0, end_utc=T0, offset_s=seq * 10.0, duration_s=10.0, score=score
+            )
         self.first = Highlight.objects.create(
-            stream=self.stream, key="k1", start_utc=T0, end_utc=T0, start_offset_s=10.0, end_offset_s=30.0,
-            score=0.8, clip_url="http://127.0.0.1:9/a.mp4")
+            stream=self.stream,
+            key="k1",
+            start_utc=T0,
+            end_utc=T0,
+            start_offset_s=10.0,
+            end_offset_s=30.0,
+            score=0.8,
+            clip_url="http://127.0.0.1:9/a.mp4",
+        )
         self.page = self.page_as(self.alice)
 
     def ingest(self, what, doc):
         request = urllib.request.Request(
-            f"{self.live_server_url}/api/v1/streams/{self.stream.id}/{what}", data=json.dumps(doc).encode(),
-            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+            f"{self.live_server_url}/api/v1/streams/{self.stream.id}/{what}",
+            data=json.dumps(doc).encode(),
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request) as response:
             return response.status
 
@@ -99,14 +110,25 @@ class StreamPageBrowserTestCase(BrowserTestCase):
         expect(page.locator("#timeline-legend")).to_contain_text("no bar yet")
         expect(page.locator("#highlights > li")).to_have_count(1)
 
-        status = self.ingest("highlights", {
-            "key": "k2", "start_utc": "2026-11-30T07:01:00Z", "end_utc": "2026-11-30T07:01:30Z",
-            "start_offset_s": 3723.0, "end_offset_s": 3753.0, "score": 0.91,
-            "clip_url": "http://127.0.0.1:9/b.mp4", "thumbnail_url": "http://127.0.0.1:9/b.jpg",
-            "reasons": [{"feature": "chat_rate_ratio", "value": 4.2, "text": "chat <b>4.2x</b> its usual rate"}]})
+        status = self.ingest(
+            "highlights",
+            {
+                "key": "k2",
+                "start_utc": "2026-11-30T07:01:00Z",
+                "end_utc": "2026-11-30T07:01:30Z",
+                "start_offset_s": 3723.0,
+                "end_offset_s": 3753.0,
+                "score": 0.91,
+                "clip_url": "http://127.0.0.1:9/b.mp4",
+                "thumbnail_url": "http://127.0.0.1:9/b.jpg",
+                "reasons": [{"feature": "chat_rate_ratio", "value": 4.2, "text": "chat <b>4.2x</b> its usual rate"}],
+            },
+        )
         self.assertEqual(status, 201)
-        self.ingest("status", {"state": "live", "segments_done": 3, "last_error": None,
-                               "degraded": ["audio tagging off: no checkpoint"]})
+        self.ingest(
+            "status",
+            {"state": "live", "segments_done": 3, "last_error": None, "degraded": ["audio tagging off: no checkpoint"]},
+        )
 
         cards = page.locator("#highlights > li")
         expect(cards).to_have_count(2, timeout=8000)
@@ -125,9 +147,23 @@ class StreamPageBrowserTestCase(BrowserTestCase):
 
         # A new segment joins the ones the page has (it asks only for segments after the last).
         expect(page.locator("#timeline circle")).to_have_count(3)
-        self.ingest("segments", {"threshold": 0.5, "segments": [{
-            "seq": 3, "start_utc": "2026-11-30T07:00:30Z", "end_utc": "2026-11-30T07:00:40Z", "offset_s": 30.0,
-            "duration_s": 10.0, "score": 0.2, "features": {}}]})
+        self.ingest(
+            "segments",
+            {
+                "threshold": 0.5,
+                "segments": [
+                    {
+                        "seq": 3,
+                        "start_utc": "2026-11-30T07:00:30Z",
+                        "end_utc": "2026-11-30T07:00:40Z",
+                        "offset_s": 30.0,
+                        "duration_s": 10.0,
+                        "score": 0.2,
+                        "features": {},
+                    }
+                ],
+            },
+        )
         expect(page.locator("#timeline circle")).to_have_count(4, timeout=8000)
         expect(page.locator("#timeline line.tl-bar")).to_have_count(1)  # the bar the batch brought
         expect(page.locator("#timeline-legend")).to_contain_text("dashed line: the bar 0.50")
@@ -140,10 +176,19 @@ class StreamPageBrowserTestCase(BrowserTestCase):
 
     def test_a_click_on_the_timeline_plays_the_nearest_clip_from_that_moment(self):
         for seq in range(3, 11):
-            Segment.objects.create(stream=self.stream, seq=seq, start_utc=T0, end_utc=T0, offset_s=seq * 10.0,
-                                   duration_s=10.0, score=0.2)
-        Highlight.objects.create(stream=self.stream, key="k2", start_utc=T0, end_utc=T0, start_offset_s=70.0,
-                                 end_offset_s=90.0, score=0.9, clip_url="http://127.0.0.1:9/b.mp4")
+            Segment.objects.create(
+                stream=self.stream, seq=seq, start_utc=T0, end_utc=T0, offset_s=seq * 10.0, duration_s=10.0, score=0.2
+            )
+        Highlight.objects.create(
+            stream=self.stream,
+            key="k2",
+            start_utc=T0,
+            end_utc=T0,
+            start_offset_s=70.0,
+            end_offset_s=90.0,
+            score=0.9,
+            clip_url="http://127.0.0.1:9/b.mp4",
+        )
         page = self.page
         page.goto(f"{self.live_server_url}/streams/{self.stream.id}/")
         expect(page.locator("#timeline .tl-highlight")).to_have_count(2)
@@ -156,7 +201,7 @@ class StreamPageBrowserTestCase(BrowserTestCase):
         readout = page.locator("#timeline-readout")
         click_at(62)  # nearer the second clip (8 s) than the first (32 s): it plays from its start
         expect(readout).to_have_text("Playing the highlight at 0:01:10 from 0:01:10")
-        second = page.locator('#highlights > li[data-highlight-id]').first
+        second = page.locator("#highlights > li[data-highlight-id]").first
         expect(second).to_be_in_viewport()
         expect(second.locator("video")).to_be_focused()
         click_at(20)  # inside the first clip (10-30 s): it plays 10 s in
@@ -172,19 +217,36 @@ class StreamPageBrowserTestCase(BrowserTestCase):
     def test_a_dot_drawn_over_a_highlight_band_does_not_block_clicking_it(self):
         # Segment 3 (30-40 s) scores 0.53: its dot sits in the middle of the band of a highlight
         # over 30-40 s, where a click on the band lands.
-        Segment.objects.create(stream=self.stream, seq=3, start_utc=T0, end_utc=T0, offset_s=30.0,
-                               duration_s=10.0, score=0.53)
+        Segment.objects.create(
+            stream=self.stream, seq=3, start_utc=T0, end_utc=T0, offset_s=30.0, duration_s=10.0, score=0.53
+        )
         Stream.objects.filter(pk=self.stream.pk).update(bar=0.4)
-        Highlight.objects.create(stream=self.stream, key="k2", start_utc=T0, end_utc=T0, start_offset_s=30.0,
-                                 end_offset_s=40.0, score=0.5, clip_url="http://127.0.0.1:9/b.mp4")
+        Highlight.objects.create(
+            stream=self.stream,
+            key="k2",
+            start_utc=T0,
+            end_utc=T0,
+            start_offset_s=30.0,
+            end_offset_s=40.0,
+            score=0.5,
+            clip_url="http://127.0.0.1:9/b.mp4",
+        )
         page = self.page
         page.goto(f"{self.live_server_url}/streams/{self.stream.id}/")
         page.get_by_role("button", name="Highlight at 0:00:30, score 0.50: play it").click(timeout=5000)
         expect(page.locator("#timeline-readout")).to_have_text("Playing the highlight at 0:00:30 from 0:00:35")
 
     def test_cards_are_one_column_at_phone_width(self):
-        Highlight.objects.create(stream=self.stream, key="k2", start_utc=T0, end_utc=T0, start_offset_s=40.0,
-                                 end_offset_s=50.0, score=0.7, clip_url="http://127.0.0.1:9/b.mp4")
+        Highlight.objects.create(
+            stream=self.stream,
+            key="k2",
+            start_utc=T0,
+            end_utc=T0,
+            start_offset_s=40.0,
+            end_offset_s=50.0,
+            score=0.7,
+            clip_url="http://127.0.0.1:9/b.mp4",
+        )
         self.page.set_viewport_size({"width": 375, "height": 800})
         self.page.goto(f"{self.live_server_url}/streams/{self.stream.id}/")
         boxes = [c.bounding_box() for c in self.page.locator("#highlights > li").all()]

@@ -28,15 +28,29 @@ def add_segments(stream, chat_counts):
     ranks = StreamRanks(RANKED)
     for seq, count in enumerate(chat_counts):
         raw = {"chat_messages": count, "audio_peak": 0.3, "motion_mean": None}
-        Segment.objects.create(stream=stream, seq=seq, start_utc=T0, end_utc=T0, offset_s=seq * 10.0,
-                               duration_s=10.0, score=0.5,
-                               features={**raw, **ranks.rank(raw), "not_a_feature": 7})
+        Segment.objects.create(
+            stream=stream,
+            seq=seq,
+            start_utc=T0,
+            end_utc=T0,
+            offset_s=seq * 10.0,
+            duration_s=10.0,
+            score=0.5,
+            features={**raw, **ranks.rank(raw), "not_a_feature": 7},
+        )
 
 
 def add_highlight(stream, first_seq, last_seq):
-    return Highlight.objects.create(stream=stream, key=f"{first_seq}-{last_seq}", start_utc=T0, end_utc=T0,
-                                    start_offset_s=first_seq * 10.0, end_offset_s=(last_seq + 1) * 10.0, score=0.9,
-                                    clip_url="http://127.0.0.1:5000/media/x.mp4")
+    return Highlight.objects.create(
+        stream=stream,
+        key=f"{first_seq}-{last_seq}",
+        start_utc=T0,
+        end_utc=T0,
+        start_offset_s=first_seq * 10.0,
+        end_offset_s=(last_seq + 1) * 10.0,
+        score=0.9,
+        clip_url="http://127.0.0.1:5000/media/x.mp4",
+    )
 
 
 class ExportTestCase(BaseTestCase):
@@ -61,8 +75,10 @@ class ExportTestCase(BaseTestCase):
     def test_the_csv_has_schema_features_only_and_empty_cells_for_missing_values(self):
         call_command("export_training_data", "--out", str(self.out), stdout=open("/dev/null", "w"))
         data = read_training_csv(self.out)
-        self.assertEqual(data.features, ["chat_messages", "audio_peak", "motion_mean", "rank:chat_messages",
-                                         "rank:audio_peak", "rank:motion_mean"])
+        self.assertEqual(
+            data.features,
+            ["chat_messages", "audio_peak", "motion_mean", "rank:chat_messages", "rank:audio_peak", "rank:motion_mean"],
+        )
         self.assertEqual(data.columns(["chat_messages"]).ravel().tolist()[:3], [0.0, 1.0, 2.0])
         stored = Segment.objects.get(stream=self.stream, seq=2).features["rank:chat_messages"]
         self.assertEqual(data.columns(["rank:chat_messages"]).ravel().tolist()[2], stored)
@@ -94,8 +110,9 @@ class RetrainTestCase(TransactionTestCase):
             counts = [5, 6, 40, 42, 5, 4, 6, 38, 5, 5, 6, 4, 44, 5, 6, 5, 39, 41, 5, 6]
             add_segments(stream, counts)
             for seq in (2, 7, 12, 16):
-                Vote.objects.create(user=owner, highlight=add_highlight(stream, seq, seq + (seq == 2 or seq == 16)),
-                                    value=Vote.UP)
+                Vote.objects.create(
+                    user=owner, highlight=add_highlight(stream, seq, seq + (seq == 2 or seq == 16)), value=Vote.UP
+                )
             Vote.objects.create(user=owner, highlight=add_highlight(stream, 9, 9), value=Vote.DOWN)
         self.model_path = Path(tempfile.mkdtemp()) / "model.json"
         self.settings = override_settings(METAMODEL_PATH=self.model_path)
@@ -122,8 +139,10 @@ class RetrainTestCase(TransactionTestCase):
 
     def test_a_retrained_model_keeps_the_serving_models_budget_unless_told_otherwise(self):
         served = load_metamodel()
-        save_metamodel(type(served)(served.features, served.mean, served.scale, served.coef, served.intercept, 12.0),
-                       self.model_path)
+        save_metamodel(
+            type(served)(served.features, served.mean, served.scale, served.coef, served.intercept, 12.0),
+            self.model_path,
+        )
         call_command("retrain_metamodel", stdout=open("/dev/null", "w"))
         self.assertEqual(load_metamodel(self.model_path).per_hour, 12.0)
         out = StringIO()

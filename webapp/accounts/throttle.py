@@ -50,8 +50,9 @@ class ThrottledModelBackend(ModelBackend):
     Every log-in goes through here (the log-in page, the admin's), so none of them escapes the count.
     """
 
-    def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None,
-                     **kwargs: Any) -> Any:
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> Any:
         if request is None or username is None:  # not a web log-in (e.g. a management command)
             return super().authenticate(request, username, password, **kwargs)
         if is_locked_out(request, username):
@@ -71,6 +72,9 @@ class LoginForm(AuthenticationForm):
         username = self.cleaned_data.get("username")
         if self.request is not None and username and is_locked_out(self.request, username):
             minutes = max(1, round(settings.LOGIN_LOCKOUT_S / 60))
-            return ValidationError(f"Too many failed log-ins for this user name from your address. "
-                                   f"Try again in {minutes} minute{'s' if minutes > 1 else ''}.", code="locked_out")
+            return ValidationError(
+                f"Too many failed log-ins for this user name from your address. "
+                f"Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
+                code="locked_out",
+            )
         return super().get_invalid_login_error()

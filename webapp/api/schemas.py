@@ -69,6 +69,13 @@ highlight: Schema = {
         "reasons": {"type": "array", "maxItems": 50, "items": reason},
     },
     "required": [
-        "key", "start_utc", "end_utc", "start_offset_s", "end_offset_s", "score", "clip_url", "reasons",
+        "key",
+        "start_utc",
+        "end_utc",
+        "start_offset_s",
+        "end_offset_s",
+        "score",
+        "clip_url",
+        "reasons",
     ],
 }

@@ -76,13 +76,20 @@ class Estimate:
 
     @property
     def text(self) -> str:
-        return (f"At {self.per_hour:g} per hour, this stream would have had {self.highlights} "
-                f"highlight{'' if self.highlights == 1 else 's'} so far "
-                f"({self.per_stream_hour:.1f} per hour of stream).")
+        return (
+            f"At {self.per_hour:g} per hour, this stream would have had {self.highlights} "
+            f"highlight{'' if self.highlights == 1 else 's'} so far "
+            f"({self.per_stream_hour:.1f} per hour of stream)."
+        )
 
     def to_dict(self) -> dict[str, object]:
-        return {"per_hour": self.per_hour, "highlights": self.highlights, "hours": round(self.hours, 3),
-                "per_stream_hour": round(self.per_stream_hour, 2), "text": self.text}
+        return {
+            "per_hour": self.per_hour,
+            "highlights": self.highlights,
+            "hours": round(self.hours, 3),
+            "per_stream_hour": round(self.per_stream_hour, 2),
+            "text": self.text,
+        }
 
 
 def estimate(stream: Stream, per_hour: float) -> Estimate | None:

@@ -78,8 +78,9 @@ class TrainingRun(models.Model):
     STATES = [(RUNNING, "Running"), (DONE, "Done"), (FAILED, "Failed")]
 
     state = models.CharField(max_length=10, choices=STATES, default=RUNNING)
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
-                                   related_name="training_runs")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="training_runs"
+    )
     started = models.DateTimeField(auto_now_add=True)
     finished = models.DateTimeField(null=True, blank=True)
     model_path = models.CharField(max_length=500)

@@ -74,8 +74,13 @@ def stream_rows(stream: Stream) -> Iterator[dict]:
             continue
         else:
             label = 0
-        yield {"stream": f"{stream.pk}-{stream.source}"[:80], "seq": segment.seq, "start": start, "label": label,
-               **_schema_features(segment.features)}
+        yield {
+            "stream": f"{stream.pk}-{stream.source}"[:80],
+            "seq": segment.seq,
+            "start": start,
+            "label": label,
+            **_schema_features(segment.features),
+        }
 
 
 def _schema_features(features: object) -> dict:
@@ -98,8 +103,11 @@ def export_training_data(out: Path) -> dict[str, int]:
         raise ValueError("no feedback yet: nothing to export (vote on highlights or mark missed moments first)")
     out.parent.mkdir(parents=True, exist_ok=True)
     write_training_csv(out, rows)
-    return {"streams": len({r["stream"] for r in rows}), "rows": len(rows),
-            "positives": sum(int(r["label"]) for r in rows)}
+    return {
+        "streams": len({r["stream"] for r in rows}),
+        "rows": len(rows),
+        "positives": sum(int(r["label"]) for r in rows),
+    }
 
 
 def serving_per_hour(model_path: Path) -> float:
@@ -134,7 +142,8 @@ def start_run(model_path: Path | None, user=None) -> TrainingRun:
         raise RetrainRefused("METAMODEL_PATH is not set: the server would not see a new model.")
     with transaction.atomic():  # check and create as one (SQLite IMMEDIATE: one writer at a time)
         TrainingRun.objects.filter(state=TrainingRun.RUNNING, started__lt=timezone.now() - STALE_AFTER).update(
-            state=TrainingRun.FAILED, finished=timezone.now(), error="did not finish (the webapp stopped while it ran)")
+            state=TrainingRun.FAILED, finished=timezone.now(), error="did not finish (the webapp stopped while it ran)"
+        )
         busy = TrainingRun.objects.filter(state=TrainingRun.RUNNING).first()
         if busy is not None:
             raise RetrainRefused(f"a retraining is already running (started {busy.started:%Y-%m-%d %H:%M:%S} UTC)")

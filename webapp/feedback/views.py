@@ -38,8 +38,9 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _answer(request: HttpRequest, stream: Stream, doc: dict[str, Any], status: int = 200,
-            text: str | None = None) -> HttpResponse:
+def _answer(
+    request: HttpRequest, stream: Stream, doc: dict[str, Any], status: int = 200, text: str | None = None
+) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse(doc, status=status)
     if text:
@@ -53,11 +54,13 @@ def state(request: HttpRequest, stream_id: int) -> JsonResponse:
     """The user's votes and missed moments on a stream, and its highlight budget with the estimate."""
     stream = _stream(request, stream_id)
     votes = Vote.objects.filter(user=request.user, highlight__stream=stream)
-    response = JsonResponse({
-        "votes": {str(v.highlight_id): v.label for v in votes},
-        "missed": [{"id": m.id, "offset_s": m.offset_s} for m in stream.missed_moments.filter(user=request.user)],
-        **_budget_doc(stream, budget_for(stream)),
-    })
+    response = JsonResponse(
+        {
+            "votes": {str(v.highlight_id): v.label for v in votes},
+            "missed": [{"id": m.id, "offset_s": m.offset_s} for m in stream.missed_moments.filter(user=request.user)],
+            **_budget_doc(stream, budget_for(stream)),
+        }
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -98,8 +101,13 @@ def mark_missed(request: HttpRequest, stream_id: int) -> HttpResponse:
         moment, _ = MissedMoment.objects.get_or_create(user=request.user, stream=stream, offset_s=round(offset, 1))
     except IntegrityError:  # two quick clicks on the same moment
         moment = MissedMoment.objects.get(user=request.user, stream=stream, offset_s=round(offset, 1))
-    return _answer(request, stream, {"id": moment.id, "offset_s": moment.offset_s}, 201,
-                   "Thanks: marked as a highlight the model missed.")
+    return _answer(
+        request,
+        stream,
+        {"id": moment.id, "offset_s": moment.offset_s},
+        201,
+        "Thanks: marked as a highlight the model missed.",
+    )
 
 
 @login_required
@@ -142,8 +150,13 @@ def _budget_doc(stream: Stream, chosen: float | None) -> dict[str, Any]:
     default = model_budget()
     effective = chosen if chosen is not None else default
     estimated = estimate(stream, effective)
-    return {"per_hour": chosen, "default_per_hour": default, "effective_per_hour": effective,
-            "text": describe(effective, chosen is not None), "estimate": estimated.to_dict() if estimated else None}
+    return {
+        "per_hour": chosen,
+        "default_per_hour": default,
+        "effective_per_hour": effective,
+        "text": describe(effective, chosen is not None),
+        "estimate": estimated.to_dict() if estimated else None,
+    }
 
 
 def _send_budget(stream: Stream, per_hour: float | None) -> tuple[bool, str]:
@@ -171,7 +184,15 @@ def retrain(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Retraining started; this page shows the result when it is done.")
         return redirect("feedback-retrain")
     runs = list(TrainingRun.objects.select_related("started_by")[:5])
-    return render(request, "feedback/retrain.html", {
-        "model_path": settings.METAMODEL_PATH, "streams": len(training.labelled_streams()),
-        "votes": Vote.objects.count(), "missed": MissedMoment.objects.count(), "runs": runs,
-        "running": any(run.state == TrainingRun.RUNNING for run in runs)})
+    return render(
+        request,
+        "feedback/retrain.html",
+        {
+            "model_path": settings.METAMODEL_PATH,
+            "streams": len(training.labelled_streams()),
+            "votes": Vote.objects.count(),
+            "missed": MissedMoment.objects.count(),
+            "runs": runs,
+            "running": any(run.state == TrainingRun.RUNNING for run in runs),
+        },
+    )

@@ -21,8 +21,10 @@ def database_from_url(url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     name = unquote(parts.path.lstrip("/"))
     if parts.scheme not in POSTGRES_SCHEMES or not name:
-        raise ImproperlyConfigured("DATABASE_URL must look like postgres://user:password@host:5432/name "
-                                   f"(got scheme {parts.scheme!r}, database {name!r})")
+        raise ImproperlyConfigured(
+            "DATABASE_URL must look like postgres://user:password@host:5432/name "
+            f"(got scheme {parts.scheme!r}, database {name!r})"
+        )
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,

@@ -106,9 +106,7 @@ def is_http_url(text: str) -> bool:
     """True for an absolute http:// or https:// URL with a host."""
     try:
         parts = urlsplit(text)
-        return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(
-            ch.isspace() for ch in text
-        )
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(ch.isspace() for ch in text)
     except ValueError:
         return False
 

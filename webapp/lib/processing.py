@@ -61,8 +61,7 @@ class ProcessingServerError(Exception):
         return self.status == 400
 
 
-def create_job(stream_id: int, source: str, chat_channel: str | None,
-               per_hour: float | None = None) -> dict[str, Any]:
+def create_job(stream_id: int, source: str, chat_channel: str | None, per_hour: float | None = None) -> dict[str, Any]:
     """Ask the server to start tracking a stream; return the job it reports.
 
     `per_hour` is the user's highlight budget for this stream (None: the model's).
@@ -104,8 +103,9 @@ def _request(method: str, path: str, timeout: tuple[float, float] = TIMEOUT, **k
     url = settings.SERVER_URL + path
     circuit = breaker()
     if not circuit.allow():
-        raise ProcessingServerError(f"the processing server at {settings.SERVER_URL} is not answering "
-                                    f"(next try in {circuit.retry_in():.0f} s)")
+        raise ProcessingServerError(
+            f"the processing server at {settings.SERVER_URL} is not answering (next try in {circuit.retry_in():.0f} s)"
+        )
     headers = {"Authorization": f"Bearer {settings.SERVER_API_TOKEN}"}
     try:
         response = requests.request(method, url, headers=headers, timeout=timeout, **kwargs)

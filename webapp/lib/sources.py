@@ -108,12 +108,11 @@ def _host_not_allowed(url: str, allowed_hosts: list[str]) -> str:
     if port not in (80, 443):
         host = f"{host}:{port}"
     if not allowed_hosts:
-        return (
-            f"Streams from {host} are not allowed: this site only tracks Twitch channels "
-            "(no URL hosts are allowed)."
-        )
-    return (f"Streams from {host} are not allowed; allowed hosts: {', '.join(allowed_hosts)} "
-            "(a host without a port means ports 80 and 443).")
+        return f"Streams from {host} are not allowed: this site only tracks Twitch channels (no URL hosts are allowed)."
+    return (
+        f"Streams from {host} are not allowed; allowed hosts: {', '.join(allowed_hosts)} "
+        "(a host without a port means ports 80 and 443)."
+    )
 
 
 def _shorten(text: str, limit: int = 60) -> str:

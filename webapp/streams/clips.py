@@ -69,15 +69,20 @@ def _chunks(upstream: requests.Response) -> Iterator[bytes]:
 @require_GET
 def download_clip(request: HttpRequest, stream_id: int, highlight_id: int) -> HttpResponse:
     highlight = get_object_or_404(
-        Highlight.objects.select_related("stream"), pk=highlight_id, stream_id=stream_id,
+        Highlight.objects.select_related("stream"),
+        pk=highlight_id,
+        stream_id=stream_id,
         stream__owner=request.user,
     )
     try:
         upstream = open_clip(highlight.clip_url)
     except ClipUnavailable as exc:
         log.warning("clip %s of stream %s not downloadable: %s", highlight.key, stream_id, exc)
-        return HttpResponse(f"The clip could not be fetched: {exc}. Try again in a moment.",
-                            status=502, content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            f"The clip could not be fetched: {exc}. Try again in a moment.",
+            status=502,
+            content_type="text/plain; charset=utf-8",
+        )
     response = StreamingHttpResponse(_chunks(upstream), content_type="video/mp4")
     if upstream.headers.get("Content-Length", "").isdigit():
         response["Content-Length"] = upstream.headers["Content-Length"]

@@ -52,8 +52,7 @@ class AddStreamForm(forms.Form):
         limit = settings.MAX_STREAMS_PER_USER
         if Stream.objects.filter(owner=self.user).count() >= limit:
             raise forms.ValidationError(
-                f"You are already tracking {limit} streams, the most allowed. "
-                "Delete one before adding another."
+                f"You are already tracking {limit} streams, the most allowed. Delete one before adding another."
             )
         source = cleaned.get("source")
         if isinstance(source, Source) and not cleaned.get("chat_channel"):

@@ -42,8 +42,13 @@ def start_job(stream: Stream) -> bool:
 
 
 def _save_if_waiting(stream: Stream) -> None:
-    fields = {"state": stream.state, "last_error": stream.last_error, "degraded": stream.degraded,
-              "segments_done": stream.segments_done, "updated": timezone.now()}
+    fields = {
+        "state": stream.state,
+        "last_error": stream.last_error,
+        "degraded": stream.degraded,
+        "segments_done": stream.segments_done,
+        "updated": timezone.now(),
+    }
     if not Stream.objects.filter(pk=stream.pk, state=Stream.WAITING).update(**fields):
         stream.refresh_from_db()
 

@@ -51,8 +51,10 @@ def quiet_note(stream: Stream, now: datetime | None = None) -> str | None:
     if quiet < QUIET_AFTER:
         return None
     minutes = max(1, int(quiet.total_seconds() // 60))
-    return (f"No new segment from the processing server for {minutes} minute{'s' if minutes != 1 else ''}: "
-            "it may be down or may have lost this stream, so the state shown may be out of date.")
+    return (
+        f"No new segment from the processing server for {minutes} minute{'s' if minutes != 1 else ''}: "
+        "it may be down or may have lost this stream, so the state shown may be out of date."
+    )
 
 
 def _user_streams(request: HttpRequest) -> QuerySet[Stream]:

@@ -35,19 +35,28 @@ def download_cli(argv: list[str], stdout: TextIO = sys.stdout) -> int:
     from downloads import DownloadError
     from server.chat.sentiment.download import DEFAULT_MODEL, DEFAULT_REVISION, download, model_dir
 
-    parser = argparse.ArgumentParser(prog="python -m server.chat.sentiment download",
-                                     description="fetch the transformers sentiment model from the Hugging Face hub "
-                                                 "($HF_ENDPOINT) into the cache ($HIGHLIGHTS_CACHE/sentiment)")
+    parser = argparse.ArgumentParser(
+        prog="python -m server.chat.sentiment download",
+        description="fetch the transformers sentiment model from the Hugging Face hub "
+        "($HF_ENDPOINT) into the cache ($HIGHLIGHTS_CACHE/sentiment)",
+    )
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"hub id (default {DEFAULT_MODEL})")
-    parser.add_argument("--revision", help=f"commit sha, branch or tag (default: {DEFAULT_REVISION[:12]}... for the "
-                                           "default model, else main)")
+    parser.add_argument(
+        "--revision",
+        help=f"commit sha, branch or tag (default: {DEFAULT_REVISION[:12]}... for the default model, else main)",
+    )
     parser.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to open a connection")
     parser.add_argument("--retries", type=int, default=4, help="retries of a failing file (default 4)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     try:
-        folder = download(args.model, args.revision, retries=args.retries, connect_timeout_s=args.connect_timeout,
-                          progress=not args.quiet)
+        folder = download(
+            args.model,
+            args.revision,
+            retries=args.retries,
+            connect_timeout_s=args.connect_timeout,
+            progress=not args.quiet,
+        )
     except DownloadError as exc:
         print(f"error: {exc} (nothing was left half-written in {model_dir(args.model)})", file=sys.stderr)
         return 1
@@ -59,11 +68,17 @@ def cli(argv: list[str] | None = None, stdin: TextIO = sys.stdin, stdout: TextIO
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["download"]:
         return download_cli(argv[1:], stdout)
-    parser = argparse.ArgumentParser(prog="python -m server.chat.sentiment", description=__doc__.split("\n")[0],
-                                     epilog="python -m server.chat.sentiment download --help: fetch the model")
+    parser = argparse.ArgumentParser(
+        prog="python -m server.chat.sentiment",
+        description=__doc__.split("\n")[0],
+        epilog="python -m server.chat.sentiment download --help: fetch the model",
+    )
     parser.add_argument("--backend", choices=BACKENDS, default=setting("CHAT_SENTIMENT_BACKEND", DEFAULT_BACKEND))
-    parser.add_argument("--model", default=setting("CHAT_SENTIMENT_MODEL", None),
-                        help="transformers model id or local folder (default: CHAT_SENTIMENT_MODEL)")
+    parser.add_argument(
+        "--model",
+        default=setting("CHAT_SENTIMENT_MODEL", None),
+        help="transformers model id or local folder (default: CHAT_SENTIMENT_MODEL)",
+    )
     parser.add_argument("--batch", type=int, default=64, help="lines per batch (default 64)")
     args = parser.parse_args(argv)
     if args.batch < 1:

@@ -45,8 +45,14 @@ DEFAULT_MODEL = "cardiffnlp/twitter-roberta-base-sentiment-latest"
 # 501 MB model.safetensors. Pinned so every install gets the same weights (docs/chat.md).
 DEFAULT_REVISION = "1c1bc20bd9f2abda61d461b6e031c570eb4c098b"
 REQUIRED = ("config.json", "model.safetensors")  # pickled pytorch_model.bin is never fetched nor loaded
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
-                   "vocab.txt")  # whichever the model has: fast (tokenizer.json), BPE (vocab.json + merges.txt), WordPiece
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.json",
+    "merges.txt",
+    "vocab.txt",
+)  # whichever the model has: fast (tokenizer.json), BPE (vocab.json + merges.txt), WordPiece
 MANIFEST = "download.json"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -88,9 +94,16 @@ class RemoteFile:
     commit: str | None  # X-Repo-Commit
 
 
-def download(model: str = DEFAULT_MODEL, revision: str | None = None, folder: Path | None = None, retries: int = 4,
-             backoff_s: float = 2.0, connect_timeout_s: float = CONNECT_TIMEOUT_S,
-             read_timeout_s: float = READ_TIMEOUT_S, progress: bool = True) -> Path:
+def download(
+    model: str = DEFAULT_MODEL,
+    revision: str | None = None,
+    folder: Path | None = None,
+    retries: int = 4,
+    backoff_s: float = 2.0,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    read_timeout_s: float = READ_TIMEOUT_S,
+    progress: bool = True,
+) -> Path:
     """Fetch `model` at `revision` (default: the pinned one for the default model, else "main").
 
     Returns the folder. A complete download of the same model and revision whose files still
@@ -106,8 +119,11 @@ def download(model: str = DEFAULT_MODEL, revision: str | None = None, folder: Pa
     for name in REQUIRED + TOKENIZER_FILES:
         info = file_info(model, revision, name, **timeouts)
         if info is None and name in REQUIRED:
-            why = " (only safetensors weights are fetched: pickled .bin files are never loaded)" \
-                if name == "model.safetensors" else ""
+            why = (
+                " (only safetensors weights are fetched: pickled .bin files are never loaded)"
+                if name == "model.safetensors"
+                else ""
+            )
             raise DownloadError(f"{model} has no {name} at revision {revision}{why}")
         if info is not None:
             remote[name] = info
@@ -115,33 +131,47 @@ def download(model: str = DEFAULT_MODEL, revision: str | None = None, folder: Pa
         raise DownloadError(f"{model} at revision {revision} has no tokenizer files ({', '.join(TOKENIZER_FILES)})")
     commits = {info.commit for info in remote.values() if info.commit}
     if len(commits) > 1:  # "main" moved between two requests: the files would not belong together
-        raise DownloadError(f"the hub served files of several commits of {model} ({', '.join(sorted(commits))}); "
-                            "run again, or pin --revision")
+        raise DownloadError(
+            f"the hub served files of several commits of {model} ({', '.join(sorted(commits))}); "
+            "run again, or pin --revision"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST).unlink(missing_ok=True)  # incomplete until every file is in place again
     files = {}
     for name, info in remote.items():
-        path = fetch(info.url, folder / name, info.expected, retries=retries, backoff_s=backoff_s, progress=progress,
-                     **timeouts)
+        path = fetch(
+            info.url, folder / name, info.expected, retries=retries, backoff_s=backoff_s, progress=progress, **timeouts
+        )
         found = digests(path)
         files[name] = {"size": found.size, "sha256": found.sha256}
-    manifest = {"model": model, "revision": revision, "commit": commits.pop() if commits else None,
-                "endpoint": hub_endpoint(), "files": files}
+    manifest = {
+        "model": model,
+        "revision": revision,
+        "commit": commits.pop() if commits else None,
+        "endpoint": hub_endpoint(),
+        "files": files,
+    }
     from durable import write_atomically
 
     write_atomically(folder / MANIFEST, json.dumps(manifest, indent=1) + "\n", mode=0o644)
     return folder
 
 
-def file_info(model: str, revision: str, name: str, connect_timeout_s: float = CONNECT_TIMEOUT_S,
-              read_timeout_s: float = READ_TIMEOUT_S) -> RemoteFile | None:
+def file_info(
+    model: str,
+    revision: str,
+    name: str,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    read_timeout_s: float = READ_TIMEOUT_S,
+) -> RemoteFile | None:
     """The hub's metadata of one file (None when the revision has no such file)."""
     url = f"{hub_endpoint()}/{model}/resolve/{quote(revision, safe='')}/{quote(name)}"
     timeout = (connect_timeout_s, read_timeout_s)
     for _ in range(5):  # relative redirects: a renamed repo points at its new name on the same host
         try:
-            response = requests.head(url, allow_redirects=False, timeout=timeout,
-                                     headers={"Accept-Encoding": "identity"})
+            response = requests.head(
+                url, allow_redirects=False, timeout=timeout, headers={"Accept-Encoding": "identity"}
+            )
         except requests.RequestException as exc:
             if unreachable(exc):
                 raise offline_error(url, exc) from exc
@@ -156,11 +186,14 @@ def file_info(model: str, revision: str, name: str, connect_timeout_s: float = C
         if response.status_code == 404:
             return None
         if response.status_code in (401, 403):
-            raise DownloadError(f"{model} is private or gated on {hub_endpoint()} ({response.status_code}): "
-                                "pick another model")
+            raise DownloadError(
+                f"{model} is private or gated on {hub_endpoint()} ({response.status_code}): pick another model"
+            )
         if response.status_code >= 400:
-            raise DownloadError(f"{url} answered {response.status_code} {response.reason} (the hub is down? "
-                                "run the command again later)")
+            raise DownloadError(
+                f"{url} answered {response.status_code} {response.reason} (the hub is down? "
+                "run the command again later)"
+            )
         return _remote(name, url, response, revision)
     raise DownloadError(f"{url}: too many redirects")
 

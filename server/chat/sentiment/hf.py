@@ -61,8 +61,9 @@ class TransformersSentiment:
             raise SentimentError(f"transformers is not installed: {exc}") from exc
         try:
             gpu = gpu_available()
-            self._pipe = pipeline("text-classification", model=model, tokenizer=model, device=0 if gpu else -1,
-                                  top_k=None)
+            self._pipe = pipeline(
+                "text-classification", model=model, tokenizer=model, device=0 if gpu else -1, top_k=None
+            )
         except (OSError, ValueError, KeyError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SentimentError(f"model {model!r} could not be loaded ({first_line})") from exc
@@ -78,8 +79,9 @@ class TransformersSentiment:
         # Batches are padded to their longest text: grouping similar lengths (one "LULW" with
         # one 60-token copy-pasta) saves most of the padding's compute.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        outputs = self._pipe([texts[i] for i in order], batch_size=self.batch_size, truncation=True,
-                             max_length=MAX_TOKENS)
+        outputs = self._pipe(
+            [texts[i] for i in order], batch_size=self.batch_size, truncation=True, max_length=MAX_TOKENS
+        )
         results: list[Sentiment] = [Sentiment("neutral", 0.0)] * len(texts)
         for i, scores in zip(order, outputs, strict=True):
             results[i] = self._to_sentiment(scores)  # type: ignore[arg-type]  # top_k=None: a list per text

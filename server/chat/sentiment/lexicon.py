@@ -90,8 +90,15 @@ class LexiconSentiment:
 
     name = "lexicon"
 
-    def __init__(self, threshold: float = THRESHOLD, extras: bool = True, words: bool = True,
-                 learned: bool = True, sarcasm: bool = True, vader_rules: bool = True) -> None:
+    def __init__(
+        self,
+        threshold: float = THRESHOLD,
+        extras: bool = True,
+        words: bool = True,
+        learned: bool = True,
+        sarcasm: bool = True,
+        vader_rules: bool = True,
+    ) -> None:
         self.threshold = threshold
         self.emotes = dict(emote_table())
         self.slang: dict[str, float] = {}
@@ -140,7 +147,7 @@ class LexiconSentiment:
             # Emotes are the writer's reaction, not a proposition: "NO WAY PogU" is not negated,
             # and "LULW Kappa" still laughs; only words are said the other way.
             if token.kind == "word":
-                if any(t.kind == "word" and t.text in NEGATIONS for t in tokens[max(0, i - NEGATION_REACH):i]):
+                if any(t.kind == "word" and t.text in NEGATIONS for t in tokens[max(0, i - NEGATION_REACH) : i]):
                     value *= NEGATION_FACTOR
                 if ironic:
                     value *= SARCASM_FACTOR

@@ -38,8 +38,15 @@ MAX_MESSAGES = 20
 class ChatSentiment:
     """`classify(texts)` with the configured backend; `notice` is a degraded message or None."""
 
-    def __init__(self, backend: str = DEFAULT_BACKEND, model: str | None = None, worker=None,
-                 timeout_s: float = TIMEOUT_S, background: bool = True, max_messages: int | None = MAX_MESSAGES) -> None:
+    def __init__(
+        self,
+        backend: str = DEFAULT_BACKEND,
+        model: str | None = None,
+        worker=None,
+        timeout_s: float = TIMEOUT_S,
+        background: bool = True,
+        max_messages: int | None = MAX_MESSAGES,
+    ) -> None:
         # "auto" becomes transformers or lexicon here (is the model downloaded?); a bad name raises.
         backend, model, notice = resolve(backend, model)
         self.wanted, self.model = backend, model
@@ -116,6 +123,6 @@ def _per_item(backend, items: Sequence[Sequence[ChatText]]) -> list[list[Sentime
     results = backend.classify(flat)
     out, start = [], 0
     for item in items:
-        out.append(results[start:start + len(item)])
+        out.append(results[start : start + len(item)])
         start += len(item)
     return out

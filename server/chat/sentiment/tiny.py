@@ -38,13 +38,26 @@ def _build(folder: Path, steps: int, anonymous_labels: bool) -> Path:
     vocab = {token: i for i, token in enumerate(specials + POSITIVE_WORDS + NEGATIVE_WORDS + NEUTRAL_WORDS)}
     core = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]", pad_token="[PAD]",
-                                        cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
     labels = {i: f"LABEL_{i}" for i in LABEL_NAMES} if anonymous_labels else LABEL_NAMES
     config = BertConfig(  # type: ignore[call-arg]  # num_labels is a PretrainedConfig **kwarg
-        vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=128, num_labels=3,
-                        id2label=labels, label2id={v: k for k, v in labels.items()})
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=128,
+        num_labels=3,
+        id2label=labels,
+        label2id={v: k for k, v in labels.items()},
+    )
     model = BertForSequenceClassification(config)
     texts, targets = _examples()
     batch = tokenizer(texts, padding=True, return_tensors="pt")

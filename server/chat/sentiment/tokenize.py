@@ -13,18 +13,75 @@ import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 
-EMOTICONS = frozenset({":)", ":(", ":D", "D:", ":O", ":o", ":P", ":p", ";)", "<3", "xD", "XD", ":/", ":\\",
-                       ":|", "=)", "=(", ":-)", ":-(", ";-)", ":'(", "xd"})
+EMOTICONS = frozenset(
+    {
+        ":)",
+        ":(",
+        ":D",
+        "D:",
+        ":O",
+        ":o",
+        ":P",
+        ":p",
+        ";)",
+        "<3",
+        "xD",
+        "XD",
+        ":/",
+        ":\\",
+        ":|",
+        "=)",
+        "=(",
+        ":-)",
+        ":-(",
+        ";-)",
+        ":'(",
+        "xd",
+    }
+)
 _EDGE_PUNCT = "\"'.,!?;:()[]{}<>*~`@#-_"
 _ELONGATED = re.compile(r"(.)\1{2,}")  # three or more of a letter: "sooo", "!!!"
 _LAUGH = re.compile(r"^(?:[hj]?a+h+|h+a+|he+h+|ja+|ka+|ha+)+[hja]*$|^(?:lo+l+)+$|^(?:ke+k+)+w?$")
 _WORD_CHARS = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
-NEGATIONS = frozenset({
-    "not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "cannot", "without", "isnt",
-    "dont", "doesnt", "didnt", "cant", "wont", "wasnt", "arent", "aint", "shouldnt", "wouldnt", "couldnt",
-    "isn't", "don't", "doesn't", "didn't", "can't", "won't", "wasn't", "aren't", "shouldn't",
-    "wouldn't", "couldn't", "nah", "nope",
-})
+NEGATIONS = frozenset(
+    {
+        "not",
+        "no",
+        "never",
+        "nothing",
+        "nobody",
+        "none",
+        "neither",
+        "nor",
+        "cannot",
+        "without",
+        "isnt",
+        "dont",
+        "doesnt",
+        "didnt",
+        "cant",
+        "wont",
+        "wasnt",
+        "arent",
+        "aint",
+        "shouldnt",
+        "wouldnt",
+        "couldnt",
+        "isn't",
+        "don't",
+        "doesn't",
+        "didn't",
+        "can't",
+        "won't",
+        "wasn't",
+        "aren't",
+        "shouldn't",
+        "wouldn't",
+        "couldn't",
+        "nah",
+        "nope",
+    }
+)
 # Irony markers of Twitch chat, from general knowledge of the platform (not from labelled data):
 # Kappa and its variants are Twitch's "just kidding" face, 4Head the groan at a bad joke, "/s"
 # the Internet's sarcasm tag. The lexicon gives them no valence and reads the words of their

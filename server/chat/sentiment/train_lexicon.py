@@ -101,7 +101,7 @@ def examples(messages: Iterable[ChatMessage], emote_values: dict[str, float]) ->
         for i, token in enumerate(tokens):
             if token.text in emote_values and token.kind in ("emote", "emoticon"):
                 continue  # the label itself
-            if token.kind == "word" and any(t.text in NEGATIONS for t in tokens[max(0, i - NEGATION_REACH):i]):
+            if token.kind == "word" and any(t.text in NEGATIONS for t in tokens[max(0, i - NEGATION_REACH) : i]):
                 continue
             name = feature(token)
             if name is not None:
@@ -138,13 +138,14 @@ def learn(data: Sequence[tuple[frozenset[str], int]], min_messages: int = MIN_ME
         raise ValueError("distant supervision needs messages of both polarities and a shared vocabulary")
     model = LogisticRegression(class_weight="balanced", max_iter=1000).fit(matrix, labels)
     base_rate = sum(labels) / len(labels)
-    return [LearnedToken(name, math.tanh(float(coef) / 2.0), sum(counts[name]), counts[name][1])
-            for name, coef in zip(vocabulary, model.coef_[0], strict=True)
-            if binomtest(counts[name][1], sum(counts[name]), base_rate).pvalue < SIGNIFICANCE]
+    return [
+        LearnedToken(name, math.tanh(float(coef) / 2.0), sum(counts[name]), counts[name][1])
+        for name, coef in zip(vocabulary, model.coef_[0], strict=True)
+        if binomtest(counts[name][1], sum(counts[name]), base_rate).pvalue < SIGNIFICANCE
+    ]
 
 
-def render(learned: Sequence[LearnedToken], known: set[str], trained_on: int, labelled: int,
-           source: str) -> str:
+def render(learned: Sequence[LearnedToken], known: set[str], trained_on: int, labelled: int, source: str) -> str:
     """The TSV text: provenance comments, a header, one shipped token per line (by token)."""
     lines = [
         "# Chat-word valences learned from emotes (distant supervision, Kobs et al. 2020).",
@@ -174,8 +175,10 @@ def build(logs: Sequence[Path] = ()) -> str:
         source = ", ".join(log.name for log in logs) + ", all PRIVMSGs"
     else:
         messages = training_part(XQCOW_LOG)
-        source = (f"server/demo/media/{XQCOW_LOG.name}, the first {TRAINING_SHARE:.0%} of its PRIVMSGs in time "
-                  "(the held-out rest is never read)")
+        source = (
+            f"server/demo/media/{XQCOW_LOG.name}, the first {TRAINING_SHARE:.0%} of its PRIVMSGs in time "
+            "(the held-out rest is never read)"
+        )
     data = examples(messages, emote_values)
     vader_words, _ = vader_tables()
     known = set(vader_words) | {name.lower() for name in emote_values} | set(emote_values)
@@ -183,13 +186,19 @@ def build(logs: Sequence[Path] = ()) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m server.chat.sentiment.train_lexicon",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m server.chat.sentiment.train_lexicon", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if the shipped table differs from a rebuild")
     parser.add_argument("--out", type=Path, default=LEARNED, help=f"where to write (default {LEARNED})")
-    parser.add_argument("--log", type=Path, action="append", default=[],
-                        help="learn from this recorded chat (IRC log or TwitchDownloader JSON; repeatable) "
-                             "instead of the #xqcow training part")
+    parser.add_argument(
+        "--log",
+        type=Path,
+        action="append",
+        default=[],
+        help="learn from this recorded chat (IRC log or TwitchDownloader JSON; repeatable) "
+        "instead of the #xqcow training part",
+    )
     args = parser.parse_args(argv)
     if args.check and args.log:
         parser.error("--check compares the shipped table, which is built from the default log only")

@@ -7,52 +7,96 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('streams', '0001_initial'),
+        ("streams", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Sensitivity',
+            name="Sensitivity",
             fields=[
-                ('stream', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='sensitivity', serialize=False, to='streams.stream')),
-                ('threshold', models.FloatField(validators=[django.core.validators.MinValueValidator(0.01), django.core.validators.MaxValueValidator(0.99)])),
-                ('updated', models.DateTimeField(auto_now=True)),
+                (
+                    "stream",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="sensitivity",
+                        serialize=False,
+                        to="streams.stream",
+                    ),
+                ),
+                (
+                    "threshold",
+                    models.FloatField(
+                        validators=[
+                            django.core.validators.MinValueValidator(0.01),
+                            django.core.validators.MaxValueValidator(0.99),
+                        ]
+                    ),
+                ),
+                ("updated", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'sensitivities',
+                "verbose_name_plural": "sensitivities",
             },
         ),
         migrations.CreateModel(
-            name='MissedMoment',
+            name="MissedMoment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('offset_s', models.FloatField(validators=[django.core.validators.MinValueValidator(0.0)])),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('stream', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='missed_moments', to='streams.stream')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='missed_moments', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("offset_s", models.FloatField(validators=[django.core.validators.MinValueValidator(0.0)])),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "stream",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="missed_moments", to="streams.stream"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="missed_moments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['offset_s'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'stream', 'offset_s'), name='one_mark_per_moment')],
+                "ordering": ["offset_s"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "stream", "offset_s"), name="one_mark_per_moment")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Vote',
+            name="Vote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.SmallIntegerField(choices=[(1, 'Thumbs up'), (-1, 'Thumbs down')])),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('highlight', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='votes', to='streams.highlight')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='highlight_votes', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("value", models.SmallIntegerField(choices=[(1, "Thumbs up"), (-1, "Thumbs down")])),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "highlight",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="votes", to="streams.highlight"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="highlight_votes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'highlight'), name='one_vote_per_user_and_highlight')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "highlight"), name="one_vote_per_user_and_highlight")
+                ],
             },
         ),
     ]

@@ -14,26 +14,34 @@ import django.db.models.deletion
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('feedback', '0002_training_runs'),
-        ('streams', '0001_initial'),
+        ("feedback", "0002_training_runs"),
+        ("streams", "0001_initial"),
     ]
 
     operations = [
-        migrations.DeleteModel(name='Sensitivity'),
+        migrations.DeleteModel(name="Sensitivity"),
         migrations.CreateModel(
-            name='HighlightBudget',
+            name="HighlightBudget",
             fields=[
-                ('stream', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='highlight_budget', serialize=False, to='streams.stream')),
-                ('per_hour', models.FloatField(validators=[MinValueValidator(0.5), MaxValueValidator(60.0)])),
-                ('updated', models.DateTimeField(auto_now=True)),
+                (
+                    "stream",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="highlight_budget",
+                        serialize=False,
+                        to="streams.stream",
+                    ),
+                ),
+                ("per_hour", models.FloatField(validators=[MinValueValidator(0.5), MaxValueValidator(60.0)])),
+                ("updated", models.DateTimeField(auto_now=True)),
             ],
         ),
-        migrations.RemoveField(model_name='trainingrun', name='threshold'),
+        migrations.RemoveField(model_name="trainingrun", name="threshold"),
         migrations.AddField(
-            model_name='trainingrun',
-            name='per_hour',
+            model_name="trainingrun",
+            name="per_hour",
             field=models.FloatField(blank=True, null=True),
         ),
     ]

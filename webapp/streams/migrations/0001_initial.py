@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,72 +14,104 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Stream',
+            name="Stream",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(help_text='Twitch login or stream URL, as sent to the server', max_length=500)),
-                ('chat_channel', models.CharField(blank=True, max_length=25, null=True)),
-                ('state', models.CharField(choices=[('waiting', 'Waiting for server'), ('starting', 'Starting'), ('live', 'Live'), ('offline', 'Offline'), ('error', 'Error'), ('stopped', 'Stopped')], default='waiting', max_length=10)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('degraded', models.JSONField(blank=True, default=list)),
-                ('segments_done', models.PositiveIntegerField(default=0)),
-                ('threshold', models.FloatField(default=0.5)),
-                ('job_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='streams', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source",
+                    models.CharField(help_text="Twitch login or stream URL, as sent to the server", max_length=500),
+                ),
+                ("chat_channel", models.CharField(blank=True, max_length=25, null=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("waiting", "Waiting for server"),
+                            ("starting", "Starting"),
+                            ("live", "Live"),
+                            ("offline", "Offline"),
+                            ("error", "Error"),
+                            ("stopped", "Stopped"),
+                        ],
+                        default="waiting",
+                        max_length=10,
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("degraded", models.JSONField(blank=True, default=list)),
+                ("segments_done", models.PositiveIntegerField(default=0)),
+                ("threshold", models.FloatField(default=0.5)),
+                ("job_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="streams", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', '-id'],
+                "ordering": ["-created", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Segment',
+            name="Segment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveIntegerField()),
-                ('start_utc', models.DateTimeField()),
-                ('end_utc', models.DateTimeField()),
-                ('offset_s', models.FloatField()),
-                ('duration_s', models.FloatField()),
-                ('score', models.FloatField()),
-                ('features', models.JSONField(blank=True, default=dict)),
-                ('stream', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='segments', to='streams.stream')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.PositiveIntegerField()),
+                ("start_utc", models.DateTimeField()),
+                ("end_utc", models.DateTimeField()),
+                ("offset_s", models.FloatField()),
+                ("duration_s", models.FloatField()),
+                ("score", models.FloatField()),
+                ("features", models.JSONField(blank=True, default=dict)),
+                (
+                    "stream",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="segments", to="streams.stream"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['seq'],
+                "ordering": ["seq"],
             },
         ),
         migrations.CreateModel(
-            name='Highlight',
+            name="Highlight",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=100)),
-                ('start_utc', models.DateTimeField()),
-                ('end_utc', models.DateTimeField()),
-                ('start_offset_s', models.FloatField()),
-                ('end_offset_s', models.FloatField()),
-                ('score', models.FloatField()),
-                ('clip_url', models.URLField(max_length=1000)),
-                ('thumbnail_url', models.URLField(blank=True, default='', max_length=1000)),
-                ('reasons', models.JSONField(blank=True, default=list)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('stream', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='highlights', to='streams.stream')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=100)),
+                ("start_utc", models.DateTimeField()),
+                ("end_utc", models.DateTimeField()),
+                ("start_offset_s", models.FloatField()),
+                ("end_offset_s", models.FloatField()),
+                ("score", models.FloatField()),
+                ("clip_url", models.URLField(max_length=1000)),
+                ("thumbnail_url", models.URLField(blank=True, default="", max_length=1000)),
+                ("reasons", models.JSONField(blank=True, default=list)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "stream",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="highlights", to="streams.stream"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-start_offset_s', '-id'],
+                "ordering": ["-start_offset_s", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='stream',
-            constraint=models.UniqueConstraint(fields=('owner', 'source'), name='unique_source_per_owner'),
+            model_name="stream",
+            constraint=models.UniqueConstraint(fields=("owner", "source"), name="unique_source_per_owner"),
         ),
         migrations.AddConstraint(
-            model_name='segment',
-            constraint=models.UniqueConstraint(fields=('stream', 'seq'), name='unique_segment_seq'),
+            model_name="segment",
+            constraint=models.UniqueConstraint(fields=("stream", "seq"), name="unique_segment_seq"),
         ),
         migrations.AddConstraint(
-            model_name='highlight',
-            constraint=models.UniqueConstraint(fields=('stream', 'key'), name='unique_highlight_key'),
+            model_name="highlight",
+            constraint=models.UniqueConstraint(fields=("stream", "key"), name="unique_highlight_key"),
         ),
     ]

@@ -6,16 +6,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('streams', '0001_initial'),
+        ("streams", "0001_initial"),
     ]
 
     operations = [
-        migrations.RenameField(model_name='stream', old_name='threshold', new_name='bar'),
+        migrations.RenameField(model_name="stream", old_name="threshold", new_name="bar"),
         migrations.AlterField(
-            model_name='stream',
-            name='bar',
+            model_name="stream",
+            name="bar",
             field=models.FloatField(blank=True, default=None, null=True),
         ),
     ]

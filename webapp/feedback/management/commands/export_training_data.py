@@ -23,5 +23,7 @@ class Command(BaseCommand):
             counts = export_training_data(out)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"wrote {out}: {counts['rows']} segments of {counts['streams']} streams, "
-                          f"{counts['positives']} labelled highlight")
+        self.stdout.write(
+            f"wrote {out}: {counts['rows']} segments of {counts['streams']} streams, "
+            f"{counts['positives']} labelled highlight"
+        )

@@ -23,8 +23,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--out", type=Path, default=None, help="model file (default: METAMODEL_PATH)")
-        parser.add_argument("--per-hour", type=float, default=None,
-                            help="highlight budget to train at and ship (default: the serving model's)")
+        parser.add_argument(
+            "--per-hour",
+            type=float,
+            default=None,
+            help="highlight budget to train at and ship (default: the serving model's)",
+        )
 
     def handle(self, *args, out: Path | None, per_hour: float | None, **options):
         out = out or settings.METAMODEL_PATH

@@ -19,8 +19,11 @@ class Command(BaseCommand):
     help = "Retry registering every stream still waiting for the processing server."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--loop", action="store_true",
-                            help="keep retrying the due ones every JOB_SYNC_INTERVAL_S (2 s) until Ctrl-C")
+        parser.add_argument(
+            "--loop",
+            action="store_true",
+            help="keep retrying the due ones every JOB_SYNC_INTERVAL_S (2 s) until Ctrl-C",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["loop"]:
