@@ -6,10 +6,16 @@ from __future__ import annotations
 import re
 import subprocess
 
+from waiting import wait_for
+
+from metamodel import load_metamodel
 from metamodel.selection import Highlight
-from server.export import export_highlight
 from server.ingest import Segment
+from server.jobs import JobContext, StreamJob
+from server.reporter import Reporter
+from server.spool import Spool, Uploader
 from server.storage import LocalStorage, clip_name
+from server.validation import JobRequest
 
 
 def test_a_clip_name_keeps_the_stream_folder_and_key_and_adds_128_random_bits():
@@ -53,14 +59,28 @@ def make_segment(path):
     return path
 
 
-def test_an_exported_highlight_is_stored_under_an_unguessable_name(tmp_path):
+def test_a_published_highlight_is_stored_under_an_unguessable_name(tmp_path, webapp_stub):
+    """Through the job's own publishing path: render, spool, store, report (a real spool and outbox)."""
     storage = LocalStorage(tmp_path / "media", "http://127.0.0.1:5000/media")
-    files = [make_segment(tmp_path / f"{seq}.ts") for seq in range(2)]
-    segments = {seq: Segment(seq, path, 2.0, 1_700_000_000.0 + 2 * seq, 2.0 * seq) for seq, path in enumerate(files)}
-    highlight = Highlight(first_seq=0, last_seq=1, peak_seq=0, score=0.9)
-    clip_url, thumb_url = export_highlight(highlight, segments, storage, 12)
-    guess = f"http://127.0.0.1:5000/media/12/{highlight.key}.mp4"
-    assert clip_url != guess
+    reporter = Reporter("ingest-token", min_backoff=0.05, max_backoff=0.2)
+    uploader = Uploader(Spool(tmp_path / "spool", 100), storage, reporter, min_backoff=0.05, max_backoff=0.2)
+    reporter.start()
+    uploader.start()
+    try:
+        ctx = JobContext(tmp_path / "data", reporter, load_metamodel, uploader)
+        request = JobRequest(12, "demo", "hls://http://127.0.0.1:1/x.m3u8", None, webapp_stub.url)
+        job = StreamJob(request, ctx)
+        for seq in range(2):
+            job._remember(Segment(seq, make_segment(tmp_path / f"{seq}.ts"), 2.0, 1_700_000_000.0 + 2 * seq, 2.0 * seq))
+        highlight = Highlight(first_seq=0, last_seq=1, peak_seq=0, score=0.9)
+        job._publish(highlight)
+        assert wait_for(lambda: webapp_stub.posted("highlights"), timeout=60)
+    finally:
+        uploader.stop()
+        reporter.stop()
+    [report] = webapp_stub.posted("highlights")
+    clip_url, thumb_url = report["clip_url"], report["thumbnail_url"]
+    assert clip_url != f"http://127.0.0.1:5000/media/12/{highlight.key}.mp4"
     assert re.fullmatch(rf"http://127\.0\.0\.1:5000/media/12/{highlight.key}-[A-Za-z0-9_-]{{22}}\.mp4", clip_url)
     assert thumb_url == clip_url[: -len(".mp4")] + ".jpg"
     assert not (tmp_path / "media" / "12" / f"{highlight.key}.mp4").exists()
