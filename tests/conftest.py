@@ -33,7 +33,8 @@ def _hermetic_environment() -> Path:
     atexit.register(shutil.rmtree, folder, True)
     empty = folder / "config.py"
     empty.write_text("# The test session's config.py: every setting at its default.\n")
-    names = re.findall(r"^([A-Z][A-Z0-9_]*)\s*=", (ROOT / "config.example.py").read_text(), re.MULTILINE)
+    # Commented-out entries too: the secrets are documented as "# SERVER_API_TOKEN = ...".
+    names = re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)\s*=", (ROOT / "config.example.py").read_text(), re.MULTILINE)
     for name in names:
         os.environ.pop(name, None)
     os.environ["HIGHLIGHTS_CONFIG"] = str(empty)
