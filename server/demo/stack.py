@@ -210,7 +210,7 @@ def cli() -> int:
 
   Open {stack.webapp_url}/ , sign up (or `.venv/bin/python manage.py createsuperuser`),
   then add the channel  demo_channel  : an offline demo of a live Twitch channel (real clips
-  and real chat on loopback). Highlight clips appear on its page within a minute or two.
+  and real chat on loopback). Highlight clips appear on its page within a few minutes.
   Ctrl-C stops everything.
 """,
             flush=True,
