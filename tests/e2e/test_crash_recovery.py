@@ -16,7 +16,10 @@ from waiting import wait_for
 def queued_segment_seqs(outbox: Path) -> set[int]:
     seqs = set()
     for entry in outbox.glob("*.json"):
-        message = json.loads(entry.read_text())
+        try:  # a report in flight as the webapp stopped may still be delivered (and its file deleted)
+            message = json.loads(entry.read_text())
+        except FileNotFoundError:
+            continue
         seqs.update(s["seq"] for s in message["payload"].get("segments", []))
     return seqs
 
