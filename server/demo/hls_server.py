@@ -4,6 +4,12 @@
 on with the wall clock (``speed`` times faster if asked), looping the segments forever;
 ``GET /live/<channel>/<seq>.ts`` serves segment `seq`. An unknown or offline channel is a 404,
 which is what an ended Twitch stream looks like to streamlink.
+
+Given several renditions (``{Rung: segments}``, from `segments.prepare_renditions`), the channel
+is served as Twitch serves one: ``index.m3u8`` is a multi-variant playlist naming each rendition
+with its resolution, frame rate and bandwidth, and ``/live/<channel>/<rendition>/index.m3u8``
+and ``.../<rendition>/<seq>.ts`` are that rendition's live playlist and segments, all on the
+same media sequence.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from .segments import Rung
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +33,21 @@ SEGMENT_SECONDS = 2.0  # seconds of media per segment, as encoded by `segments.p
 STREAMLINK_MIN_RELOAD = 2.0  # seconds; streamlink reloads a live playlist no more often
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_TYPE = "video/mp2t"
-_PATH_RE = re.compile(r"^/live/(?P<channel>[A-Za-z0-9_]+)/(?:index\.m3u8|(?P<seq>\d+)\.ts)$")
+_PATH_RE = re.compile(
+    r"^/live/(?P<channel>[A-Za-z0-9_]+)/(?:(?P<rendition>[0-9]+p[0-9]*)/)?(?:index\.m3u8|(?P<seq>\d+)\.ts)$"
+)
+
+
+def multivariant_playlist(ladder: Sequence[Rung]) -> str:
+    """The multi-variant playlist of a channel offering `ladder`, best first as Twitch lists it."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3"]
+    for rung in ladder:
+        lines.append(
+            f"#EXT-X-STREAM-INF:BANDWIDTH={rung.bandwidth},RESOLUTION={rung.width}x{rung.height},"
+            f'CODECS="avc1.4D401F,mp4a.40.2",FRAME-RATE={rung.fps:.3f},VIDEO="{rung.name}"'
+        )
+        lines.append(f"{rung.name}/index.m3u8")
+    return "\n".join(lines) + "\n"
 
 
 def window_for(speed: float, segment_duration: float = SEGMENT_SECONDS) -> int:
@@ -75,7 +97,7 @@ class LiveHLSServer:
 
     def __init__(
         self,
-        segments: Iterable[Path],
+        segments: Iterable[Path] | Mapping[Rung, Sequence[Path]],
         channels: Iterable[str] = ("demo_channel",),
         window: int = 5,
         speed: float = 1.0,
@@ -84,9 +106,16 @@ class LiveHLSServer:
         segment_duration: float = SEGMENT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._data = [Path(p).read_bytes() for p in segments]
-        if not self._data:
-            raise ValueError("no segments to serve")
+        if isinstance(segments, Mapping):  # a multi-variant channel: {rung: its segments}
+            self.ladder: tuple[Rung, ...] = tuple(segments)
+            self._variants = {r.name: [Path(p).read_bytes() for p in files] for r, files in segments.items()}
+        else:
+            self.ladder = ()
+            self._variants = {"": [Path(p).read_bytes() for p in segments]}
+        self.renditions = frozenset(self._variants)  # "" when the channel has one, unnamed
+        self._data = next(iter(self._variants.values()), [])
+        if not self._data or len({len(data) for data in self._variants.values()}) != 1:
+            raise ValueError("no segments to serve, or renditions of different lengths")
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
         if speed <= 0:
@@ -156,7 +185,7 @@ class LiveHLSServer:
         first = self.head() - self.window
         return media_playlist(first, self.window, len(self._data), self.segment_duration, self._date_of)
 
-    def segment(self, seq: int) -> bytes | None:
+    def segment(self, seq: int, rendition: str = "") -> bytes | None:
         """Bytes of segment `seq`, or None if it is not (or no longer) available.
 
         Segments stay a further `window` behind the playlist: a player that read the playlist
@@ -165,7 +194,8 @@ class LiveHLSServer:
         head = self.head()
         if not head - 2 * self.window <= seq < head:
             return None
-        return self._data[seq % len(self._data)]
+        data = self._variants.get(rendition)
+        return None if data is None else data[seq % len(data)]
 
     def _date_of(self, seq: int) -> datetime:
         # When `seq` began "recording" (it is published one segment later), on the same wall
@@ -199,10 +229,14 @@ class _Handler(BaseHTTPRequestHandler):
         match = _PATH_RE.match(urlsplit(self.path).path)
         if match is None or not owner.is_online(match["channel"]):
             self._send(404, "text/plain", b"offline or unknown channel\n", send_body)
+        elif owner.ladder and not match["rendition"] and match["seq"] is None:
+            self._send(200, PLAYLIST_TYPE, multivariant_playlist(owner.ladder).encode(), send_body)
+        elif (match["rendition"] or "") not in owner.renditions:
+            self._send(404, "text/plain", b"no such rendition\n", send_body)
         elif match["seq"] is None:
             self._send(200, PLAYLIST_TYPE, owner.playlist().encode(), send_body)
         else:
-            data = owner.segment(int(match["seq"]))
+            data = owner.segment(int(match["seq"]), match["rendition"] or "")
             if data is None:
                 self._send(404, "text/plain", b"segment not in the live window\n", send_body)
             else:
