@@ -15,7 +15,7 @@ from streamlink import Streamlink
 from streamlink.exceptions import PluginError
 
 from server.demo.hls_server import LiveHLSServer, media_playlist, window_for
-from server.demo.segments import SEGMENT_SECONDS, SegmentError, prepare_segments
+from server.demo.segments import SEGMENT_SECONDS, Rung, SegmentError, prepare_renditions, prepare_segments
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -74,7 +74,7 @@ def test_segments_are_two_second_mpegts_starting_on_keyframes(segments: list[Pat
 
 def test_prepared_segments_are_reused(segments: list[Path]) -> None:
     written = [p.stat().st_mtime_ns for p in segments]
-    assert prepare_segments(segments[0].parent) == segments
+    assert prepare_segments(segments[0].parent.parent) == segments  # cache/<rendition>/NNN.ts
     assert [p.stat().st_mtime_ns for p in segments] == written, "not encoded again"
 
 
@@ -161,3 +161,54 @@ def test_the_playlist_marks_each_loop_as_a_discontinuity(
     assert [line for line in lines if line.endswith(".ts")] == [f"{first + i}.ts" for i in range(5)]
     marks = [lines[i + 2] for i, line in enumerate(lines) if line == "#EXT-X-DISCONTINUITY"]
     assert marks == ([discontinuity_before] if discontinuity_before else [])
+
+
+LADDER = (Rung(640, 360, 30, 700), Rung(284, 160, 30, 230))
+
+
+@pytest.fixture(scope="module")
+def renditions(tmp_path_factory) -> dict[Rung, list[Path]]:
+    found = prepare_renditions(tmp_path_factory.mktemp("renditions"), LADDER)
+    return {rung: found[rung.name] for rung in LADDER}
+
+
+def test_renditions_share_their_segment_boundaries_and_timestamps(renditions) -> None:
+    def start_and_duration(path: Path) -> tuple[str, ...]:
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "format=start_time,duration", "-of", "csv=p=0", str(path)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return tuple(probe.stdout.split(","))
+
+    big, small = renditions.values()
+    assert len(big) == len(small) == 60
+    for n in (0, 7, 59):
+        assert start_and_duration(big[n]) == start_and_duration(small[n])
+    sizes = [
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of",
+             "csv=p=0", str(files[0])], capture_output=True, text=True, check=True,
+        ).stdout.split()[0]  # ffprobe repeats a program's streams
+        for files in renditions.values()
+    ]  # fmt: skip
+    assert sizes == ["640,360", "284,160"]
+
+
+def test_a_multi_variant_channel_offers_every_rendition_by_resolution_to_streamlink(renditions) -> None:
+    server = LiveHLSServer(renditions, window=window_for(SPEED), speed=SPEED)
+    server.start()
+    try:
+        streams = Streamlink({"stream-timeout": 10}).streams(server.url("demo_channel"))
+        assert {"360p", "160p", "best", "worst"} <= set(streams)
+        assert streams["best"].url.endswith("/360p/index.m3u8") and streams["worst"].url.endswith("/160p/index.m3u8")
+        announced = {p.uri.rsplit("/", 2)[1]: p.stream_info.resolution for p in streams["best"].multivariant.playlists}
+        assert {k: (v.width, v.height) for k, v in announced.items()} == {"360p": (640, 360), "160p": (284, 160)}
+        reader = streams["160p"].open()
+        try:
+            data = reader.read(64 * 1024)
+        finally:
+            reader.close()
+        assert_mpegts(data[: len(data) - len(data) % TS_PACKET])
+        assert requests.get(http_url(server, "/live/demo_channel/999p/index.m3u8"), timeout=5).status_code == 404
+    finally:
+        server.stop()
