@@ -7,15 +7,20 @@ from pathlib import Path
 
 from metamodel.selection import Highlight
 from server import media
-from server.ingest import Segment
+from server.ingest import ExportRing, Segment
 
 log = logging.getLogger(__name__)
 
 
-def render_highlight(highlight: Highlight, segments: dict[int, Segment], folder: Path) -> tuple[Path, Path]:
+def render_highlight(
+    highlight: Highlight, segments: dict[int, Segment], folder: Path, export: ExportRing | None = None
+) -> tuple[Path, Path]:
     """Write the clip (`clip.mp4`) and thumbnail (`thumb.jpg`) of `highlight` into `folder`.
 
-    Segments already evicted from the ring buffer (a lead-in from long ago) are left out.
+    The clip is cut from the best rendition (`export`) where the ring holds the whole moment,
+    found by source timestamp; else from the scored segments themselves (a channel with one
+    rendition, or the export rendition failed). Segments already evicted from the ring buffer
+    (a lead-in from long ago) are left out.
     """
     parts = [
         segments[seq]
@@ -26,7 +31,25 @@ def render_highlight(highlight: Highlight, segments: dict[int, Segment], folder:
         raise media.MediaError(f"no segments left on disk for highlight {highlight.key}")
     peak = segments.get(highlight.peak_seq, parts[-1])
     clip, thumb = Path(folder) / "clip.mp4", Path(folder) / "thumb.jpg"
-    media.export_clip([p.path for p in parts], clip)
-    media.export_thumbnail(peak.path, peak.duration / 2, thumb)
-    log.info("exported highlight %s (%d segments)", highlight.key, len(parts))
+    pieces = _export_pieces(parts, export)
+    if pieces is not None:
+        media.export_clip([p.path for p in pieces], clip)
+        middle = (peak.pts or 0.0) + peak.duration / 2
+        at = next((p for p in pieces if p.pts <= middle < p.end), pieces[len(pieces) // 2])
+        media.export_thumbnail(at.path, max(middle - at.pts, 0.0), thumb)
+        log.info("exported highlight %s (%d pieces of the export rendition)", highlight.key, len(pieces))
+    else:
+        media.export_clip([p.path for p in parts], clip)
+        media.export_thumbnail(peak.path, peak.duration / 2, thumb)
+        log.info("exported highlight %s (%d segments)", highlight.key, len(parts))
     return clip, thumb
+
+
+def _export_pieces(parts: list[Segment], export: ExportRing | None) -> list | None:
+    if export is None or parts[0].pts is None or parts[-1].pts is None:
+        return None
+    start, end = parts[0].pts, parts[-1].pts + parts[-1].duration
+    pieces = export.covering(start, end)
+    if pieces is None and export.active:
+        log.warning("export rendition lacks %.1f-%.1f s: the clip is cut from the analysed one", start, end)
+    return pieces

@@ -1,5 +1,12 @@
 """Live ingest: streamlink opens the channel, ffmpeg cuts 10 s MPEG-TS segments (stream copy).
 
+Where the channel offers several renditions (server/renditions.py), two are read at once: the
+smallest is cut into the 10 s segments that are scored, and the best is cut, untouched, into
+2 s pieces of an `ExportRing` that the clips are made from. Both keep the source's timestamps
+apart from one offset that ffmpeg reports, so a scored segment's moment is found in the export
+rendition by timestamp (renditions share them), never by wall clock. With one rendition the
+scored segments are also the clips' material, as before.
+
 Segments land in a per-stream folder used as a ring buffer: only the newest `ring_size` files
 are kept, which is what highlight export needs and keeps the disk bounded on a 12-hour stream.
 """
@@ -8,6 +15,8 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
+import shutil
 import subprocess
 import threading
 import time
@@ -21,10 +30,13 @@ from streamlink.exceptions import NoPluginError, PluginError, StreamError
 
 from server.egress import EgressGuard, guard_session
 from server.media import FFMPEG
+from server.renditions import choose, renditions_of
 
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 64 * 1024  # bytes per read from streamlink; ~40 ms of a 6 Mbit/s stream
+EXPORT_PIECE_S = 2.0  # seconds per piece of the export rendition: Twitch's keyframe interval
+_START_RE = re.compile(r"^\[info\]\s+Duration: .*?, start: (-?\d+(?:\.\d+)?)", re.M)
 
 
 class IngestError(Exception):
@@ -49,16 +61,33 @@ class Segment:
     duration: float  # seconds
     end_utc: float  # epoch seconds when the segment was complete
     offset_s: float  # seconds since the job started receiving video
+    pts: float | None = None  # source timestamp (s) of its first frame: the same in every rendition
 
     @property
     def start_utc(self) -> float:
         return self.end_utc - self.duration
 
 
-def open_stream(url: str, timeout: float, allowed_hosts: Iterable[str]) -> tuple[Any, EgressGuard]:
-    """Open the best quality of `url` with streamlink; return its file-like reader and the guard
-    that checks every request the session makes (the first one, redirects, playlists, segments)
-    against `allowed_hosts` (allowlist.py).
+@dataclass
+class Opened:
+    """The readers of one live stream: `analysed` is scored, `exported` (if any) is clipped."""
+
+    analysed: Any
+    exported: Any | None
+    guard: EgressGuard
+    description: str  # e.g. "analysing 160p, exporting 1080p60", for the log
+
+    def close(self) -> None:
+        for reader in (self.analysed, self.exported):
+            if reader is not None:
+                reader.close()
+
+
+def open_stream(url: str, timeout: float, allowed_hosts: Iterable[str]) -> Opened:
+    """Open `url` with streamlink: the smallest rendition fit for analysis and, if the channel
+    offers a bigger one, the best one for the clips (server/renditions.py); with no sizes known,
+    streamlink's "best" alone. The guard checks every request the session makes (the first one,
+    redirects, playlists, segments) against `allowed_hosts` (allowlist.py).
 
     The errors say what a user may see: which host a stream led to that is not allowed, or that
     it is offline; anything else is "could not open the stream", with the details in the log only,
@@ -78,9 +107,25 @@ def open_stream(url: str, timeout: float, allowed_hosts: Iterable[str]) -> tuple
         raise IngestError("could not open the stream (details in the server log)") from exc
     if not streams:
         raise StreamOffline("channel is offline")
-    stream = streams.get("best") or next(iter(streams.values()))
+    chosen = choose(renditions_of(streams))
+    if chosen is None:
+        analysed, exported, description = streams.get("best") or next(iter(streams.values())), None, "one rendition"
+    else:
+        analysed, exported = chosen[0].stream, chosen[1].stream if chosen[1] else None
+        description = f"analysing {chosen[0].name}" + (f", exporting {chosen[1].name}" if chosen[1] else "")
+    opened = Opened(_open(analysed, url, guard), None, guard, description)
+    if exported is not None:
+        try:
+            opened.exported = _open(exported, url, guard)
+        except IngestError:
+            opened.close()
+            raise
+    return opened
+
+
+def _open(stream: Any, url: str, guard: EgressGuard) -> Any:
     try:
-        return stream.open(), guard
+        return stream.open()
     except StreamError as exc:
         _raise_if_refused(guard, exc)
         log.warning("could not read %s: %s", url, exc)
@@ -121,91 +166,62 @@ class LiveSegmenter:
         self.segment_seconds = segment_seconds
         self.ring_size = ring_size
         self.read_timeout = read_timeout
+        # The best rendition's pieces, for the clips; empty while the channel offers one rendition.
+        self.export = ExportRing(folder / "export", ring_size * segment_seconds)
 
     def run(
         self, stop: threading.Event, first_seq: int, offset_s: float, on_segment: Callable[[Segment], None]
     ) -> None:
         """Emit each finished segment to `on_segment`; return when the stream ends or on stop."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        reader, guard = open_stream(self.url, self.read_timeout, self.allowed_hosts)
-        listing = _Listing(self.folder / f"list-{first_seq:06d}.csv", offset_s)
-        ffmpeg = subprocess.Popen(
-            self._ffmpeg_args(first_seq, listing.path),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        opened = open_stream(self.url, self.read_timeout, self.allowed_hosts)
+        log.info("ingest %s: %s", self.folder.name, opened.description)
+        self.export.restart()  # a new connection: its timestamps may have jumped
+        analysis = _Cutter(
+            opened.analysed,
+            self._segment_args(first_seq, self.folder / f"list-{first_seq:06d}.csv"),
+            self.folder / f"ffmpeg-{first_seq:06d}.log",
+            stop,
         )
-        pump = threading.Thread(target=self._pump, args=(reader, ffmpeg, stop), name="ingest-pump", daemon=True)
-        pump.start()
+        listing = _Listing(self.folder / f"list-{first_seq:06d}.csv", offset_s, analysis.start_pts)
+        cutters = [analysis]
+        if opened.exported is not None:
+            self.export.folder.mkdir(parents=True, exist_ok=True)
+            exporter = _Cutter(
+                opened.exported,
+                self.export.ffmpeg_args(first_seq),
+                self.export.folder / f"ffmpeg-{first_seq:06d}.log",
+                stop,
+            )
+            self.export.follow(self.export.folder / f"list-{first_seq:06d}.csv", exporter.start_pts)
+            cutters.append(exporter)
         try:
-            while not stop.is_set() and ffmpeg.poll() is None and not guard.refused_event.is_set():
+            while not stop.is_set() and analysis.running and not opened.guard.refused_event.is_set():
                 self._emit(listing, on_segment)
+                self.export.poll()
                 stop.wait(0.25)
         finally:
-            reader.close()
-            pump.join(timeout=10)
-            _finish(ffmpeg)
+            opened.close()
+            for cutter in cutters:
+                cutter.finish()
         if stop.is_set():
             return
         self._emit(listing, on_segment)  # the last segment closes when ffmpeg exits
-        if guard.refused is not None:  # a playlist named a segment or variant elsewhere
-            raise SourceNotAllowed(guard.refused)
-        error = ffmpeg.stderr.read().decode("utf-8", "replace").strip() if ffmpeg.stderr else ""
-        if ffmpeg.returncode != 0:
-            raise IngestError(f"ffmpeg failed: {error.splitlines()[-1] if error else ffmpeg.returncode}")
+        self.export.poll()
+        if opened.guard.refused is not None:  # a playlist named a segment or variant elsewhere
+            raise SourceNotAllowed(opened.guard.refused)
+        if analysis.returncode != 0:
+            raise IngestError(f"ffmpeg failed: {analysis.error or analysis.returncode}")
 
     def _emit(self, listing: _Listing, on_segment: Callable[[Segment], None]) -> None:
         for segment in listing.new_segments(self.folder):
             on_segment(segment)
             self._evict(segment.seq)
+            if segment.pts is not None:
+                self.export.evict_before(segment.pts)
 
-    def _ffmpeg_args(self, first_seq: int, listing: Path) -> list[str]:
-        return [
-            FFMPEG,
-            "-nostdin",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-i",
-            "pipe:0",
-            "-map",
-            "0:v:0?",
-            "-map",
-            "0:a:0?",
-            "-c",
-            "copy",
-            "-f",
-            "segment",
-            "-segment_time",
-            f"{self.segment_seconds}",
-            "-segment_format",
-            "mpegts",
-            "-segment_list",
-            str(listing),
-            "-segment_list_type",
-            "csv",
-            "-segment_start_number",
-            str(first_seq),
-            str(self.folder / "seg_%06d.ts"),
-        ]
-
-    def _pump(self, reader, ffmpeg: subprocess.Popen, stop: threading.Event) -> None:
-        """Copy bytes from streamlink into ffmpeg until the stream ends, fails or we stop."""
-        assert ffmpeg.stdin is not None  # started with stdin=PIPE
-        try:
-            while not stop.is_set():
-                chunk = reader.read(READ_CHUNK)
-                if not chunk:
-                    break
-                ffmpeg.stdin.write(chunk)
-        except (OSError, ValueError) as exc:  # read timeout, closed reader, ffmpeg gone
-            if not stop.is_set():
-                log.info("stream read ended: %s", exc)
-        finally:
-            try:
-                ffmpeg.stdin.close()
-            except OSError:
-                pass
+    def _segment_args(self, first_seq: int, listing: Path) -> list[str]:
+        return _cut_args(self.segment_seconds, listing, first_seq, self.folder / "seg_%06d.ts")
 
     def _evict(self, newest: int) -> None:
         for old in self.folder.glob("seg_*.ts"):
@@ -213,18 +229,196 @@ class LiveSegmenter:
                 old.unlink(missing_ok=True)
 
 
+def _cut_args(seconds: float, listing: Path, first: int, pattern: Path) -> list[str]:
+    """ffmpeg reading MPEG-TS on stdin and cutting it into `seconds` pieces at keyframes (stream
+    copy), listed in a CSV as they close. `level+info` puts the input's start timestamp in the
+    log (the offset between the pieces' times and the source's) and tags errors as such."""
+    return [
+        FFMPEG,
+        "-nostdin",
+        "-hide_banner",
+        "-nostats",
+        "-loglevel",
+        "level+info",
+        "-i",
+        "pipe:0",
+        "-map",
+        "0:v:0?",
+        "-map",
+        "0:a:0?",
+        "-c",
+        "copy",
+        "-f",
+        "segment",
+        "-segment_time",
+        f"{seconds}",
+        "-segment_format",
+        "mpegts",
+        "-segment_list",
+        str(listing),
+        "-segment_list_type",
+        "csv",
+        "-segment_start_number",
+        str(first),
+        str(pattern),
+    ]
+
+
+class _Cutter:
+    """One streamlink reader pumped into one ffmpeg that cuts it (`_cut_args`); ffmpeg's log goes
+    to a file, not a pipe that nobody reads for hours and that would block it once full."""
+
+    def __init__(self, reader: Any, args: list[str], log_path: Path, stop: threading.Event):
+        self.log_path = log_path
+        with open(log_path, "wb") as log_file:
+            self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log_file)
+        self._pts: float | None = None
+        self._pump = threading.Thread(target=_pump, args=(reader, self.process, stop), name="ingest-pump", daemon=True)
+        self._pump.start()
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+    def start_pts(self) -> float | None:
+        """The source timestamp (s) ffmpeg's time 0 stands for: it reports it on opening the input."""
+        if self._pts is None:
+            try:
+                found = _START_RE.search(self.log_path.read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                return None
+            self._pts = float(found[1]) if found else None
+        return self._pts
+
+    @property
+    def error(self) -> str:
+        """ffmpeg's last error line, if it wrote one."""
+        try:
+            lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        errors = [line for line in lines if line.startswith(("[error]", "[fatal]"))]
+        return errors[-1].split("] ", 1)[-1] if errors else ""
+
+    def finish(self) -> None:
+        self._pump.join(timeout=10)
+        _finish(self.process)
+
+
+def _pump(reader: Any, ffmpeg: subprocess.Popen, stop: threading.Event) -> None:
+    """Copy bytes from streamlink into ffmpeg until the stream ends, fails or we stop."""
+    assert ffmpeg.stdin is not None  # started with stdin=PIPE
+    try:
+        while not stop.is_set():
+            chunk = reader.read(READ_CHUNK)
+            if not chunk:
+                break
+            ffmpeg.stdin.write(chunk)
+    except (OSError, ValueError) as exc:  # read timeout, closed reader, ffmpeg gone
+        if not stop.is_set():
+            log.info("stream read ended: %s", exc)
+    finally:
+        try:
+            ffmpeg.stdin.close()
+        except OSError:
+            pass
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece of the export rendition: [pts, end) in source time."""
+
+    path: Path
+    pts: float
+    end: float
+
+
+class ExportRing:
+    """The best rendition's 2 s pieces of the last `keep_s` seconds, found by source timestamp.
+
+    Written by the ingest thread, read by the scoring thread when it renders a clip.
+    """
+
+    def __init__(self, folder: Path, keep_s: float):
+        self.folder = folder
+        self.keep_s = keep_s
+        self._lock = threading.Lock()
+        self._pieces: list[Piece] = []
+        self._listing: Path | None = None
+        self._start_pts: Callable[[], float | None] = lambda: None
+        self._seen: set[str] = set()
+
+    def ffmpeg_args(self, first: int) -> list[str]:
+        return _cut_args(EXPORT_PIECE_S, self.folder / f"list-{first:06d}.csv", 0, self.folder / f"{first:06d}_%06d.ts")
+
+    def restart(self) -> None:
+        """Forget the pieces of an earlier connection (their timestamps may not continue)."""
+        with self._lock:
+            self._pieces, self._listing, self._seen = [], None, set()
+        shutil.rmtree(self.folder, ignore_errors=True)  # pieces, listings and logs of the last one
+
+    def follow(self, listing: Path, start_pts: Callable[[], float | None]) -> None:
+        self._listing, self._start_pts = listing, start_pts
+
+    @property
+    def active(self) -> bool:
+        """True while the connection has an export rendition (the channel offers several)."""
+        return self._listing is not None
+
+    def poll(self) -> None:
+        """Take in the pieces ffmpeg has closed since the last poll."""
+        origin = self._start_pts()
+        if self._listing is None or origin is None or not self._listing.exists():
+            return
+        text = self._listing.read_text(encoding="utf-8", errors="replace")
+        rows = list(csv.reader(text[: text.rfind("\n") + 1].splitlines()))
+        new = [
+            Piece(self.folder / row[0], origin + float(row[1]), origin + float(row[2]))
+            for row in rows
+            if len(row) >= 3 and row[0] not in self._seen
+        ]
+        with self._lock:
+            self._seen.update(p.path.name for p in new)
+            self._pieces.extend(new)
+
+    def evict_before(self, newest_pts: float) -> None:
+        """Delete the pieces that ended more than `keep_s` before `newest_pts`."""
+        with self._lock:
+            old = [p for p in self._pieces if p.end < newest_pts - self.keep_s]
+            self._pieces = [p for p in self._pieces if p.end >= newest_pts - self.keep_s]
+        for piece in old:
+            piece.path.unlink(missing_ok=True)
+
+    def covering(self, start: float, end: float, slack: float = 0.5) -> list[Piece] | None:
+        """The pieces, in order, that together cover [start, end) of source time (to within
+        `slack` seconds at either edge), or None when the ring does not hold all of it."""
+        with self._lock:
+            pieces = [p for p in self._pieces if p.end > start and p.pts < end and p.path.exists()]
+        if not pieces or pieces[0].pts > start + slack or pieces[-1].end < end - slack:
+            return None
+        if any(b.pts - a.end > slack for a, b in zip(pieces, pieces[1:], strict=False)):
+            return None  # a gap: a piece is missing in the middle
+        return pieces
+
+
 class _Listing:
     """ffmpeg's segment list (CSV: file,start,end); a row appears when a segment is closed."""
 
-    def __init__(self, path: Path, offset_s: float):
+    def __init__(self, path: Path, offset_s: float, start_pts: Callable[[], float | None] = lambda: None):
         self.path = path
         self.offset_s = offset_s
+        self.start_pts = start_pts  # the source timestamp the listing's time 0 stands for
         self.seen: set[str] = set()
 
     def new_segments(self, folder: Path) -> list[Segment]:
         if not self.path.exists():
             return []
         found = []
+        origin = self.start_pts()
         text = self.path.read_text(encoding="utf-8", errors="replace")
         complete = text[: text.rfind("\n") + 1]  # a row still being written waits for the next poll
         for row in csv.reader(complete.splitlines()):
@@ -233,7 +427,8 @@ class _Listing:
             self.seen.add(row[0])
             path = folder / row[0]
             duration = float(row[2]) - float(row[1])
-            found.append(Segment(int(path.stem.split("_")[1]), path, duration, time.time(), self.offset_s))
+            pts = None if origin is None else origin + float(row[1])
+            found.append(Segment(int(path.stem.split("_")[1]), path, duration, time.time(), self.offset_s, pts))
             self.offset_s += duration
         return found
 

@@ -106,6 +106,14 @@ class StreamJob:
                 ctx.irc_nick,
                 ctx.irc_token,
             )
+        self._segmenter = LiveSegmenter(
+            request.stream_url,
+            self.folder,
+            ctx.segment_seconds,
+            ctx.ring_size,
+            ctx.read_timeout_s,
+            ctx.source_hosts,
+        )
         self._threads = [
             threading.Thread(target=self._ingest_loop, name=f"ingest-{self.stream_id}", daemon=True),
             threading.Thread(target=self._score_loop, name=f"score-{self.stream_id}", daemon=True),
@@ -201,14 +209,7 @@ class StreamJob:
     # --- ingest ------------------------------------------------------------------------------
 
     def _ingest_loop(self) -> None:
-        segmenter = LiveSegmenter(
-            self.request.stream_url,
-            self.folder,
-            self.ctx.segment_seconds,
-            self.ctx.ring_size,
-            self.ctx.read_timeout_s,
-            self.ctx.source_hosts,
-        )
+        segmenter = self._segmenter
         backoff = Backoff(self.ctx.retry_min_s, self.ctx.retry_max_s)
         while not self._stop.is_set():
             received = self.segments_done
@@ -323,7 +324,7 @@ class StreamJob:
         # highlight only once both files are stored and their URLs answer.
         name = clip_name(self.stream_id, highlight.key)
         with self.ctx.uploader.staging() as folder:
-            clip, thumb = render_highlight(highlight, self._recent, folder)
+            clip, thumb = render_highlight(highlight, self._recent, folder, self._segmenter.export)
             self.ctx.uploader.submit(
                 self.stream_id,
                 self._callback("highlights"),
