@@ -23,6 +23,11 @@ FFPROBE = "ffprobe"
 AUDIO_RATE = 48000  # Hz; BS.1770 loudness is defined at 48 kHz
 MOTION_FPS = 10  # frames per second sampled for motion; enough to see action, 3x cheaper than 30
 MOTION_SIZE = (160, 90)  # width, height of the grey frames compared
+# Decoder settings for frames only a scorer sees: no deblocking (its detail is gone once a frame
+# is averaged down to 160x90) and one thread (the server decodes many streams at once, and a
+# decoder's frame threads cost CPU to coordinate). 1080p60 H.264 high profile, 10 s: 2.32 ->
+# 1.62 CPU-s (docs/benchmarks.md). Frames are not skipped: the motion features count them.
+_CHEAP_DECODE = ["-threads", "1", "-skip_loop_filter", "all"]
 
 
 class MediaError(Exception):
@@ -72,7 +77,9 @@ def decode_audio(path: str | Path, start: float = 0.0, duration: float | None = 
 
 def decode_grey_frames(path: str | Path, start: float = 0.0, duration: float | None = None) -> np.ndarray:
     """Decode video at MOTION_FPS into grey frames of MOTION_SIZE: uint8 array (frames, height, width)."""
-    return _frames(run_ffmpeg([*_window(start, duration), "-i", str(path), "-an", *_FRAMES_OUT, "pipe:1"]))
+    return _frames(
+        run_ffmpeg([*_window(start, duration), *_CHEAP_DECODE, "-i", str(path), "-an", *_FRAMES_OUT, "pipe:1"])
+    )
 
 
 def decode_segment(
@@ -105,7 +112,7 @@ def _decode_both(
     # side waiting for the other to be read.
     with tempfile.TemporaryDirectory(prefix="decode-") as tmp:
         pcm = Path(tmp) / "audio.f32"
-        args = [*_window(start, duration), "-i", str(path)]
+        args = [*_window(start, duration), *_CHEAP_DECODE, "-i", str(path)]
         if video:
             args += ["-map", "0:v:0", *_FRAMES_OUT, "pipe:1"]
         if audio:
