@@ -111,8 +111,9 @@ PANNS_CHECKPOINT = None  # a checkpoint file; None = the cached download of PANN
 # as an environment variable separate them with ";" (the names contain commas). None = the
 # prototype's 16 classes plus Cheering, Applause, Screaming, Shout, Explosion, Crowd.
 AUDIO_TAG_CLASSES = None
-AUDIO_TAG_CANDIDATES_ONLY = False  # True: tag only segments the cheap features make candidates...
-AUDIO_TAG_CANDIDATE_RATIO = 1.0  # ...i.e. whose score without tags is >= this x a typical segment's score
+# True: tag only segments that some tags could still lift to the highlight bar (metamodel/cascade.py):
+# no highlight is lost, most quiet segments cost no tagger time. False: tag every segment.
+AUDIO_TAG_CANDIDATES_ONLY = True
 MODEL_BATCH_WINDOW_S = 0.05  # the model worker waits this long to batch segments of several streams
 MODEL_MAX_BATCH = 8  # at most this many items per forward pass
 

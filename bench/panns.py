@@ -11,8 +11,8 @@ real audio: 10 s segments of the demo clips, resampled to 32 kHz. Steps, each on
   batch=N         N segments of different streams in one forward pass (the ModelWorker's batches)
 Each row gives CPU-seconds (process time, all threads) and wall seconds per segment, and the ratio
 to the baseline measured in the same process, so the ratios hold on other machines too.
-Candidate gating is measured separately: the share of real demo segments whose cheap-feature
-score passes AUDIO_TAG_CANDIDATE_RATIO x a typical segment's score; the tagger cost scales by that share.
+The cascade (AUDIO_TAG_CANDIDATES_ONLY) tags only a share of the segments; the tagger's cost
+scales by that share, which `python -m bench.cascade` measures.
 """
 
 from __future__ import annotations
@@ -89,29 +89,11 @@ def bench_model(name: str, segments: list[np.ndarray], repeat: int, batch: int, 
     return rows
 
 
-def gate_share(ratio: float) -> tuple[int, int]:
-    """(segments passing the candidate gate, segments) over the demo clips, shipped metamodel."""
-    from metamodel import load_metamodel
-    from server.analyze import windows
-    from server.features import SegmentFeaturizer
-
-    model = load_metamodel()
-    passed = total = 0
-    for clip in CLIPS:
-        featurizer = SegmentFeaturizer()
-        for _, start, end in windows(media.duration_of(clip)):
-            values = featurizer.featurize(clip, None, start, end - start)  # chat missing: imputed
-            passed += model.score(values) >= ratio * model.score({})  # the rule of AudioTagger.features
-            total += 1
-    return passed, total
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=["Cnn14", "Cnn10"])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--gate-ratio", type=float, default=1.0)
     args = parser.parse_args()
     segments = real_segments(args.batch)
     threads = torch.get_num_threads()
@@ -119,14 +101,9 @@ def main() -> None:
     rows = []
     for name in args.models:
         rows += bench_model(name, segments, args.repeat, args.batch, threads)
-    passed, total = gate_share(args.gate_ratio)
     print("\n| model | step | CPU-s / 10 s segment | wall-s / segment | x baseline CPU |\n|---|---|---|---|---|")
     for name, label, cpu, wall, ratio in rows:
         print(f"| {name} | {label} | {cpu:.3f} | {wall:.3f} | {ratio:.2f} |")
-    print(
-        f"\ncandidate gating (AUDIO_TAG_CANDIDATE_RATIO={args.gate_ratio}, shipped metamodel, chat imputed): "
-        f"{passed}/{total} demo segments tagged -> tagger cost x{passed / total:.2f}"
-    )
 
 
 if __name__ == "__main__":

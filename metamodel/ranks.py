@@ -29,6 +29,8 @@ from metamodel.schema import RANK_PREFIX as PREFIX
 
 HISTORY_SEGMENTS = 360  # one hour of 10 s segments
 _NORMAL = NormalDist()
+# The largest |z| a rank can take: its value against a full hour of history (see above).
+RANK_BOUND = _NORMAL.inv_cdf((HISTORY_SEGMENTS + 0.5) / (HISTORY_SEGMENTS + 1))
 
 
 def rank_name(feature: str) -> str:
@@ -56,11 +58,13 @@ class StreamRanks:
         self.window = window
         self._history: dict[str, deque[float]] = {}
 
-    def rank(self, values: Mapping[str, float | None]) -> dict[str, float | None]:
+    def rank(self, values: Mapping[str, float | None], remember: bool = True) -> dict[str, float | None]:
         """`rank:<f>` for every configured feature f in `values` (and every audio_tag); None where f is None.
 
         Each call adds the values to the history, so call it once per segment for each feature
-        (the featurizer ranks the cheap features, then the audio tags).
+        (the featurizer ranks the cheap features, then the audio tags); `remember=False` ranks
+        without adding, for values that are not a fair sample of the stream (the audio tags of
+        the cascade's candidates, metamodel/cascade.py).
         """
         names = [f for f in self.features if f in values]
         names += [f for f in values if f.startswith("audio_tag:") and f not in self.features]
@@ -72,7 +76,8 @@ class StreamRanks:
                 continue
             history = self._history.setdefault(name, deque(maxlen=self.window))
             ranked[rank_name(name)] = round(gaussian_rank(np.fromiter(history, float, len(history)), value), 6)
-            history.append(float(value))
+            if remember:
+                history.append(float(value))
         return ranked
 
 

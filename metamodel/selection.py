@@ -96,11 +96,16 @@ class HighlightSelector:
     _run_bar: float | None = None
     bar: float | None = None  # the bar the last segment was held to (None while warming up)
 
-    def push(self, seq: int, score: float) -> Highlight | None:
-        """Feed the next segment's score; return a highlight when a run of good segments closes."""
+    @property
+    def next_bar(self) -> float | None:
+        """The bar the next pushed segment will be held to (None while warming up)."""
         # A run in progress is held to the bar it opened at: its own high scores, now in the
         # history, must not cut the moment short.
-        self.bar = self._run_bar if self._run else self._bar()
+        return self._run_bar if self._run else self._bar()
+
+    def push(self, seq: int, score: float) -> Highlight | None:
+        """Feed the next segment's score; return a highlight when a run of good segments closes."""
+        self.bar = self.next_bar
         self._remember(score)
         # Opening needs more than the bar (a flat stream has no moments); a run goes on at it.
         good = self.bar is not None and (score >= self.bar if self._run else score > self.bar)

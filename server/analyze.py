@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from appconfig import setting
 from metamodel import MetamodelError, load_metamodel
+from metamodel.cascade import REFERENCE_EVERY
 from metamodel.selection import HighlightSelector
 from server import media
 from server.chat.logs import ChatLog, ChatLogError, read_chat_file
@@ -72,6 +73,7 @@ def analyze(
     featurizer = SegmentFeaturizer(sentiment=backend.classify)
     tagger = tagger_for_tools()  # without weights its features are None (imputed), as on the server
     featurizer.audio_tags = tagger.features
+    featurizer.tag_reference_every = REFERENCE_EVERY if tagger.candidates_only else 1
     selector = HighlightSelector(per_hour or model.per_hour)
     chat = _ChatIndex(log_) if log_ is not None else None
     segments, picked = [], []
@@ -81,7 +83,7 @@ def analyze(
     spans = list(windows(duration))
     for seq, start, end in tqdm(spans, desc="segments", unit="seg", disable=not progress):
         messages, events = chat.reacting_to(t0 + start) if chat else (None, None)
-        scored = score_window(featurizer, model, video, messages, events, start, end - start)
+        scored = score_window(featurizer, model, video, messages, events, start, end - start, selector.next_bar)
         segments.append(
             {
                 "seq": seq,

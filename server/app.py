@@ -92,8 +92,7 @@ def default_config() -> dict:
         "PANNS_MODEL": setting("PANNS_MODEL", "Cnn14"),
         "PANNS_CHECKPOINT": setting("PANNS_CHECKPOINT", None, Path),
         "AUDIO_TAG_CLASSES": setting("AUDIO_TAG_CLASSES", DEFAULT_CLASSES, parse_classes),
-        "AUDIO_TAG_CANDIDATES_ONLY": setting("AUDIO_TAG_CANDIDATES_ONLY", False, as_bool),
-        "AUDIO_TAG_CANDIDATE_RATIO": setting("AUDIO_TAG_CANDIDATE_RATIO", 1.0, float),
+        "AUDIO_TAG_CANDIDATES_ONLY": setting("AUDIO_TAG_CANDIDATES_ONLY", True, as_bool),
         "MODEL_BATCH_WINDOW_S": setting("MODEL_BATCH_WINDOW_S", 0.05, float),
         "MODEL_MAX_BATCH": setting("MODEL_MAX_BATCH", 8, int),
         "MODEL_THREADS": setting("MODEL_THREADS", 1, int),
@@ -214,7 +213,6 @@ def make_audio_tagger(config, worker: ModelWorker) -> AudioTagger:
         name,
         classes=config["AUDIO_TAG_CLASSES"],
         candidates_only=config["AUDIO_TAG_CANDIDATES_ONLY"],
-        candidate_ratio=config["AUDIO_TAG_CANDIDATE_RATIO"],
     )
     if tagger.on and config["MODEL_THREADS"] > 0:
         # Process-wide: one intra-op thread costs about a third fewer CPU-seconds per segment than two

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from backoff import Backoff
 from metamodel import Metamodel
+from metamodel.cascade import REFERENCE_EVERY
 from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S
 from metamodel.selection import Highlight, HighlightSelector
 from server.chat.buffer import ChatBuffer
@@ -89,6 +90,7 @@ class StreamJob:
         if ctx.audio_tagger is not None:
             tagger = ctx.audio_tagger
             self._featurizer.audio_tags = tagger.features  # gated on this job's cheap features and the metamodel
+            self._featurizer.tag_reference_every = REFERENCE_EVERY if tagger.candidates_only else 1
         if ctx.chat_sentiment is not None:
             self._featurizer.sentiment = ctx.chat_sentiment.classify  # on the shared model thread
             self._featurizer.sentiment_max = ctx.chat_sentiment.max_messages
@@ -268,7 +270,7 @@ class StreamJob:
         self._chat_buffer.prune(segment.start_utc - 60)
         model = self.ctx.model()  # reloaded by the ModelStore when its file changes
         self._selector.set_per_hour(self._per_hour(model))
-        scored = score_window(self._featurizer, model, segment.path, chat, events)
+        scored = score_window(self._featurizer, model, segment.path, chat, events, bar=self._selector.next_bar)
         # The score as the webapp stores it: the slider's estimate replays exactly these numbers.
         score, reasons, values = round(scored.score, 6), scored.reasons, scored.values
         self._remember(segment)

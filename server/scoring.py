@@ -118,12 +118,15 @@ def score_window(
     events: Sequence | None = None,
     start: float = 0.0,
     duration: float | None = None,
+    bar: float | None = None,
 ) -> ScoredWindow:
     """Features of `path` (optionally a stretch of it) and its reaction chat, the score, the reasons.
 
     `chat`/`events`: the messages and hype events of the segment's reaction window
-    (`reaction_window`), None when the stream has no chat.
+    (`reaction_window`), None when the stream has no chat. `bar`: the score the highlight selector
+    will hold this window to (`HighlightSelector.next_bar`); the audio tagger skips a window
+    that no tags could lift to it (metamodel/cascade.py).
     """
-    values = featurizer.featurize(path, chat, start, duration, events=events, model=model)
+    values = featurizer.featurize(path, chat, start, duration, events=events, model=model, bar=bar)
     score, reasons = score_segment(model, values)
     return ScoredWindow(values, score, reasons)

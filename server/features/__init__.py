@@ -41,8 +41,12 @@ class SegmentFeaturizer:
     # At most this many messages per segment are classified (an evenly spaced sample, counts
     # scaled back up): a model that manages ~10 messages/s must not fall behind a 100/s chat.
     sentiment_max: int | None = None
-    # (samples, rate, the other features, metamodel) -> audio_tag:* features; None: no tagger (audio_tags.py).
+    # (samples, rate, the other features, metamodel, bar) -> audio_tag:* features; None: no tagger (audio_tags.py).
     audio_tags: Callable[..., dict] | None = None
+    # One segment in this many is tagged regardless and feeds the tags' ranks: REFERENCE_EVERY with
+    # the tagger's cascade on (metamodel/cascade.py), 1 (every segment) with it off.
+    tag_reference_every: int = 1
+    _tag_count: int = 0
     # Every raw feature against this stream's last hour (rank:* features, metamodel/ranks.py).
     ranks: StreamRanks = field(default_factory=lambda: StreamRanks(RANKED))
 
@@ -54,13 +58,15 @@ class SegmentFeaturizer:
         duration: float | None = None,
         events: Sequence | None = None,
         model=None,
+        bar: float | None = None,
     ) -> dict[str, float | None]:
         """Features of the media in `path` (optionally a window of it) and its chat reaction window,
         raw and ranked against this stream's history.
 
         `path` None means no media (a chat log alone): audio and motion are None (imputed).
         `chat` None means no chat for this stream: the chat group is None (imputed by the model).
-        `model`: the metamodel the audio tagger may gate on (AUDIO_TAG_CANDIDATES_ONLY).
+        `model`, `bar`: the metamodel and the selector's bar the audio tagger gates on
+        (AUDIO_TAG_CANDIDATES_ONLY, metamodel/cascade.py); no bar: tag.
         """
         samples, frames = media.decode_segment(path, start, duration) if path is not None else (None, None)
         values: dict[str, float | None] = {}
@@ -73,9 +79,13 @@ class SegmentFeaturizer:
         values.update(self.chat(chat, events))
         values.update(self.ranks.rank(values))
         if self.audio_tags is not None:  # last: it may gate on the cheap features above
-            tags = self.audio_tags(samples, media.AUDIO_RATE, dict(values), model)
+            # The reference sample is tagged whatever the cheap features say (no bar), and only it
+            # feeds the tags' rank history (metamodel/cascade.py); with every=1 that is all segments.
+            reference = self._tag_count % self.tag_reference_every == 0
+            self._tag_count += 1
+            tags = self.audio_tags(samples, media.AUDIO_RATE, dict(values), model, None if reference else bar)
             values.update(tags)
-            values.update(self.ranks.rank(tags))
+            values.update(self.ranks.rank(tags, remember=reference))
         return values
 
     def motion(self, frames) -> dict[str, float | None]:

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torchaudio
 
+from metamodel.cascade import worth_computing
+from metamodel.ranks import base_of
 from panns.audio import SAMPLE_RATE
 from panns.checkpoint import CheckpointError, load_model
 from panns.labels import index_of
@@ -78,13 +80,12 @@ class AudioTagger:
         model: PannsTagger | None,
         classes: Sequence[str] = DEFAULT_CLASSES,
         notice: str | None = None,
-        candidates_only: bool = False,
-        candidate_ratio: float = 1.0,
+        candidates_only: bool = True,
     ):
         self.classes = tuple(classes)
         self.indices = [index_of(name) for name in self.classes]  # KeyError names a bad class
         self.model, self.worker, self.notice = model, worker, notice
-        self.candidates_only, self.candidate_ratio = candidates_only, candidate_ratio
+        self.candidates_only = candidates_only
         self.tagged = self.skipped = 0
         if model is not None:
             # NHWC convolutions: 16-20 % fewer CPU-seconds per segment in batches (bench/panns.py).
@@ -111,20 +112,25 @@ class AudioTagger:
         return dict.fromkeys(feature_names(self.classes))
 
     def features(
-        self, samples: np.ndarray | None, rate: int, cheap: Mapping[str, float | None] | None = None, metamodel=None
+        self,
+        samples: np.ndarray | None,
+        rate: int,
+        cheap: Mapping[str, float | None] | None = None,
+        metamodel=None,
+        bar: float | None = None,
     ) -> dict[str, float | None]:
         """This segment's class probabilities; None values when off, without audio (`samples` None
-        or empty) or (gated) not a candidate.
+        or empty) or (candidates_only) when no tags could lift it to `bar`.
 
-        With candidates_only, only segments whose score from the cheap features alone (tags
-        imputed) reaches candidate_ratio x the score of a typical segment of its stream (every
-        stream-relative feature at its median) are tagged: tags can then only refine segments
-        that could become highlights, and quiet stretches cost no network time.
+        candidates_only (AUDIO_TAG_CANDIDATES_ONLY, on by default): a segment is tagged only when
+        the best score its cheap features allow with any tags reaches the bar the highlight
+        selector will hold it to (metamodel/cascade.py): the tagger's CPU goes to segments that
+        can become highlights, and no highlight is lost to the saving.
         """
         if not self.on or samples is None or samples.size == 0:
             return self.missing()
         if self.candidates_only and metamodel is not None and cheap is not None:
-            if metamodel.score(cheap) < self.candidate_ratio * metamodel.score({}):
+            if not worth_computing(metamodel, cheap, _is_tag, bar):
                 self.skipped += 1
                 return self.missing()
         clip = resample_to_model_rate(samples, rate)
@@ -156,6 +162,10 @@ class AudioTagger:
         return results
 
 
+def _is_tag(feature: str) -> bool:
+    return base_of(feature).startswith(PREFIX)
+
+
 def resample_to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
     """Mono float samples at `rate` -> 32 kHz, the rate the checkpoints were trained at."""
     if rate == SAMPLE_RATE:
@@ -166,12 +176,16 @@ def resample_to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:
 
 def tagger_for_tools(model_name: str | None = None, checkpoint: Path | None = None) -> AudioTagger:
     """A tagger for one-process tools (`python -m server.analyze`), from the same settings as the server."""
-    from appconfig import setting
+    from appconfig import as_bool, setting
     from panns.download import cache_path
 
     name = model_name or setting("PANNS_MODEL", "Cnn14")
     path = checkpoint or setting("PANNS_CHECKPOINT", None, Path) or cache_path(name)
     classes = setting("AUDIO_TAG_CLASSES", DEFAULT_CLASSES, parse_classes)
     return AudioTagger.from_checkpoint(
-        ModelWorker(window_s=0.0, name="tool-model-worker"), Path(path), name, classes=classes
+        ModelWorker(window_s=0.0, name="tool-model-worker"),
+        Path(path),
+        name,
+        classes=classes,
+        candidates_only=setting("AUDIO_TAG_CANDIDATES_ONLY", True, as_bool),
     )

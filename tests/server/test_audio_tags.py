@@ -125,17 +125,20 @@ def metamodel() -> Metamodel:
 
 
 @pytest.mark.parametrize(
-    "motion, tagged",
+    "motion, bar, tagged",
     [
-        pytest.param(0.3, True, id="candidate"),  # cheap score sigmoid(4) = 0.98 >= 1.0 x a typical 0.5
-        pytest.param(-0.3, False, id="quiet"),  # cheap score sigmoid(-8) = 0.0003
+        # cheap logit 2 x (0.3 - 0.1) / 0.1 = 4, best tags add 1 x (1 - 0.5) / 0.2 = 2.5: sigmoid(6.5) = 0.998
+        pytest.param(0.3, 0.9, True, id="could-reach-the-bar"),
+        pytest.param(-0.3, 0.9, False, id="no-tags-could-lift-it"),  # sigmoid(-8 + 2.5) = 0.004
+        pytest.param(-0.3, 0.003, True, id="a-low-bar"),
+        pytest.param(-0.3, None, True, id="warming-up-no-bar-yet"),
     ],
 )
-def test_candidates_only_tags_just_the_segments_cheap_signals_make_candidates(
-    worker, checkpoint, segments, motion, tagged
+def test_candidates_only_tags_just_the_segments_that_tags_could_lift_to_the_bar(
+    worker, checkpoint, segments, motion, bar, tagged
 ):
-    tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn10", candidates_only=True, candidate_ratio=1.0)
-    values = tagger.features(segments[0], media.AUDIO_RATE, {"motion_mean": motion}, metamodel())
+    tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn10", candidates_only=True)
+    values = tagger.features(segments[0], media.AUDIO_RATE, {"motion_mean": motion}, metamodel(), bar)
     assert (values["audio_tag:Speech"] is not None) == tagged
     assert (tagger.tagged, tagger.skipped) == ((1, 0) if tagged else (0, 1))
 
