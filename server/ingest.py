@@ -348,9 +348,8 @@ class ExportRing:
         self.keep_s = keep_s
         self._lock = threading.Lock()
         self._pieces: list[Piece] = []
-        self._listing: Path | None = None
+        self._rows: _NewRows | None = None
         self._start_pts: Callable[[], float | None] = lambda: None
-        self._seen: set[str] = set()
 
     def ffmpeg_args(self, first: int) -> list[str]:
         return _cut_args(EXPORT_PIECE_S, self.folder / f"list-{first:06d}.csv", 0, self.folder / f"{first:06d}_%06d.ts")
@@ -358,31 +357,27 @@ class ExportRing:
     def restart(self) -> None:
         """Forget the pieces of an earlier connection (their timestamps may not continue)."""
         with self._lock:
-            self._pieces, self._listing, self._seen = [], None, set()
+            self._pieces, self._rows = [], None
         shutil.rmtree(self.folder, ignore_errors=True)  # pieces, listings and logs of the last one
 
     def follow(self, listing: Path, start_pts: Callable[[], float | None]) -> None:
-        self._listing, self._start_pts = listing, start_pts
+        self._rows, self._start_pts = _NewRows(listing), start_pts
 
     @property
     def active(self) -> bool:
         """True while the connection has an export rendition (the channel offers several)."""
-        return self._listing is not None
+        return self._rows is not None
 
     def poll(self) -> None:
         """Take in the pieces ffmpeg has closed since the last poll."""
         origin = self._start_pts()
-        if self._listing is None or origin is None or not self._listing.exists():
-            return
-        text = self._listing.read_text(encoding="utf-8", errors="replace")
-        rows = list(csv.reader(text[: text.rfind("\n") + 1].splitlines()))
+        if self._rows is None or origin is None:
+            return  # ffmpeg names the source's start before it closes a piece
         new = [
-            Piece(self.folder / row[0], origin + float(row[1]), origin + float(row[2]))
-            for row in rows
-            if len(row) >= 3 and row[0] not in self._seen
+            Piece(self.folder / name, origin + float(start), origin + float(end))
+            for name, start, end, *_ in self._rows()
         ]
         with self._lock:
-            self._seen.update(p.path.name for p in new)
             self._pieces.extend(new)
 
     def evict_before(self, newest_pts: float) -> None:
@@ -405,6 +400,27 @@ class ExportRing:
         return pieces
 
 
+class _NewRows:
+    """The rows ffmpeg appended to a CSV listing since the last call: read from where the last
+    call stopped, so a 12-hour stream's long listing costs no more per poll than a new one's."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._offset = 0
+
+    def __call__(self) -> list[list[str]]:
+        try:
+            with open(self.path, "rb") as listing:
+                listing.seek(self._offset)
+                data = listing.read()
+        except FileNotFoundError:
+            return []
+        complete = data[: data.rfind(b"\n") + 1]  # a row still being written waits for the next poll
+        self._offset += len(complete)
+        rows = csv.reader(complete.decode("utf-8", "replace").splitlines())
+        return [row for row in rows if len(row) >= 3]
+
+
 class _Listing:
     """ffmpeg's segment list (CSV: file,start,end); a row appears when a segment is closed."""
 
@@ -412,22 +428,15 @@ class _Listing:
         self.path = path
         self.offset_s = offset_s
         self.start_pts = start_pts  # the source timestamp the listing's time 0 stands for
-        self.seen: set[str] = set()
+        self._rows = _NewRows(path)
 
     def new_segments(self, folder: Path) -> list[Segment]:
-        if not self.path.exists():
-            return []
         found = []
         origin = self.start_pts()
-        text = self.path.read_text(encoding="utf-8", errors="replace")
-        complete = text[: text.rfind("\n") + 1]  # a row still being written waits for the next poll
-        for row in csv.reader(complete.splitlines()):
-            if len(row) < 3 or row[0] in self.seen:
-                continue
-            self.seen.add(row[0])
-            path = folder / row[0]
-            duration = float(row[2]) - float(row[1])
-            pts = None if origin is None else origin + float(row[1])
+        for name, start, end, *_ in self._rows():
+            path = folder / name
+            duration = float(end) - float(start)
+            pts = None if origin is None else origin + float(start)
             found.append(Segment(int(path.stem.split("_")[1]), path, duration, time.time(), self.offset_s, pts))
             self.offset_s += duration
         return found
