@@ -13,13 +13,19 @@ import pytest
 from streamlink import Streamlink
 from waiting import wait_for
 
+from metamodel import load_metamodel
 from metamodel.selection import Highlight
 from server.demo.hls_server import LiveHLSServer
 from server.demo.segments import Rung, prepare_renditions
 from server.export import render_highlight
 from server.ingest import LiveSegmenter, Segment
-from server.media import MOTION_FPS, decode_grey_frames
+from server.jobs import JobContext, StreamJob
+from server.media import MOTION_FPS, decode_grey_frames, probe
 from server.renditions import Rendition, choose, renditions_of
+from server.reporter import Reporter
+from server.spool import Spool, Uploader
+from server.storage import LocalStorage
+from server.validation import JobRequest
 
 LADDER = (Rung(640, 360, 30, 700), Rung(284, 160, 30, 230))
 
@@ -130,3 +136,31 @@ def test_a_clip_is_cut_from_the_best_rendition_at_the_timestamps_of_the_scored_s
 
     aligned, early, late = difference(0.0), difference(-1.0), difference(1.0)
     assert aligned < 4.0 and aligned < 0.75 * min(early, late), (aligned, early, late)
+
+
+@pytest.mark.timeout(120)
+def test_a_live_job_publishes_its_highlights_from_the_best_rendition(twitch_like, tmp_path, webapp_stub):
+    """Through the job's own path: live ingest of both renditions, scoring, render, spool, store."""
+    storage = LocalStorage(tmp_path / "media", "http://127.0.0.1:5000/media")
+    reporter = Reporter("ingest-token", min_backoff=0.05, max_backoff=0.2)
+    uploader = Uploader(Spool(tmp_path / "spool", 100), storage, reporter, min_backoff=0.05, max_backoff=0.2)
+    reporter.start()
+    uploader.start()
+    ctx = JobContext(
+        tmp_path / "data", reporter, load_metamodel, uploader, segment_seconds=4.0, reaction_window=(0.5, 4.0),
+        source_hosts=(f"127.0.0.1:{twitch_like.port}",),
+    )  # fmt: skip
+    job = StreamJob(JobRequest(3, "demo_channel", twitch_like.url("demo_channel"), None, webapp_stub.url), ctx)
+    job.start()
+    try:
+        assert wait_for(lambda: job.segments_done >= 3, timeout=90), job.to_dict()
+        first, peak = sorted(job._recent)[-2:]
+        job._publish(Highlight(first_seq=first, last_seq=peak, peak_seq=peak, score=0.9))
+        assert wait_for(lambda: webapp_stub.posted("highlights"), timeout=60)
+    finally:
+        job.stop()
+        uploader.stop()
+        reporter.stop()
+    [clip] = (tmp_path / "media").rglob("*.mp4")
+    assert width_of(clip) == 640, "the clip is the best rendition, though the job scored the 160p one"
+    assert 7.5 <= float(probe(clip)["format"]["duration"]) <= 10.5, "the two 4 s segments, to a keyframe"
