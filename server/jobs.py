@@ -76,11 +76,12 @@ class StreamJob:
         self.state = "starting"
         self.last_error: str | None = None
         self.segments_done = 0
+        self._cut = 0  # segments the ingest has queued for scoring (segments_done: scored)
         self.highlights = 0
         self.lag_s: float | None = None
         self._reported_degraded: list[str] = []  # what the webapp last heard, so changes are sent
         self._stop = threading.Event()
-        self._segments: queue.Queue[Segment] = queue.Queue()
+        self._segments: queue.Queue[Segment | None] = queue.Queue()  # None: the stream ended here
         self._recent: dict[int, Segment] = {}  # the ring buffer's segments, for export
         self._reasons: dict[int, list] = {}  # each recent segment's reasons, for its highlight
         self._next_seq, self._offset = next_seq, offset_s
@@ -214,7 +215,7 @@ class StreamJob:
         segmenter = self._segmenter
         backoff = Backoff(self.ctx.retry_min_s, self.ctx.retry_max_s)
         while not self._stop.is_set():
-            received = self.segments_done
+            received, cut = self.segments_done, self._cut
             try:
                 segmenter.run(self._stop, self._next_seq, self._offset, self._on_segment)
                 if self._stop.is_set():
@@ -227,6 +228,8 @@ class StreamJob:
             except Exception as exc:  # a worker must never die silently
                 log.exception("stream %s: ingest failed", self.stream_id)
                 self._set_state("error", f"ingest failed: {exc}")
+            if self._cut > cut:
+                self._segments.put(None)  # after its last segment, close a highlight in progress
             if self.segments_done > received:
                 backoff.reset()  # it was live: come back quickly
             delay = backoff.next()
@@ -243,6 +246,7 @@ class StreamJob:
             return
         if self.state != "live":
             self._set_state("live", None)
+        self._cut += 1
         self._segments.put(segment)
 
     # --- scoring -----------------------------------------------------------------------------
@@ -252,6 +256,9 @@ class StreamJob:
             try:
                 segment = self._segments.get(timeout=0.5)
             except queue.Empty:
+                continue
+            if segment is None:
+                self._stream_ended()
                 continue
             # Viewers react after they see it: wait until the segment's reaction window has closed.
             if self._stop.wait(max(reaction_window(segment.start_utc, *self.ctx.reaction_window)[1] - time.time(), 0)):
@@ -300,6 +307,16 @@ class StreamJob:
             self._report_status()  # e.g. chat dropped, or a new model file was refused
         if highlight:
             self._publish(highlight)
+
+    def _stream_ended(self) -> None:
+        """The stream went off the air: a moment still going on at its end is a highlight too."""
+        highlight = self._selector.flush()
+        if highlight is None:
+            return
+        try:
+            self._publish(highlight)
+        except (MediaError, StorageError) as exc:
+            log.warning("stream %s: last highlight skipped: %s", self.stream_id, exc)
 
     def _remember(self, segment: Segment) -> None:
         self._recent[segment.seq] = segment
