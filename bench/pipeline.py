@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
-import subprocess
 import tempfile
 import time
 from datetime import datetime
@@ -23,44 +22,15 @@ from pathlib import Path
 
 import requests
 
+from bench.procs import cpu_seconds, decode_cpu_seconds
 from server.demo.segments import prepare_segments
 from server.demo.stack import ROOT, Stack, free_port
-
-CLK_TCK = 100  # os.sysconf("SC_CLK_TCK") on Linux
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime+stime of `pid`, its reaped children, and its live children (e.g. the segmenter)."""
-
-    def fields(p: int) -> list[str]:
-        return Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-
-    own = fields(pid)
-    total = sum(int(x) for x in own[11:15])  # utime stime cutime cstime
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            f = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(f[1]) == pid:
-            total += int(f[11]) + int(f[12])
-    return total / CLK_TCK
 
 
 def decode_baseline(seconds: float = 10.0) -> float:
     """CPU-seconds ffmpeg needs to decode `seconds` of the demo video (audio + video), once."""
     segments = prepare_segments(ROOT / "var" / "demo" / "segments")
-    parts = segments[: int(seconds // 2)]
-    start = time.process_time()
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", "concat:" + "|".join(map(str, parts)), "-f", "null", "-"],
-        check=True,
-    )
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) + (time.process_time() - start)
+    return decode_cpu_seconds(segments[: int(seconds // 2)])
 
 
 def add_demo_stream(stack: Stack) -> tuple[requests.Session, str]:
