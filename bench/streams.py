@@ -222,8 +222,8 @@ def _wait_for_first_reports(stack: Stack, recorder: ReportRecorder, streams: int
     timeout = FIRST_REPORT_TIMEOUT_S + 5 * streams
     posted = time.monotonic()
     say(
-        f"N={streams}: jobs posted; first reports within ~{CHAT_LAG_S + CHAT_WINDOW_S + SEGMENT_SECONDS:.0f} s "
-        "later (a segment, then its chat reaction window)"
+        f"N={streams}: jobs posted; first reports in up to ~{CHAT_LAG_S + CHAT_WINDOW_S + SEGMENT_SECONDS:.0f} s "
+        "(a segment, then its chat reaction window)"
     )
     last_note = posted
     while len(recorder.streams_reporting()) < streams:
@@ -306,7 +306,7 @@ def markdown(setup: Setup, runs: Sequence[Run], header: dict, max_held: int | No
         "",
         f"Decode baseline: ffmpeg decoding 10 s of the {setup.decode_rendition} rendition = "
         f"{setup.decode_s:.3f} CPU-s (same run); the ratio column divides by it.",
-        f"Lag: {LAG_DEFINITION}.",
+        f"{LAG_DEFINITION[0].upper()}{LAG_DEFINITION[1:]}.",
         "",
         TABLE_HEADER,
     ]
