@@ -312,6 +312,12 @@ def markdown(setup: Setup, runs: Sequence[Run], header: dict, max_held: int | No
     ]
     for run in runs:
         lines += [table_row(run.streams, setup.tags, w) for w in run.windows]
+    chat = [(run.streams, run.windows[0]) for run in runs if run.windows]
+    lines += [
+        "",
+        "Chat on: segments with chat messages in their reaction window, of those measured: "
+        + ", ".join(f"N={n}: {w.segments_with_chat}/{w.segments}" for n, w in chat),
+    ]
     notes = sorted({d for run in runs for d in run.degraded})
     errors = sorted({e for run in runs for e in run.errors})
     if notes:
@@ -345,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.streams < 1 or args.minutes <= 0 or args.warmup < 0:
         parser.error("--streams must be >= 1, --minutes > 0, --warmup >= 0")
+    if args.find_max and args.streams > args.max_streams:
+        parser.error("--find-max starts at --streams, which must not exceed --max-streams")
     header = {
         "command": "python -m bench.streams " + " ".join(argv if argv is not None else sys.argv[1:]),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

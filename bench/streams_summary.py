@@ -38,6 +38,7 @@ class Window:
     minutes: float
     segments: int  # scored segments whose report arrived in the stretch
     tagged_segments: int  # of which the audio tagger ran on (the others' audio_tag:* are None)
+    segments_with_chat: int  # of which had chat messages in their reaction window (chat is on)
     cpu_s: float  # CPU-seconds of the server and its children in the stretch
     cpu_s_per_segment: float | None
     ratio_to_decode: float | None  # cpu_s_per_segment / the decode baseline
@@ -82,6 +83,7 @@ def window(
         minutes=round(seconds / 60, 2),
         segments=len(inside),
         tagged_segments=sum(1 for r in inside if _tagged(r)),
+        segments_with_chat=sum(1 for r in inside if (r.features.get("chat_messages") or 0) > 0),
         cpu_s=round(cpu, 2),
         cpu_s_per_segment=_round(per_segment),
         ratio_to_decode=_round(per_segment / decode_s if per_segment is not None and decode_s > 0 else None, 2),
@@ -128,7 +130,7 @@ def table_row(streams: int, tags: str, w: Window) -> str:
     tagged = f"{tags} ({w.tagged_segments}/{w.segments} tagged)" if tags != "off" else "off"
     return (
         f"| {streams} | {w.name}, {w.minutes:g} min | {tagged} | {fmt(w.cpu_s_per_segment, 3)} | "
-        f"{fmt(w.ratio_to_decode, 2)}x | {w.segments_per_10s:.2f} ({w.needed_per_10s:g}) | {lag} | "
+        f"{fmt(w.ratio_to_decode, 2)}{'x' if w.ratio_to_decode is not None else ''} | {w.segments_per_10s:.2f} ({w.needed_per_10s:g}) | {lag} | "
         f"{fmt(w.peak_rss_mb, 0)} |"
     )
 

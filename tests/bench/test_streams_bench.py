@@ -14,13 +14,14 @@ import pytest
 
 from bench.callback import SegmentReport
 from bench.streams import Run, find_max
-from bench.streams_summary import REACTION_WAIT_S, Mark, percentile, window, windows
+from bench.streams_summary import REACTION_WAIT_S, TABLE_HEADER, Mark, percentile, table_row, window, windows
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def report(start: float, arrived: float, tagged: bool = False) -> SegmentReport:
-    return SegmentReport(1, 0, start, arrived, {"audio_tag:Music": 0.5 if tagged else None, "chat:rate": 1.0})
+    features = {"audio_tag:Music": 0.5 if tagged else None, "chat_messages": 3.0 if tagged else 0.0}
+    return SegmentReport(1, 0, start, arrived, features)
 
 
 def test_lag_does_not_count_the_wait_for_the_chat_reaction_window() -> None:
@@ -36,7 +37,7 @@ def test_a_window_counts_the_reports_that_arrived_in_it_and_divides_its_cpu_amon
     rss = [(99.0, 800.0), (105.0, 900.0), (125.0, 850.0), (140.0, 2000.0)]
     found = window("all", Mark(100, 10.0), Mark(130, 13.0), reports, rss, 1, 0.25)
     assert found.segments == 2  # arrived in (100, 130]
-    assert found.tagged_segments == 0
+    assert found.tagged_segments == found.segments_with_chat == 0
     assert found.cpu_s_per_segment == 1.5 and found.ratio_to_decode == 6.0
     assert found.segments_per_10s == pytest.approx(0.67, abs=0.01) and found.needed_per_10s == 1
     assert found.peak_rss_mb == 900  # samples inside [100, 130] only
@@ -53,6 +54,18 @@ def test_a_long_run_reports_its_first_and_last_ten_minutes_apart() -> None:
     assert [w.name for w in windows(marks[:20], [], [], 1, 0.3)] == ["all"]
     found = windows(marks, [], [], 1, 0.3)
     assert [(w.name, w.minutes) for w in found] == [("all", 30), ("first 10 min", 10), ("last 10 min", 10)]
+
+
+def test_a_table_row_fills_every_column_of_the_markdown_table() -> None:
+    found = window("all", Mark(100, 10.0), Mark(130, 13.0), [report(0, 125, tagged=True)], [(110.0, 900.0)], 1, 0.5)
+    row = table_row(1, "candidates", found)
+    assert row.count("|") == TABLE_HEADER.splitlines()[0].count("|")
+    assert (
+        "| 1 | all, 0.5 min | candidates (1/1 tagged) | 3.000 | 6.00x | 0.33 (1) | 101.00 / 101.00 / 101.00 | 900 |"
+        == row
+    )
+    empty = table_row(2, "off", window("all", Mark(0, 0), Mark(60, 1), [], [], 2, 0.5))
+    assert "| off | n/a | n/a | 0.00 (2) | n/a / n/a / n/a | n/a |" in empty
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -98,6 +111,7 @@ def test_one_stream_with_chat_and_audio_tags_is_measured_end_to_end(tmp_path: Pa
     (whole,) = run["windows"]
     assert whole["segments"] > 0
     assert whole["tagged_segments"] == whole["segments"]
+    assert whole["segments_with_chat"] > 0  # the replayed #xqcow chat reached the jobs
     assert whole["cpu_s_per_segment"] > 0 and whole["ratio_to_decode"] > 0
     assert 0 < whole["segments_per_10s"] <= 2 and whole["needed_per_10s"] == 1
     for lag in (whole["lag_p50_s"], whole["lag_p95_s"], whole["lag_max_s"]):
