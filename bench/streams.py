@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -68,7 +69,6 @@ CACHE_DIR = ROOT / "var" / "bench"
 LAG_LIMIT_S = 5.0  # --find-max: p95 lag above this and N no longer holds
 KEEP_UP = 0.9  # --find-max: ...nor if fewer than this share of the segments due were scored
 FIRST_REPORT_TIMEOUT_S = 180.0  # from posting the jobs to every stream's first report, plus 5 s per stream
-TAG_MODES = ("candidates", "all", "off")
 
 
 def say(message: str) -> None:
@@ -149,7 +149,7 @@ def channel_name(i: int) -> str:
 
 def server_env(setup: Setup, streams: int) -> dict[str, str]:
     """Settings on top of the stack's wiring (demo channel, demo chat, loopback allow-lists)."""
-    env = {
+    return {
         "MAX_JOBS": str(max(streams, 1)),
         "SEGMENT_SECONDS": str(SEGMENT_SECONDS),
         "CHAT_LAG_S": str(CHAT_LAG_S),
@@ -160,7 +160,6 @@ def server_env(setup: Setup, streams: int) -> dict[str, str]:
         "PANNS_MODEL": "Cnn14",
         "AUDIO_TAG_CANDIDATES_ONLY": "true" if setup.tags == "candidates" else "false",
     }
-    return env
 
 
 def run_streams(setup: Setup, streams: int, minutes: float, warmup_s: float) -> Run:
@@ -216,6 +215,9 @@ def run_streams(setup: Setup, streams: int, minutes: float, warmup_s: float) -> 
         if "server" in stack.processes:
             stack.stop_part("server")
         recorder.close()
+        # The server's ring buffers hold up to RING_SEGMENTS 1080p60 segments per stream (~450 MB):
+        # gone after each N, so that --find-max does not fill the disk.
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _wait_for_first_reports(stack: Stack, recorder: ReportRecorder, streams: int) -> None:
