@@ -74,7 +74,9 @@ class ReportRecorder:
             if kind == "segments":
                 for row in payload.get("segments", []):
                     self._segments.append(
-                        SegmentReport(stream_id, row["seq"], _epoch(row["start_utc"]), arrived, row.get("features", {}))
+                        SegmentReport(
+                            stream_id, row["seq"], epoch_of(row["start_utc"]), arrived, row.get("features", {})
+                        )
                     )
             elif kind == "status":
                 self._status[stream_id] = payload
@@ -98,5 +100,5 @@ class ReportRecorder:
         self._httpd.server_close()
 
 
-def _epoch(iso: str) -> float:
+def epoch_of(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()

@@ -17,11 +17,11 @@ import re
 import statistics
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import requests
 
+from bench.callback import epoch_of
 from bench.procs import cpu_seconds, decode_cpu_seconds
 from server.demo.segments import prepare_segments
 from server.demo.stack import ROOT, Stack, free_port
@@ -67,7 +67,7 @@ def main() -> None:
                 now = time.time()
                 for row in rows:
                     if row["seq"] not in seen:
-                        seen[row["seq"]] = now - _epoch(row["end_utc"])
+                        seen[row["seq"]] = now - epoch_of(row["end_utc"])
                         if cpu_first is None:
                             cpu_first = cpu_seconds(server_pid)  # start counting once live
                         print(
@@ -89,10 +89,6 @@ def main() -> None:
         f"segment end -> webapp row: median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s "
         f"(includes CHAT_LAG_S=4 s by design)"
     )
-
-
-def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 if __name__ == "__main__":
