@@ -15,52 +15,22 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
-import subprocess
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import requests
 
+from bench.callback import epoch_of
+from bench.procs import cpu_seconds, decode_cpu_seconds
 from server.demo.segments import prepare_segments
 from server.demo.stack import ROOT, Stack, free_port
-
-CLK_TCK = 100  # os.sysconf("SC_CLK_TCK") on Linux
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime+stime of `pid`, its reaped children, and its live children (e.g. the segmenter)."""
-
-    def fields(p: int) -> list[str]:
-        return Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-
-    own = fields(pid)
-    total = sum(int(x) for x in own[11:15])  # utime stime cutime cstime
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            f = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(f[1]) == pid:
-            total += int(f[11]) + int(f[12])
-    return total / CLK_TCK
 
 
 def decode_baseline(seconds: float = 10.0) -> float:
     """CPU-seconds ffmpeg needs to decode `seconds` of the demo video (audio + video), once."""
     segments = prepare_segments(ROOT / "var" / "demo" / "segments")
-    parts = segments[: int(seconds // 2)]
-    start = time.process_time()
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-i", "concat:" + "|".join(map(str, parts)), "-f", "null", "-"],
-        check=True,
-    )
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) + (time.process_time() - start)
+    return decode_cpu_seconds(segments[: int(seconds // 2)])
 
 
 def add_demo_stream(stack: Stack) -> tuple[requests.Session, str]:
@@ -97,7 +67,7 @@ def main() -> None:
                 now = time.time()
                 for row in rows:
                     if row["seq"] not in seen:
-                        seen[row["seq"]] = now - _epoch(row["end_utc"])
+                        seen[row["seq"]] = now - epoch_of(row["end_utc"])
                         if cpu_first is None:
                             cpu_first = cpu_seconds(server_pid)  # start counting once live
                         print(
@@ -119,10 +89,6 @@ def main() -> None:
         f"segment end -> webapp row: median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s "
         f"(includes CHAT_LAG_S=4 s by design)"
     )
-
-
-def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 if __name__ == "__main__":
