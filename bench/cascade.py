@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from metamodel import load_metamodel
-from metamodel.cascade import REFERENCE_EVERY, worth_computing
+from metamodel.cascade import REFERENCE_EVERY, is_tag, worth_computing
 from metamodel.ranks import StreamRanks, base_of
 from metamodel.schema import RANK_PREFIX
 from metamodel.selection import HighlightSelector
@@ -54,21 +54,18 @@ def simulated_stream(hours: float, seed: int) -> tuple[list[tuple[dict[str, floa
     return segments, moment
 
 
-def _is_tag(feature: str) -> bool:
-    return base_of(feature).startswith("audio_tag:")
-
-
 def run(segments, per_hour: float, gate: bool, every: int = REFERENCE_EVERY) -> tuple[list[int], int]:
     """(peak seqs of the highlights picked, segments tagged), as a live job would go."""
     model = load_metamodel()
-    ranks = StreamRanks([base_of(f) for f in model.features if f.startswith(RANK_PREFIX) and not _is_tag(f)])
+    ranks = StreamRanks([base_of(f) for f in model.features if f.startswith(RANK_PREFIX) and not is_tag(f)])
     selector = HighlightSelector(per_hour)
     peaks, tagged = [], 0
     for seq, (cheap, tags) in enumerate(segments):
         values: dict[str, float | None] = dict(cheap)
         values.update(ranks.rank(values))
         reference = not gate or seq % every == 0
-        if reference or worth_computing(model, values, _is_tag, selector.next_bar):
+        # The featurizer's steps (server/features/__init__.py), with the tagger's outputs given.
+        if reference or worth_computing(model, values, is_tag, selector.next_bar, ranks.bound):
             tagged += 1
             values.update(tags)
             values.update(ranks.rank(tags, remember=reference))

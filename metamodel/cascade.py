@@ -27,17 +27,29 @@ from metamodel.schema import RANK_PREFIX
 REFERENCE_EVERY = 10  # segments: one tagged regardless in each 100 s, a fair sample for the ranks
 
 
-def bounds_of(feature: str) -> tuple[float, float] | None:
-    """The range a feature's value can take, where it is known: ranks and probabilities."""
+def is_tag(feature: str) -> bool:
+    """An audio tag feature, raw or ranked: what the cascade holds back."""
+    return base_of(feature).startswith("audio_tag:")
+
+
+def bounds_of(feature: str, rank_bound: float = RANK_BOUND) -> tuple[float, float] | None:
+    """The range a feature's value can take, where it is known: ranks (within +-`rank_bound`,
+    which a short history makes tighter, metamodel/ranks.py) and probabilities."""
     if feature.startswith(RANK_PREFIX):
-        return -RANK_BOUND, RANK_BOUND
+        return -rank_bound, rank_bound
     if base_of(feature).startswith("audio_tag:"):
         return 0.0, 1.0
     return None
 
 
-def best_case(model: Metamodel, values: Mapping[str, float | None], pending: Callable[[str], bool]) -> float:
-    """The highest score `values` can reach once the features that `pending` names are known.
+def best_case(
+    model: Metamodel,
+    values: Mapping[str, float | None],
+    pending: Callable[[str], bool],
+    rank_bound: Callable[[str], float] = lambda feature: RANK_BOUND,
+) -> float:
+    """The highest score `values` can reach once the features that `pending` names are known;
+    `rank_bound(base feature)`: how far its rank can reach now (`StreamRanks.bound`).
 
     A pending feature contributes its best term over its range, or 0 (imputed, if it stays
     missing); one without a known range makes the best case 1.0 (anything is possible).
@@ -48,7 +60,7 @@ def best_case(model: Metamodel, values: Mapping[str, float | None], pending: Cal
         if not pending(name):
             logit += terms[name]
             continue
-        bounds = bounds_of(name)
+        bounds = bounds_of(name, rank_bound(base_of(name)))
         if bounds is None:
             return 1.0
         logit += max(0.0, *(coef * (bound - mean) / scale for bound in bounds))
@@ -56,8 +68,12 @@ def best_case(model: Metamodel, values: Mapping[str, float | None], pending: Cal
 
 
 def worth_computing(
-    model: Metamodel, values: Mapping[str, float | None], pending: Callable[[str], bool], bar: float | None
+    model: Metamodel,
+    values: Mapping[str, float | None],
+    pending: Callable[[str], bool],
+    bar: float | None,
+    rank_bound: Callable[[str], float] = lambda feature: RANK_BOUND,
 ) -> bool:
     """True unless even the best case of the pending features stays under `bar` (None: no bar
     yet, the stream is warming up: compute)."""
-    return bar is None or best_case(model, values, pending) >= bar
+    return bar is None or best_case(model, values, pending, rank_bound) >= bar

@@ -29,8 +29,14 @@ from metamodel.schema import RANK_PREFIX as PREFIX
 
 HISTORY_SEGMENTS = 360  # one hour of 10 s segments
 _NORMAL = NormalDist()
-# The largest |z| a rank can take: its value against a full hour of history (see above).
-RANK_BOUND = _NORMAL.inv_cdf((HISTORY_SEGMENTS + 0.5) / (HISTORY_SEGMENTS + 1))
+
+
+def rank_bound(history: int) -> float:
+    """The largest |z| a rank against `history` earlier values can take (see above)."""
+    return _NORMAL.inv_cdf((history + 0.5) / (history + 1))
+
+
+RANK_BOUND = rank_bound(HISTORY_SEGMENTS)  # against a full hour: the bound of every rank
 
 
 def rank_name(feature: str) -> str:
@@ -57,6 +63,10 @@ class StreamRanks:
         self.features = list(features)
         self.window = window
         self._history: dict[str, deque[float]] = {}
+
+    def bound(self, feature: str) -> float:
+        """The largest |z| `rank:<feature>` can take now, given the history it has (0 with none)."""
+        return rank_bound(len(self._history.get(feature, ())))
 
     def rank(self, values: Mapping[str, float | None], remember: bool = True) -> dict[str, float | None]:
         """`rank:<f>` for every configured feature f in `values` (and every audio_tag); None where f is None.

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from metamodel.cascade import is_tag, worth_computing
 from metamodel.ranks import StreamRanks
 from metamodel.schema import FEATURE_GROUPS, RANKED
 from server import media
@@ -41,7 +42,7 @@ class SegmentFeaturizer:
     # At most this many messages per segment are classified (an evenly spaced sample, counts
     # scaled back up): a model that manages ~10 messages/s must not fall behind a 100/s chat.
     sentiment_max: int | None = None
-    # (samples, rate, the other features, metamodel, bar) -> audio_tag:* features; None: no tagger (audio_tags.py).
+    # (samples, rate, candidate) -> audio_tag:* features; None: no tagger (audio_tags.py).
     audio_tags: Callable[..., dict] | None = None
     # One segment in this many is tagged regardless and feeds the tags' ranks: REFERENCE_EVERY with
     # the tagger's cascade on (metamodel/cascade.py), 1 (every segment) with it off.
@@ -83,7 +84,8 @@ class SegmentFeaturizer:
             # feeds the tags' rank history (metamodel/cascade.py); with every=1 that is all segments.
             reference = self._tag_count % self.tag_reference_every == 0
             self._tag_count += 1
-            tags = self.audio_tags(samples, media.AUDIO_RATE, dict(values), model, None if reference else bar)
+            candidate = reference or model is None or worth_computing(model, values, is_tag, bar, self.ranks.bound)
+            tags = self.audio_tags(samples, media.AUDIO_RATE, candidate)
             values.update(tags)
             values.update(self.ranks.rank(tags, remember=reference))
         return values

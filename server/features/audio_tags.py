@@ -9,15 +9,13 @@ are None, so the metamodel imputes the group at its mean and it neither helps no
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 import torchaudio
 
-from metamodel.cascade import worth_computing
-from metamodel.ranks import base_of
 from panns.audio import SAMPLE_RATE
 from panns.checkpoint import CheckpointError, load_model
 from panns.labels import index_of
@@ -111,28 +109,17 @@ class AudioTagger:
     def missing(self) -> dict[str, float | None]:
         return dict.fromkeys(feature_names(self.classes))
 
-    def features(
-        self,
-        samples: np.ndarray | None,
-        rate: int,
-        cheap: Mapping[str, float | None] | None = None,
-        metamodel=None,
-        bar: float | None = None,
-    ) -> dict[str, float | None]:
+    def features(self, samples: np.ndarray | None, rate: int, candidate: bool = True) -> dict[str, float | None]:
         """This segment's class probabilities; None values when off, without audio (`samples` None
-        or empty) or (candidates_only) when no tags could lift it to `bar`.
-
-        candidates_only (AUDIO_TAG_CANDIDATES_ONLY, on by default): a segment is tagged only when
-        the best score its cheap features allow with any tags reaches the bar the highlight
-        selector will hold it to (metamodel/cascade.py): the tagger's CPU goes to segments that
-        can become highlights, and no highlight is lost to the saving.
+        or empty) or, with candidates_only (AUDIO_TAG_CANDIDATES_ONLY, on by default), when it is
+        not a `candidate`: no tags could lift it to the highlight bar (the featurizer decides,
+        metamodel/cascade.py). The tagger's CPU then goes to segments that can become highlights.
         """
         if not self.on or samples is None or samples.size == 0:
             return self.missing()
-        if self.candidates_only and metamodel is not None and cheap is not None:
-            if not worth_computing(metamodel, cheap, _is_tag, bar):
-                self.skipped += 1
-                return self.missing()
+        if self.candidates_only and not candidate:
+            self.skipped += 1
+            return self.missing()
         clip = resample_to_model_rate(samples, rate)
         try:
             probabilities = self.worker.run(WORKER_KEY, clip, timeout=RESULT_TIMEOUT_S)
@@ -160,10 +147,6 @@ class AudioTagger:
             for i, row in zip(members, tag(self.model, [clips[i][:shortest] for i in members]), strict=True):
                 results[i] = row
         return results
-
-
-def _is_tag(feature: str) -> bool:
-    return base_of(feature).startswith(PREFIX)
 
 
 def resample_to_model_rate(samples: np.ndarray, rate: int) -> np.ndarray:

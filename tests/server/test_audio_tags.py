@@ -15,6 +15,7 @@ from metamodel import Metamodel
 from panns.model import build
 from panns.tagging import tag
 from server import media
+from server.features import SegmentFeaturizer
 from server.features.audio_tags import (
     DEFAULT_CLASSES,
     NO_CHECKPOINT,
@@ -125,6 +126,18 @@ def metamodel() -> Metamodel:
 
 
 @pytest.mark.parametrize(
+    "candidates_only, candidate, tagged", [(True, True, True), (True, False, False), (False, False, True)]
+)
+def test_with_candidates_only_a_segment_the_cascade_rules_out_is_not_tagged(
+    worker, checkpoint, segments, candidates_only, candidate, tagged
+):
+    tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn10", candidates_only=candidates_only)
+    values = tagger.features(segments[0], media.AUDIO_RATE, candidate)
+    assert (values["audio_tag:Speech"] is not None) == tagged
+    assert (tagger.tagged, tagger.skipped) == ((1, 0) if tagged else (0, 1))
+
+
+@pytest.mark.parametrize(
     "motion, bar, tagged",
     [
         # cheap logit 2 x (0.3 - 0.1) / 0.1 = 4, best tags add 1 x (1 - 0.5) / 0.2 = 2.5: sigmoid(6.5) = 0.998
@@ -134,13 +147,13 @@ def metamodel() -> Metamodel:
         pytest.param(-0.3, None, True, id="warming-up-no-bar-yet"),
     ],
 )
-def test_candidates_only_tags_just_the_segments_that_tags_could_lift_to_the_bar(
-    worker, checkpoint, segments, motion, bar, tagged
-):
+def test_the_featurizer_tags_just_the_segments_that_tags_could_lift_to_the_bar(worker, checkpoint, motion, bar, tagged):
     tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn10", candidates_only=True)
-    values = tagger.features(segments[0], media.AUDIO_RATE, {"motion_mean": motion}, metamodel(), bar)
+    featurizer = SegmentFeaturizer(audio_tags=tagger.features, tag_reference_every=10)
+    featurizer._tag_count = 1  # not the reference sample, which is tagged whatever the bar
+    featurizer.motion = lambda frames: {"motion_mean": motion}  # type: ignore[method-assign]  # the cheap score
+    values = featurizer.featurize(CLIPS[1], None, 0.0, 2.0, model=metamodel(), bar=bar)
     assert (values["audio_tag:Speech"] is not None) == tagged
-    assert (tagger.tagged, tagger.skipped) == ((1, 0) if tagged else (0, 1))
 
 
 def test_the_metamodel_imputes_missing_tags_so_they_add_nothing():
