@@ -217,6 +217,9 @@ class _HTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     server_version = "demo-hls"
+    # Keep-alive, as a CDN serves: a player fetches a playlist and a segment every 2 s, and a new
+    # TCP connection for each would cost the reader CPU that a real channel does not.
+    protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
         self._respond(send_body=True)
