@@ -1,0 +1,138 @@
+"""Cluster mode on a real Dask cluster on loopback: stream jobs run on worker processes, a stream
+whose worker is killed goes on on the other one where it was, and the trash button reaches a
+stream wherever it runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from dask_cluster import ROOT, as_env
+from processes import alive, children_named
+from server_app import AUTH, fast_config, job_body
+from waiting import wait_for
+
+from appconfig import ImproperlyConfigured
+
+
+def seqs(webapp_stub, stream_id: int) -> list[int]:
+    return [
+        segment["seq"]
+        for path, body, _ in webapp_stub.requests
+        if path == f"/api/v1/streams/{stream_id}/segments"
+        for segment in body["segments"]
+    ]
+
+
+def jobs_by_id(client) -> dict[int, dict]:
+    return {job["stream_id"]: job for job in client.get("/api/v1/jobs", headers=AUTH).get_json()["jobs"]}
+
+
+def running_on_a_worker(client, stream_id: int) -> dict | None:
+    job = jobs_by_id(client).get(stream_id)
+    return job["worker"] if job and job["worker"] and job["state"] == "live" else None
+
+
+@pytest.mark.timeout(240)
+def test_a_stream_whose_worker_is_killed_goes_on_on_the_other_worker_with_continuing_segment_numbers(
+    cluster_app, webapp_stub
+):
+    client = cluster_app.test_client()
+    for stream_id in (1, 2):
+        created = client.post("/api/v1/jobs", json=job_body(webapp_stub, stream_id=stream_id), headers=AUTH)
+        assert created.status_code == 201, created.get_json()
+    for stream_id in (1, 2):
+        assert wait_for(lambda s=stream_id: len(seqs(webapp_stub, s)) >= 2, timeout=120, step=0.5), jobs_by_id(client)
+    jobs = jobs_by_id(client)
+    health = client.get("/healthz").get_json()
+    assert health["executor"] == "dask" and health["workers"] == 2
+    assert health["streams"] == {str(s): jobs[s]["worker"] for s in (1, 2)}, "healthz names each stream's worker"
+    victim = jobs[1]["worker"]
+    assert victim["name"] in ("w1", "w2") and victim["address"].startswith("tcp://127.0.0.1:")
+    moved = [s for s in (1, 2) if jobs[s]["worker"]["pid"] == victim["pid"]]  # stream 1, maybe stream 2 too
+    cutters = children_named(victim["pid"], "ffmpeg")
+    assert cutters, "the stream's ffmpeg runs in the worker process"
+
+    before = {s: seqs(webapp_stub, s) for s in (1, 2)}
+    os.kill(victim["pid"], signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    for stream_id in moved:
+        worker = wait_for(
+            lambda s=stream_id: (w := running_on_a_worker(client, s)) and w["pid"] != victim["pid"] and w,
+            timeout=60,
+            step=0.2,
+        )
+        assert worker, jobs_by_id(client)
+        assert time.monotonic() - killed_at < 30, "resumed on another worker within 30 s"
+    assert wait_for(lambda: not any(alive(pid) for pid in cutters), timeout=15), "no ffmpeg of the dead worker lives on"
+    for stream_id in (1, 2):
+        last = max(before[stream_id])
+        assert wait_for(lambda s=stream_id, n=last: sum(q > n for q in seqs(webapp_stub, s)) >= 2, timeout=90, step=0.5)
+
+    for stream_id in (1, 2):
+        numbers = seqs(webapp_stub, stream_id)
+        assert len(numbers) == len(set(numbers)), f"stream {stream_id}: no segment number is used twice"
+        assert numbers == sorted(numbers), f"stream {stream_id}: they go on from where they were"
+        gaps = [b - a for a, b in zip(numbers, numbers[1:], strict=False)]
+        assert max(gaps) <= 4, f"stream {stream_id}: at most a few segments lost across the move: {numbers}"
+    keys = [body["key"] for path, body, _ in webapp_stub.requests if path.endswith("/highlights")]
+    assert len(keys) == len(set(keys)), "no highlight is published twice"
+    survivor = running_on_a_worker(client, 1)
+    assert survivor is not None and survivor["pid"] != victim["pid"]
+
+
+@pytest.mark.timeout(180)
+def test_deleting_a_stream_stops_it_on_its_worker(cluster_app, webapp_stub, tmp_path):
+    client = cluster_app.test_client()
+    assert client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH).status_code == 201
+    assert wait_for(lambda: len(seqs(webapp_stub, 1)) >= 1, timeout=120, step=0.5), jobs_by_id(client)
+    worker = running_on_a_worker(client, 1)
+    assert worker is not None
+    cutters = children_named(worker["pid"], "ffmpeg")
+    assert cutters
+    ring = tmp_path / worker["name"] / "segments" / "1"
+    assert ring.is_dir()
+
+    assert client.delete("/api/v1/jobs/1", headers=AUTH).status_code == 204  # returns once the worker stopped it
+    assert not any(alive(pid) for pid in cutters), "its ffmpeg is gone"
+    assert not ring.exists(), "and its ring buffer"
+    assert alive(worker["pid"]), "the worker itself runs on"
+    assert jobs_by_id(client) == {}
+    assert client.get("/healthz").get_json()["streams"] == {}
+    sent = len(seqs(webapp_stub, 1))
+    time.sleep(6)  # longer than a segment: nothing more arrives
+    assert len(seqs(webapp_stub, 1)) == sent
+
+
+def test_cluster_mode_refuses_to_start_with_local_storage_and_says_why(tmp_path, hls_server):
+    from server.app import create_app
+
+    with pytest.raises(ImproperlyConfigured, match='EXECUTOR="dask" needs STORAGE_BACKEND="gcs".*worker machines'):
+        create_app(fast_config(tmp_path, hls_server, EXECUTOR="dask"))
+
+
+def test_an_unknown_executor_is_refused_in_words(tmp_path, hls_server):
+    from server.app import create_app
+
+    with pytest.raises(ImproperlyConfigured, match="EXECUTOR='celery': must be one of threads, dask"):
+        create_app(fast_config(tmp_path, hls_server, EXECUTOR="celery"))
+
+
+def test_a_worker_with_local_storage_refuses_to_start(tmp_path, hls_server):
+    settings = fast_config(tmp_path, hls_server)
+    settings.pop("DATA_DIR"), settings.pop("MEDIA_ROOT")
+    done = subprocess.run(
+        [sys.executable, "-m", "server.worker", "--scheduler", "tcp://127.0.0.1:9", "--data-dir", str(tmp_path / "w")],
+        cwd=ROOT,
+        env={**os.environ, **as_env(settings)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert 'needs STORAGE_BACKEND="gcs"' in done.stderr
