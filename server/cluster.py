@@ -267,7 +267,9 @@ class ClusterJobManager:
         try:
             info = client.scheduler_info(n_workers=-1)
         except Exception as exc:  # mid-reconnect
-            self.connected, self.last_error = False, f"the scheduler does not answer: {exc}"
+            info = {"error": exc}
+        if "id" not in info:  # a client that lost its scheduler answers with nothing
+            self.connected, self.last_error = False, f"the scheduler {self.scheduler} does not answer"
             return False
         self.connected, self.last_error = True, None
         self.workers = len(info.get("workers", {}))

@@ -70,14 +70,15 @@ def run_stream(fields: dict[str, Any], next_seq: int, offset_s: float, submissio
         raise RuntimeError("this Dask worker has no stream runtime: start workers with `python -m server.worker`")
     runtime = _runtime
     worker = get_worker()
-    records = Records(get_client())
+    client = get_client()
+    records = Records(client)
     request = JobRequest(**fields)
     stream_id = request.stream_id
     control = records.control(stream_id)
     if control is None or control.submission != submission or control.stop:
         return "superseded"  # deleted or re-submitted while this copy waited for a worker
     attempt = uuid.uuid4().hex[:12]
-    previous = _wait_for_previous(records, stream_id, attempt)
+    previous = _wait_for_previous(records, stream_id, attempt, client)
     if previous is not None and previous.next_seq > next_seq:
         next_seq, offset_s = previous.next_seq, previous.offset_s  # a rerun: go on where the dead copy was
     job = StreamJob(replace(request, per_hour=control.per_hour), runtime.ctx, next_seq, offset_s)
@@ -152,14 +153,17 @@ def run_stream(fields: dict[str, Any], next_seq: int, offset_s: float, submissio
     return ended
 
 
-def _wait_for_previous(records: Records, stream_id: int, attempt: str) -> JobState | None:
-    """The stream's latest state, once no other copy is running it (it stopped, or its heartbeat
-    is older than DEAD_AFTER_S: its worker died). Bounded: at most DEAD_AFTER_S + a little."""
+def _wait_for_previous(records: Records, stream_id: int, attempt: str, client: Any) -> JobState | None:
+    """The stream's latest state, once no other copy is running it: it stopped, its worker left
+    the cluster (killed: the scheduler dropped it), or its heartbeat is older than DEAD_AFTER_S.
+    Bounded: at most DEAD_AFTER_S + a little."""
     deadline = time.monotonic() + DEAD_AFTER_S + 2 * POLL_S
     while True:
         state = records.state(stream_id)
         if state is None or not state.running or state.attempt == attempt:
             return state
         if time.time() - state.at > DEAD_AFTER_S or time.monotonic() > deadline:
+            return state
+        if state.worker not in client.scheduler_info(n_workers=-1).get("workers", {}):
             return state
         time.sleep(POLL_S / 4)

@@ -55,6 +55,11 @@ class Cluster:
             ["-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard"],
         )
 
+    def kill_scheduler(self) -> None:
+        assert self.scheduler is not None
+        self.scheduler.kill()
+        self.scheduler.wait(10)
+
     def start_worker(self, name: str, streams: int = 2) -> subprocess.Popen:
         data = self.folder / name
         self.workers[name] = self._spawn(

@@ -91,8 +91,8 @@ def test_deleting_a_stream_stops_it_on_its_worker(cluster_app, webapp_stub, tmp_
     client = cluster_app.test_client()
     assert client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH).status_code == 201
     assert wait_for(lambda: len(seqs(webapp_stub, 1)) >= 1, timeout=120, step=0.5), jobs_by_id(client)
-    worker = running_on_a_worker(client, 1)
-    assert worker is not None
+    worker = wait_for(lambda: running_on_a_worker(client, 1), timeout=30)
+    assert worker is not None, jobs_by_id(client)
     cutters = children_named(worker["pid"], "ffmpeg")
     assert cutters
     ring = tmp_path / worker["name"] / "segments" / "1"
@@ -107,6 +107,28 @@ def test_deleting_a_stream_stops_it_on_its_worker(cluster_app, webapp_stub, tmp_
     sent = len(seqs(webapp_stub, 1))
     time.sleep(6)  # longer than a segment: nothing more arrives
     assert len(seqs(webapp_stub, 1)) == sent
+
+
+@pytest.mark.timeout(240)
+def test_after_a_scheduler_restart_the_server_submits_its_jobs_again_and_they_go_on(cluster_app, cluster, webapp_stub):
+    client = cluster_app.test_client()
+    assert client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH).status_code == 201
+    assert wait_for(lambda: len(seqs(webapp_stub, 1)) >= 2, timeout=120, step=0.5), jobs_by_id(client)
+    first = wait_for(lambda: running_on_a_worker(client, 1), timeout=30)
+    assert first is not None
+
+    cluster.kill_scheduler()  # it forgets every task and record
+    assert wait_for(lambda: client.get("/healthz").get_json()["scheduler_connected"] is False, timeout=30)
+    before = seqs(webapp_stub, 1)
+    cluster.start_scheduler()  # same address, nothing in it: the workers join it again, the server re-submits
+    cluster.wait_ready(lambda: client.get("/healthz").get_json(), workers=2)
+    assert wait_for(lambda: sum(q > max(before) for q in seqs(webapp_stub, 1)) >= 2, timeout=120, step=0.5), (
+        jobs_by_id(client),
+        cluster.log("w1"),
+    )
+    numbers = seqs(webapp_stub, 1)
+    assert len(numbers) == len(set(numbers)) and numbers == sorted(numbers), numbers
+    assert wait_for(lambda: running_on_a_worker(client, 1), timeout=30)
 
 
 def test_cluster_mode_refuses_to_start_with_local_storage_and_says_why(tmp_path, hls_server):
