@@ -25,6 +25,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from appconfig import ImproperlyConfigured
+from backoff import Backoff
 from server.cluster_state import Control, JobState, Records, task_key
 from server.job_store import JobStore, SavedJob
 from server.validation import JobRequest
@@ -66,6 +67,10 @@ class RemoteJob:
         self.future: Any = None
         self.status: JobState | None = None  # the current submission's latest state record
         self.skip = 0  # segment numbers to skip on the next submission (the scheduler lost its records)
+        # A task that keeps failing (an error on every worker) is submitted again after a growing pause.
+        self.retry = Backoff(1.0, 60.0)
+        self.not_before = 0.0  # monotonic time of the next submission
+        self.task_error: str | None = None  # why its last task ended, if it failed
 
     @property
     def resume_point(self) -> tuple[int, float]:
@@ -86,7 +91,7 @@ class RemoteJob:
         job: dict[str, Any] = {
             "stream_id": self.stream_id,
             "source": self.request.source,
-            "state": "queued",  # submitted, waiting for a worker with a free stream slot
+            "state": "starting",  # submitted, waiting for a worker with a free stream slot
             "segments_done": 0,
             "highlights": 0,
             "last_error": None,
@@ -95,10 +100,12 @@ class RemoteJob:
             "highlights_per_hour": self.per_hour_override,
             "bar": None,
         }
+        if self.task_error is not None:
+            job["last_error"] = self.task_error
         if status is not None:
             job.update(status.job)
             if not status.running:
-                job["state"] = "queued"  # its worker stopped it; the next copy is on its way
+                job["state"] = "starting"  # its worker stopped it; the next copy is on its way
         if self._manager.connected is False:
             job["degraded"] = [*job["degraded"], "scheduler unreachable: status may be stale"]
         job["worker"] = self.worker
@@ -287,10 +294,14 @@ class ClusterJobManager:
         records = self._records
         for job in self.all():
             if job.submission is None:
-                self._submit(job)
+                if time.monotonic() >= job.not_before:
+                    self._submit(job)
                 continue
             state = records.state(job.stream_id)
             if state is not None and state.submission == job.submission:
+                if state.running and job.status is None:
+                    job.retry.reset()  # it runs: a later failure starts the pauses afresh
+                    job.task_error = None
                 job.status = state
                 if (state.next_seq, state.offset_s) > job.resume_point:
                     with self._lock:
@@ -298,17 +309,21 @@ class ClusterJobManager:
             future = job.future
             if future is None or not future.done():
                 continue
-            outcome = future.result() if future.status == "finished" else f"{future.status}"
             if job.stream_id not in self._jobs:
                 continue  # deleted meanwhile
-            if outcome == "gone":  # the webapp no longer has the stream
+            if future.status == "finished" and future.result() == "gone":  # the webapp no longer has the stream
                 log.info("stream %s: the webapp deleted it; job ended", job.stream_id)
                 self.stop(job.stream_id)
                 if self.on_gone is not None:
                     self.on_gone(job.stream_id)
-            else:
-                log.warning("stream %s: its task ended (%s); submitting it again", job.stream_id, outcome)
-                self._submit(job)
+                continue
+            if future.status == "error":
+                job.task_error = f"the stream's task failed: {future.exception()!r}"
+            outcome = future.result() if future.status == "finished" else job.task_error or future.status
+            delay = job.retry.next()
+            log.warning("stream %s: its task ended (%s); submitting it again in %.0f s", job.stream_id, outcome, delay)
+            job.submission, job.future = None, None
+            job.not_before = time.monotonic() + delay
         with self._lock:
             self._persist()
 

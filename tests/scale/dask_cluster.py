@@ -45,8 +45,11 @@ class Cluster:
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.folder / f"{name}.log", "ab")  # closed in stop()
         self._logs.append(log)
+        # Hermetic: Dask reads DASK_* variables and ~/.config/dask; none of a developer's may apply.
+        clean = {name: value for name, value in os.environ.items() if not name.startswith("DASK_")}
+        clean["DASK_CONFIG"] = str(self.folder / "dask-config")
         return subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            [sys.executable, *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**clean, **(env or {})}
         )
 
     def start_scheduler(self) -> None:

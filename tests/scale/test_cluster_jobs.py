@@ -109,6 +109,19 @@ def test_deleting_a_stream_stops_it_on_its_worker(cluster_app, webapp_stub, tmp_
     assert len(seqs(webapp_stub, 1)) == sent
 
 
+@pytest.mark.timeout(180)
+def test_a_stream_the_webapp_deleted_ends_on_its_worker_and_leaves_the_servers_jobs(cluster_app, webapp_stub):
+    client = cluster_app.test_client()
+    assert client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH).status_code == 201
+    worker = wait_for(lambda: running_on_a_worker(client, 1), timeout=120, step=0.5)
+    assert worker is not None, jobs_by_id(client)
+    cutters = children_named(worker["pid"], "ffmpeg")
+    webapp_stub.status_for["/api/v1/streams/1/"] = 404  # the API's own "no such stream": deleted there
+    assert wait_for(lambda: jobs_by_id(client) == {}, timeout=60, step=0.5), jobs_by_id(client)
+    assert wait_for(lambda: not any(alive(pid) for pid in cutters), timeout=15)
+    assert cluster_app.extensions["janitor"].scheduled, "its clips are scheduled for deletion"
+
+
 @pytest.mark.timeout(240)
 def test_after_a_scheduler_restart_the_server_submits_its_jobs_again_and_they_go_on(cluster_app, cluster, webapp_stub):
     client = cluster_app.test_client()
