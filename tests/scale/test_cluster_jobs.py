@@ -4,6 +4,7 @@ stream wherever it runs."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -37,6 +38,16 @@ def running_on_a_worker(client, stream_id: int) -> dict | None:
     return job["worker"] if job and job["worker"] and job["state"] == "live" else None
 
 
+def start_stream(client, webapp_stub, stream_id: int = 1, segments: int = 1) -> dict:
+    """POST the demo channel as `stream_id`; once `segments` of it reached the webapp, the worker running it."""
+    created = client.post("/api/v1/jobs", json=job_body(webapp_stub, stream_id=stream_id), headers=AUTH)
+    assert created.status_code == 201, created.get_json()
+    assert wait_for(lambda: len(seqs(webapp_stub, stream_id)) >= segments, timeout=120, step=0.5), jobs_by_id(client)
+    worker = wait_for(lambda: running_on_a_worker(client, stream_id), timeout=30)
+    assert worker is not None, jobs_by_id(client)
+    return worker
+
+
 @pytest.mark.timeout(240)
 def test_a_stream_whose_worker_is_killed_goes_on_on_the_other_worker_with_continuing_segment_numbers(
     cluster_app, webapp_stub
@@ -47,6 +58,7 @@ def test_a_stream_whose_worker_is_killed_goes_on_on_the_other_worker_with_contin
         assert created.status_code == 201, created.get_json()
     for stream_id in (1, 2):
         assert wait_for(lambda s=stream_id: len(seqs(webapp_stub, s)) >= 2, timeout=120, step=0.5), jobs_by_id(client)
+        assert wait_for(lambda s=stream_id: running_on_a_worker(client, s), timeout=30), jobs_by_id(client)
     jobs = jobs_by_id(client)
     health = client.get("/healthz").get_json()
     assert health["executor"] == "dask" and health["workers"] == 2
@@ -87,16 +99,18 @@ def test_a_stream_whose_worker_is_killed_goes_on_on_the_other_worker_with_contin
 
 
 @pytest.mark.timeout(180)
-def test_deleting_a_stream_stops_it_on_its_worker(cluster_app, webapp_stub, tmp_path):
+def test_a_budget_change_reaches_the_worker_and_deleting_the_stream_stops_it_there(cluster_app, webapp_stub, tmp_path):
     client = cluster_app.test_client()
-    assert client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH).status_code == 201
-    assert wait_for(lambda: len(seqs(webapp_stub, 1)) >= 1, timeout=120, step=0.5), jobs_by_id(client)
-    worker = wait_for(lambda: running_on_a_worker(client, 1), timeout=30)
-    assert worker is not None, jobs_by_id(client)
+    worker = start_stream(client, webapp_stub)
     cutters = children_named(worker["pid"], "ffmpeg")
     assert cutters
     ring = tmp_path / worker["name"] / "segments" / "1"
     assert ring.is_dir()
+
+    changed = client.patch("/api/v1/jobs/1", json={"highlights_per_hour": 4.0}, headers=AUTH)
+    assert changed.status_code == 200 and changed.get_json()["highlights_per_hour"] == 4.0
+    assert wait_for(lambda: jobs_by_id(client)[1]["highlights_per_hour"] == 4.0 and jobs_by_id(client)[1]["worker"])
+    assert json.loads((tmp_path / "server-data" / "jobs.json").read_text())["jobs"][0]["per_hour"] == 4.0
 
     assert client.delete("/api/v1/jobs/1", headers=AUTH).status_code == 204  # returns once the worker stopped it
     assert not any(alive(pid) for pid in cutters), "its ffmpeg is gone"
@@ -112,9 +126,7 @@ def test_deleting_a_stream_stops_it_on_its_worker(cluster_app, webapp_stub, tmp_
 @pytest.mark.timeout(180)
 def test_a_stream_the_webapp_deleted_ends_on_its_worker_and_leaves_the_servers_jobs(cluster_app, webapp_stub):
     client = cluster_app.test_client()
-    assert client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH).status_code == 201
-    worker = wait_for(lambda: running_on_a_worker(client, 1), timeout=120, step=0.5)
-    assert worker is not None, jobs_by_id(client)
+    worker = start_stream(client, webapp_stub)
     cutters = children_named(worker["pid"], "ffmpeg")
     webapp_stub.status_for["/api/v1/streams/1/"] = 404  # the API's own "no such stream": deleted there
     assert wait_for(lambda: jobs_by_id(client) == {}, timeout=60, step=0.5), jobs_by_id(client)
@@ -125,10 +137,7 @@ def test_a_stream_the_webapp_deleted_ends_on_its_worker_and_leaves_the_servers_j
 @pytest.mark.timeout(240)
 def test_after_a_scheduler_restart_the_server_submits_its_jobs_again_and_they_go_on(cluster_app, cluster, webapp_stub):
     client = cluster_app.test_client()
-    assert client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH).status_code == 201
-    assert wait_for(lambda: len(seqs(webapp_stub, 1)) >= 2, timeout=120, step=0.5), jobs_by_id(client)
-    first = wait_for(lambda: running_on_a_worker(client, 1), timeout=30)
-    assert first is not None
+    start_stream(client, webapp_stub, segments=2)
 
     cluster.kill_scheduler()  # it forgets every task and record
     assert wait_for(lambda: client.get("/healthz").get_json()["scheduler_connected"] is False, timeout=30)
