@@ -13,11 +13,13 @@ import time
 
 import pytest
 from dask_cluster import ROOT, as_env
+from distributed import Client
 from processes import alive, children_named
 from server_app import AUTH, fast_config, job_body
 from waiting import wait_for
 
 from appconfig import ImproperlyConfigured
+from server.cluster_state import Records
 
 
 def seqs(webapp_stub, stream_id: int) -> list[int]:
@@ -99,7 +101,9 @@ def test_a_stream_whose_worker_is_killed_goes_on_on_the_other_worker_with_contin
 
 
 @pytest.mark.timeout(180)
-def test_a_budget_change_reaches_the_worker_and_deleting_the_stream_stops_it_there(cluster_app, webapp_stub, tmp_path):
+def test_a_budget_change_reaches_the_worker_and_deleting_the_stream_stops_it_there(
+    cluster_app, cluster, webapp_stub, tmp_path
+):
     client = cluster_app.test_client()
     worker = start_stream(client, webapp_stub)
     cutters = children_named(worker["pid"], "ffmpeg")
@@ -109,7 +113,9 @@ def test_a_budget_change_reaches_the_worker_and_deleting_the_stream_stops_it_the
 
     changed = client.patch("/api/v1/jobs/1", json={"highlights_per_hour": 4.0}, headers=AUTH)
     assert changed.status_code == 200 and changed.get_json()["highlights_per_hour"] == 4.0
-    assert wait_for(lambda: jobs_by_id(client)[1]["highlights_per_hour"] == 4.0 and jobs_by_id(client)[1]["worker"])
+    with Client(cluster.address, timeout=10, set_as_default=False) as dask:  # what the worker's job uses
+        records = Records(dask)
+        assert wait_for(lambda: records.state(1).job["highlights_per_hour"] == 4.0, timeout=30), records.state(1)
     assert json.loads((tmp_path / "server-data" / "jobs.json").read_text())["jobs"][0]["per_hour"] == 4.0
 
     assert client.delete("/api/v1/jobs/1", headers=AUTH).status_code == 204  # returns once the worker stopped it
@@ -151,6 +157,26 @@ def test_after_a_scheduler_restart_the_server_submits_its_jobs_again_and_they_go
     numbers = seqs(webapp_stub, 1)
     assert len(numbers) == len(set(numbers)) and numbers == sorted(numbers), numbers
     assert wait_for(lambda: running_on_a_worker(client, 1), timeout=30)
+
+
+def test_without_a_scheduler_the_server_starts_takes_jobs_and_says_what_it_waits_for(cluster_settings, tmp_path):
+    from dask_cluster import free_port
+
+    from server.app import create_app, shutdown
+
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    app = create_app({**cluster_settings, "DATA_DIR": tmp_path / "d", "EXECUTOR": "dask", "DASK_SCHEDULER": address})
+    try:
+        client = app.test_client()
+        body = {"stream_id": 1, "source": "demo_channel", "chat_channel": None, "callback_base": "http://127.0.0.1:9"}
+        created = client.post("/api/v1/jobs", json=body, headers=AUTH)
+        assert created.status_code == 201 and created.get_json()["state"] == "starting"
+        assert created.get_json()["worker"] is None
+        health = wait_for(lambda: (h := client.get("/healthz").get_json())["scheduler_error"] and h, timeout=30)
+        assert health["scheduler_connected"] is False and address in health["scheduler_error"]
+        assert json.loads((tmp_path / "d" / "jobs.json").read_text())["jobs"][0]["stream_id"] == 1, "kept for later"
+    finally:
+        shutdown(app)
 
 
 def test_cluster_mode_refuses_to_start_with_local_storage_and_says_why(tmp_path, hls_server):
