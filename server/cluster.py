@@ -104,10 +104,10 @@ class RemoteJob:
             job["last_error"] = self.task_error
         if status is not None:
             job.update(status.job)
-        if self.per_hour_override is not None:  # the user's, at once: the worker takes it within a second
-            job["highlights_per_hour"] = self.per_hour_override
             if not status.running:
                 job["state"] = "starting"  # its worker stopped it; the next copy is on its way
+        if self.per_hour_override is not None:  # the user's, at once: the worker takes it within a second
+            job["highlights_per_hour"] = self.per_hour_override
         if self._manager.connected is False:
             job["degraded"] = [*job["degraded"], "scheduler unreachable: status may be stale"]
         job["worker"] = self.worker
