@@ -169,8 +169,9 @@ def test_without_a_scheduler_the_server_starts_takes_jobs_and_says_what_it_waits
     try:
         client = app.test_client()
         body = {"stream_id": 1, "source": "demo_channel", "chat_channel": None, "callback_base": "http://127.0.0.1:9"}
-        created = client.post("/api/v1/jobs", json=body, headers=AUTH)
+        created = client.post("/api/v1/jobs", json={**body, "highlights_per_hour": 5.0}, headers=AUTH)
         assert created.status_code == 201 and created.get_json()["state"] == "starting"
+        assert created.get_json()["highlights_per_hour"] == 5.0
         assert created.get_json()["worker"] is None
         health = wait_for(lambda: (h := client.get("/healthz").get_json())["scheduler_error"] and h, timeout=30)
         assert health["scheduler_connected"] is False and address in health["scheduler_error"]
