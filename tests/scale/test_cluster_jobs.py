@@ -207,3 +207,15 @@ def test_a_worker_with_local_storage_refuses_to_start(tmp_path, hls_server):
     )
     assert done.returncode != 0
     assert 'needs STORAGE_BACKEND="gcs"' in done.stderr
+
+
+def test_two_workers_on_one_data_folder_are_refused_in_words(tmp_path):
+    from server.worker import lock_folder
+
+    held = lock_folder(tmp_path / "w")
+    try:
+        with pytest.raises(SystemExit, match="another worker uses .*: give each worker its own --data-dir"):
+            lock_folder(tmp_path / "w")
+    finally:
+        held.close()
+    lock_folder(tmp_path / "w").close()  # free again once the first one is gone
