@@ -106,7 +106,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     config["MAX_CONTENT_LENGTH"] = config["SERVER_MAX_REQUEST_BYTES"]
     check_executor(config)  # cluster mode needs clip storage every machine reaches, and says so
     # A bad model file stops start-up, loudly; later a bad file is refused and the old model stays.
-    runtime = build_runtime(config)
+    runtime = build_runtime(config, models=config["EXECUTOR"] != "dask")  # cluster mode: models on the workers
     data_dir = Path(config["DATA_DIR"])
     persist = config["RESUME_JOBS"]  # off: jobs and undelivered reports live in memory only
     model, reporter, storage, uploader = runtime.model, runtime.reporter, runtime.storage, runtime.uploader

@@ -47,11 +47,12 @@ class Runtime:
         self.model_worker.stop()
 
 
-def build_runtime(config: Any) -> Runtime:
+def build_runtime(config: Any, models: bool = True) -> Runtime:
     """The job runtime for the settings in `config` (server/app.py's default_config keys).
 
     A bad model file, storage backend or sentiment backend name stops start-up, loudly; missing
-    model weights only degrade (the job's "degraded" list says so)."""
+    model weights only degrade (the job's "degraded" list says so). `models` False (the server in
+    cluster mode, whose jobs run on the workers): neither PANNs nor a sentiment model is loaded."""
     model = ModelStore(config["METAMODEL_PATH"], config["METAMODEL_CHECK_S"])
     data_dir = Path(config["DATA_DIR"])
     persist = config["RESUME_JOBS"]  # off: undelivered reports live in memory only
@@ -65,14 +66,18 @@ def build_runtime(config: Any) -> Runtime:
     spool = Spool(Path(config["STORAGE_SPOOL_DIR"] or data_dir / "spool"), config["STORAGE_SPOOL_MAX_ITEMS"])
     uploader = Uploader(spool, storage, reporter, max_backoff=config["STORAGE_RETRY_MAX_S"])
     worker = ModelWorker(config["MODEL_BATCH_WINDOW_S"], config["MODEL_MAX_BATCH"])
-    tagger = make_audio_tagger(config, worker)  # no weights: tagging off, the server runs on
-    # A bad backend name stops start-up; a missing model only degrades to the lexicon (docs/chat.md).
-    sentiment = ChatSentiment(
-        config["CHAT_SENTIMENT_BACKEND"],
-        config["CHAT_SENTIMENT_MODEL"],
-        worker,
-        max_messages=config["CHAT_SENTIMENT_MAX_MESSAGES"] or None,
-    )
+    if not models:
+        tagger = AudioTagger(worker, None, config["AUDIO_TAG_CLASSES"], notice="audio tagging: on the stream workers")
+        sentiment = None
+    else:
+        tagger = make_audio_tagger(config, worker)  # no weights: tagging off, the server runs on
+        # A bad backend name stops start-up; a missing model only degrades to the lexicon (docs/chat.md).
+        sentiment = ChatSentiment(
+            config["CHAT_SENTIMENT_BACKEND"],
+            config["CHAT_SENTIMENT_MODEL"],
+            worker,
+            max_messages=config["CHAT_SENTIMENT_MAX_MESSAGES"] or None,
+        )
     ctx = JobContext(
         data_dir=data_dir,
         uploader=uploader,

@@ -167,6 +167,8 @@ def test_without_a_scheduler_the_server_starts_takes_jobs_and_says_what_it_waits
     address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     app = create_app({**cluster_settings, "DATA_DIR": tmp_path / "d", "EXECUTOR": "dask", "DASK_SCHEDULER": address})
     try:
+        tagger = app.extensions["audio_tagger"]
+        assert tagger.notice == "audio tagging: on the stream workers", "the server loads no model of its own"
         client = app.test_client()
         body = {"stream_id": 1, "source": "demo_channel", "chat_channel": None, "callback_base": "http://127.0.0.1:9"}
         created = client.post("/api/v1/jobs", json={**body, "highlights_per_hour": 5.0}, headers=AUTH)
