@@ -87,6 +87,14 @@ METAMODEL_PATH = None  # a metamodel JSON; None = the shipped metamodel/default_
 # Set the same path for the server and the webapp: staff retraining writes it, the server reloads it.
 METAMODEL_CHECK_S = 5.0  # the server looks for a changed model file at most this often (docs/training.md)
 
+# Where stream jobs run (docs/scaling.md). "threads": in this server process (the default: one box,
+# no broker, what `bash run.sh` runs). "dask": on Dask workers (`python -m server.worker --scheduler
+# ADDR --streams N` on each machine, with these same settings); the server submits and watches the
+# jobs and stays the webapp's only contact. Cluster mode needs STORAGE_BACKEND = "gcs": the server
+# and the workers refuse to start with the local folder, which no other machine can serve.
+EXECUTOR = "threads"
+DASK_SCHEDULER = "tcp://127.0.0.1:8786"  # the Dask scheduler's address (also the workers' default --scheduler)
+
 # Ingest
 TWITCH_URL_TEMPLATE = "https://twitch.tv/{login}"  # what a channel name opens with streamlink
 SEGMENT_SECONDS = 10.0  # length of a scored segment

@@ -5,25 +5,18 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import torch
 from flask import Flask, abort, jsonify, send_from_directory
 
-from allowlist import origin_entry
 from appconfig import ROOT, as_bool, as_list, check_secret, is_debug, setting
 from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S
-from panns.download import cache_path
 from server import api
-from server.chat.sentiment.service import ChatSentiment
 from server.cleanup import StorageJanitor, remove_stale_ring_buffers
-from server.features.audio_tags import DEFAULT_CLASSES, AudioTagger, parse_classes
-from server.inference import ModelWorker
+from server.cluster import ClusterJobManager, check_executor
+from server.features.audio_tags import DEFAULT_CLASSES, parse_classes
 from server.job_store import JobStore
-from server.jobs import JobContext
 from server.manager import JobManager
-from server.model_store import ModelStore
-from server.reporter import Reporter
-from server.spool import Spool, Uploader
-from server.storage import default_media_base_url, make_storage
+from server.runtime import build_runtime
+from server.storage import default_media_base_url
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +89,9 @@ def default_config() -> dict:
         "MODEL_BATCH_WINDOW_S": setting("MODEL_BATCH_WINDOW_S", 0.05, float),
         "MODEL_MAX_BATCH": setting("MODEL_MAX_BATCH", 8, int),
         "MODEL_THREADS": setting("MODEL_THREADS", 1, int),
+        # Where stream jobs run (docs/scaling.md): "threads" in this process, or "dask" workers.
+        "EXECUTOR": setting("EXECUTOR", "threads"),
+        "DASK_SCHEDULER": setting("DASK_SCHEDULER", "tcp://127.0.0.1:8786"),
     }
 
 
@@ -108,54 +104,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     for name in ("SERVER_API_TOKEN", "INGEST_API_TOKEN"):  # ImproperlyConfigured names a bad one
         config[name] = check_secret(name, config[name], config["DJANGO_DEBUG"])
     config["MAX_CONTENT_LENGTH"] = config["SERVER_MAX_REQUEST_BYTES"]
+    check_executor(config)  # cluster mode needs clip storage every machine reaches, and says so
     # A bad model file stops start-up, loudly; later a bad file is refused and the old model stays.
-    model = ModelStore(config["METAMODEL_PATH"], config["METAMODEL_CHECK_S"])
+    runtime = build_runtime(config, models=config["EXECUTOR"] != "dask")  # cluster mode: models on the workers
     data_dir = Path(config["DATA_DIR"])
     persist = config["RESUME_JOBS"]  # off: jobs and undelivered reports live in memory only
-    reporter = Reporter(
-        config["INGEST_API_TOKEN"],
-        max_backoff=config["REPORT_RETRY_MAX_S"],
-        journal_dir=data_dir / "outbox" if persist else None,
-        max_tries=config["REPORT_MAX_TRIES"],
-    )
-    storage = make_storage(config)  # a bad backend setting stops start-up, loudly
-    spool = Spool(Path(config["STORAGE_SPOOL_DIR"] or data_dir / "spool"), config["STORAGE_SPOOL_MAX_ITEMS"])
-    uploader = Uploader(spool, storage, reporter, max_backoff=config["STORAGE_RETRY_MAX_S"])
+    model, reporter, storage, uploader = runtime.model, runtime.reporter, runtime.storage, runtime.uploader
     janitor = StorageJanitor(
         storage, data_dir / "storage-deletes.json", config["STORAGE_DELETE_GRACE_S"], config["STORAGE_RETENTION_DAYS"]
     )
     remove_stale_ring_buffers(data_dir)  # no job runs yet
-    worker = ModelWorker(config["MODEL_BATCH_WINDOW_S"], config["MODEL_MAX_BATCH"])
-    tagger = make_audio_tagger(config, worker)  # no weights: tagging off, the server runs on
-    # A bad backend name stops start-up; a missing model only degrades to the lexicon (docs/chat.md).
-    sentiment = ChatSentiment(
-        config["CHAT_SENTIMENT_BACKEND"],
-        config["CHAT_SENTIMENT_MODEL"],
-        worker,
-        max_messages=config["CHAT_SENTIMENT_MAX_MESSAGES"] or None,
-    )
-    ctx = JobContext(
-        data_dir=Path(config["DATA_DIR"]),
-        uploader=uploader,
-        reporter=reporter,
-        model=model,
-        segment_seconds=config["SEGMENT_SECONDS"],
-        reaction_window=(config["CHAT_LAG_S"], config["CHAT_WINDOW_S"]),
-        ring_size=config["RING_SEGMENTS"],
-        read_timeout_s=config["STREAM_READ_TIMEOUT_S"],
-        retry_min_s=config["RETRY_MIN_S"],
-        retry_max_s=config["RETRY_MAX_S"],
-        irc_host=config["TWITCH_IRC_HOST"],
-        irc_port=config["TWITCH_IRC_PORT"],
-        irc_tls=config["TWITCH_IRC_TLS"],
-        irc_nick=config["TWITCH_IRC_NICK"],
-        irc_token=config["TWITCH_OAUTH_TOKEN"],
-        audio_tagger=tagger,
-        chat_sentiment=sentiment,
-        degraded=(tagger.notice,) if tagger.notice else (),
-        source_hosts=ingest_allow_list(config),
-    )
-    jobs = JobManager(ctx, config["MAX_JOBS"], JobStore(data_dir / "jobs.json") if persist else None)
+    worker, tagger, ctx = runtime.model_worker, runtime.audio_tagger, runtime.ctx
+    store = JobStore(data_dir / "jobs.json") if persist else None
+    jobs: JobManager | ClusterJobManager
+    if config["EXECUTOR"] == "dask":  # stream jobs run on Dask workers (docs/scaling.md)
+        jobs = ClusterJobManager(config["DASK_SCHEDULER"], config["MAX_JOBS"], store, config["SEGMENT_SECONDS"])
+    else:
+        jobs = JobManager(ctx, config["MAX_JOBS"], store)
 
     def stream_deleted(stream_id: int) -> None:
         """The webapp deleted the stream: drop its queued reports and spooled uploads, delete its
@@ -169,6 +134,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         stream_deleted(stream_id)
 
     reporter.on_gone = stream_gone
+    if isinstance(jobs, ClusterJobManager):
+        jobs.on_gone = stream_deleted  # a worker's outbox heard the webapp's 404 and ended the job
     reporter.start()
     uploader.start()
     janitor.start()
@@ -195,33 +162,7 @@ def shutdown(app: Flask) -> None:
     app.extensions["model_worker"].stop()
 
 
-def ingest_allow_list(config) -> tuple[str, ...]:
-    """Every host:port a job's ingest may contact (server/egress.py checks each request):
-    ALLOWED_SOURCE_HOSTS, Twitch's own hosts for channel names, and wherever TWITCH_URL_TEMPLATE
-    points (the demo channel on loopback)."""
-    template = config["TWITCH_URL_TEMPLATE"].format(login="channel")
-    return (*config["ALLOWED_SOURCE_HOSTS"], *config["TWITCH_SOURCE_HOSTS"], origin_entry(template))
-
-
-def make_audio_tagger(config, worker: ModelWorker) -> AudioTagger:
-    """The shared PANNs tagger: PANNS_CHECKPOINT, else the cached download of PANNS_MODEL."""
-    name = config["PANNS_MODEL"]
-    checkpoint = config["PANNS_CHECKPOINT"] or cache_path(name)  # ValueError names a bad PANNS_MODEL
-    tagger = AudioTagger.from_checkpoint(
-        worker,
-        Path(checkpoint),
-        name,
-        classes=config["AUDIO_TAG_CLASSES"],
-        candidates_only=config["AUDIO_TAG_CANDIDATES_ONLY"],
-    )
-    if tagger.on and config["MODEL_THREADS"] > 0:
-        # Process-wide: one intra-op thread costs about a third fewer CPU-seconds per segment than two
-        # on a 2-core machine (bench/panns.py); latency is bounded by the 10 s segment anyway.
-        torch.set_num_threads(config["MODEL_THREADS"])
-    return tagger
-
-
-def _stop_later(jobs: JobManager, stream_id: int) -> None:
+def _stop_later(jobs: JobManager | ClusterJobManager, stream_id: int) -> None:
     import threading
 
     threading.Thread(target=jobs.stop, args=(stream_id,), name=f"stop-{stream_id}", daemon=True).start()
@@ -243,6 +184,7 @@ def _register_plain_routes(app: Flask) -> None:
                 "storage_error": uploader.last_error or janitor.last_error,
                 "deletions_scheduled": len(janitor.scheduled),
                 "model_error": app.extensions["model"].last_error,
+                **app.extensions["jobs"].health(),  # cluster mode: the scheduler and each stream's worker
             }
         )
 

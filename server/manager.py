@@ -89,6 +89,10 @@ class JobManager:
         with self._lock:
             return list(self._jobs.values())
 
+    def health(self) -> dict:
+        """What /healthz adds about where jobs run: here, on this process's threads."""
+        return {"executor": "threads"}
+
     def stop_all(self) -> None:
         """Stop every job for a server exit; the jobs file keeps them for the next start."""
         for job in self.all():
