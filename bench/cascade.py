@@ -65,7 +65,7 @@ def run(segments, per_hour: float, gate: bool, every: int = REFERENCE_EVERY) -> 
         values.update(ranks.rank(values))
         reference = not gate or seq % every == 0
         # The featurizer's steps (server/features/__init__.py), with the tagger's outputs given.
-        if reference or worth_computing(model, values, is_tag, selector.next_bar, ranks.bound):
+        if reference or worth_computing(model, values, is_tag, selector.bar_for(seq), ranks.bound):
             tagged += 1
             values.update(tags)
             values.update(ranks.rank(tags, remember=reference))

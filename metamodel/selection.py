@@ -18,6 +18,7 @@ web app's estimate for the sensitivity slider all run this class over the same s
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -96,16 +97,26 @@ class HighlightSelector:
     _run_bar: float | None = None
     bar: float | None = None  # the bar the last segment was held to (None while warming up)
 
-    @property
-    def next_bar(self) -> float | None:
-        """The bar the next pushed segment will be held to (None while warming up)."""
-        # A run in progress is held to the bar it opened at: its own high scores, now in the
-        # history, must not cut the moment short.
-        return self._run_bar if self._run else self._bar()
+    def bar_for(self, seq: int) -> float:
+        """What segment `seq`, pushed next, must score to be part of a highlight: the open run's
+        bar, or the hour's; infinity when it cannot be one whatever it scores (still warming up,
+        cooling down after the last highlight, or no token left to open one). The same rules as
+        `push`, read without changing anything, for the audio-tag cascade (metamodel/cascade.py)."""
+        can_open = self._refilled() >= 1.0
+        if self._run:
+            if seq == self._run[-1][0] + 1:
+                return self._run_bar if self._run_bar is not None else math.inf
+            return self._run_bar if can_open and self._run_bar is not None else math.inf
+        bar = self._bar()
+        if bar is None or self._cooling(seq) or not can_open:
+            return math.inf
+        return bar
 
     def push(self, seq: int, score: float) -> Highlight | None:
         """Feed the next segment's score; return a highlight when a run of good segments closes."""
-        self.bar = self.next_bar
+        # A run in progress is held to the bar it opened at: its own high scores, now in the
+        # history, must not cut the moment short.
+        self.bar = self._run_bar if self._run else self._bar()
         self._remember(score)
         # Opening needs more than the bar (a flat stream has no moments); a run goes on at it.
         good = self.bar is not None and (score >= self.bar if self._run else score > self.bar)
@@ -138,8 +149,12 @@ class HighlightSelector:
         self._scores.append(score)
         while len(self._scores) > self.history:
             self._scores.popleft()
+        self._tokens = self._refilled()
+
+    def _refilled(self) -> float:
+        """The tokens after the next segment's refill (the bucket holds BURST_MINUTES' worth)."""
         capacity = max(1.0, self.per_hour * BURST_MINUTES / 60)
-        self._tokens = min(self._tokens + self.per_hour * self.segment_seconds / 3600, capacity)
+        return min(self._tokens + self.per_hour * self.segment_seconds / 3600, capacity)
 
     def _open_or_skip(self, seq: int, score: float) -> None:
         if self._tokens >= 1.0:

@@ -83,7 +83,7 @@ def analyze(
     spans = list(windows(duration))
     for seq, start, end in tqdm(spans, desc="segments", unit="seg", disable=not progress):
         messages, events = chat.reacting_to(t0 + start) if chat else (None, None)
-        scored = score_window(featurizer, model, video, messages, events, start, end - start, selector.next_bar)
+        scored = score_window(featurizer, model, video, messages, events, start, end - start, selector.bar_for(seq))
         segments.append(
             {
                 "seq": seq,

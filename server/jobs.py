@@ -277,7 +277,9 @@ class StreamJob:
         self._chat_buffer.prune(segment.start_utc - 60)
         model = self.ctx.model()  # reloaded by the ModelStore when its file changes
         self._selector.set_per_hour(self._per_hour(model))
-        scored = score_window(self._featurizer, model, segment.path, chat, events, bar=self._selector.next_bar)
+        scored = score_window(
+            self._featurizer, model, segment.path, chat, events, bar=self._selector.bar_for(segment.seq)
+        )
         # The score as the webapp stores it: the slider's estimate replays exactly these numbers.
         score, reasons, values = round(scored.score, 6), scored.reasons, scored.values
         self._remember(segment)

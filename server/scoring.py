@@ -124,7 +124,7 @@ def score_window(
 
     `chat`/`events`: the messages and hype events of the segment's reaction window
     (`reaction_window`), None when the stream has no chat. `bar`: the score the highlight selector
-    will hold this window to (`HighlightSelector.next_bar`); the audio tagger skips a window
+    will hold this window to (`HighlightSelector.bar_for`); the audio tagger skips a window
     that no tags could lift to it (metamodel/cascade.py).
     """
     values = featurizer.featurize(path, chat, start, duration, events=events, model=model, bar=bar)

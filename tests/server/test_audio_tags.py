@@ -194,5 +194,18 @@ def test_analyze_tags_a_recording_with_the_configured_checkpoint(tmp_path, monke
     media.run_ffmpeg(["-i", str(CLIPS[1]), "-t", "12", "-c", "copy", str(clip)])
     monkeypatch.setenv("PANNS_MODEL", "Cnn10")
     monkeypatch.setenv("PANNS_CHECKPOINT", str(checkpoint))
+    monkeypatch.setenv("AUDIO_TAG_CANDIDATES_ONLY", "false")  # every segment, not only the cascade's
     segments = analyze(clip, progress=False)["segments"]
     assert all(0 <= s["features"]["audio_tag:Speech"] <= 1 for s in segments)
+
+
+def test_analyze_runs_the_cascade_by_default_tagging_the_reference_sample_at_least(tmp_path, monkeypatch, checkpoint):
+    from server.analyze import analyze
+
+    clip = tmp_path / "clip.mp4"
+    media.run_ffmpeg(["-i", str(CLIPS[1]), "-t", "12", "-c", "copy", str(clip)])
+    monkeypatch.setenv("PANNS_MODEL", "Cnn10")
+    monkeypatch.setenv("PANNS_CHECKPOINT", str(checkpoint))
+    segments = analyze(clip, progress=False)["segments"]
+    tagged = [s["features"]["audio_tag:Speech"] is not None for s in segments]
+    assert tagged[0] and not tagged[1], "the first is the reference sample; the next cannot open a highlight yet"

@@ -1,5 +1,7 @@
 """Highlight selection: a budget per hour against the stream's own scores, runs, lead-in, cooldown."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -154,3 +156,30 @@ def test_a_flat_stream_has_no_highlights():
 def test_the_bar_never_sits_below_the_streams_upper_quartile():
     history = np.array([0.9, 0.8, 0.7, 0.6, 0.1, 0.15, 0.05])  # moments 0.9 and 0.15: a budget of 3 would take 0.15
     assert bar_for(history, per_hour=6) == pytest.approx(np.quantile(history, 0.75))
+
+
+def test_bar_for_says_what_the_next_segment_must_score_and_infinity_when_nothing_can_open():
+    selector = HighlightSelector(per_hour=6.0)
+    assert selector.bar_for(0) == math.inf, "warming up: no highlight in the first minute"
+    for seq in range(30):
+        selector.push(seq, 0.1)  # a flat stream: nothing passes, the token is kept
+    bar = selector.bar_for(30)
+    assert bar == 0.1
+    assert selector.push(30, 0.99) is None and selector._run, "it opened a run at that bar"
+    assert selector.bar_for(31) == bar, "a run goes on at the bar it opened at"
+    assert selector.push(31, 0.0) is not None, "a low score closes it"
+    assert selector.bar_for(32) == math.inf, "cooling down after a highlight"
+    for seq in range(32, 36):
+        selector.push(seq, 0.1)
+    assert selector._tokens < 1.0 and selector.bar_for(36) == math.inf, "no token left to open one"
+
+
+def test_a_segment_under_bar_for_never_becomes_a_highlight_whatever_else_happens():
+    rng = np.random.default_rng(3)
+    selector, picked_under = HighlightSelector(per_hour=20.0), 0
+    for seq, score in enumerate(rng.random(3000) ** 3):
+        bar = selector.bar_for(seq)
+        found = selector.push(seq, score)
+        in_run = any(s == seq for s, _ in selector._run)
+        picked_under += score < bar and (in_run or (found is not None and found.last_seq == seq))
+    assert picked_under == 0
