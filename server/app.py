@@ -21,9 +21,10 @@ from server.job_store import JobStore
 from server.jobs import JobContext
 from server.manager import JobManager
 from server.model_store import ModelStore
+from server.renders import RenderQueue
 from server.reporter import Reporter
 from server.spool import Spool, Uploader
-from server.storage import default_media_base_url, make_storage
+from server.storage import LocalStorage, default_media_base_url, make_storage
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,10 @@ def default_config() -> dict:
         "MODEL_BATCH_WINDOW_S": setting("MODEL_BATCH_WINDOW_S", 0.05, float),
         "MODEL_MAX_BATCH": setting("MODEL_MAX_BATCH", 8, int),
         "MODEL_THREADS": setting("MODEL_THREADS", 1, int),
+        # Vertical/square renders for the webapp (server/renders.py): below live scoring in priority
+        "RENDER_WORKERS": setting("RENDER_WORKERS", 1, int),
+        "RENDER_NICENESS": setting("RENDER_NICENESS", 10, int),
+        "RENDER_THREADS": setting("RENDER_THREADS", 1, int),
     }
 
 
@@ -157,9 +162,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     jobs = JobManager(ctx, config["MAX_JOBS"], JobStore(data_dir / "jobs.json") if persist else None)
 
+    renders = RenderQueue(
+        storage,
+        data_dir / "renders",
+        config["RENDER_WORKERS"],
+        config["RENDER_NICENESS"],
+        config["RENDER_THREADS"],
+        local_media=(config["MEDIA_BASE_URL"], Path(config["MEDIA_ROOT"]))
+        if isinstance(storage, LocalStorage)
+        else None,
+    )
+
     def stream_deleted(stream_id: int) -> None:
-        """The webapp deleted the stream: drop its queued reports and spooled uploads, delete its
-        clips after the grace period."""
+        """The webapp deleted the stream: drop its queued reports, spooled uploads and renders,
+        delete its clips after the grace period."""
+        renders.forget(stream_id)
         reporter.forget(stream_id)
         uploader.forget(stream_id)
         janitor.schedule(stream_id)
@@ -181,6 +198,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["model_worker"] = worker
     app.extensions["audio_tagger"] = tagger
     app.extensions["stream_deleted"] = stream_deleted
+    app.extensions["renders"] = renders
     app.register_blueprint(api.bp)
     _register_plain_routes(app)
     return app
@@ -191,6 +209,7 @@ def shutdown(app: Flask) -> None:
     app.extensions["jobs"].stop_all()
     app.extensions["uploader"].stop()
     app.extensions["janitor"].stop()
+    app.extensions["renders"].stop()
     app.extensions["reporter"].stop()
     app.extensions["model_worker"].stop()
 

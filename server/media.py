@@ -185,7 +185,11 @@ def run_ffmpeg_progress(
         cmd = ["nice", "-n", str(niceness), *cmd]
     with tempfile.TemporaryFile() as errors:
         try:
-            child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, )
+            child = subprocess.Popen(
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+            )
         except FileNotFoundError as exc:
             raise MediaError("ffmpeg is not installed (apt-get install ffmpeg)") from exc
         # The stdout loop below blocks on a line: a timer ends a stuck ffmpeg so the loop ends.

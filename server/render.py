@@ -58,10 +58,12 @@ def render_clip(
     threads: int = 0,
     timeout: float = 1800,
     progress: Callable[[float], None] | None = None,
+    niceness: int = 0,
 ) -> Rendered:
     """Write `out` (H.264/AAC mp4, moov atom first) laid out as `layout`, from `clip`'s
     start..end seconds (the whole clip by default). `threads` caps x264's threads (0: ffmpeg's
-    choice). `progress` gets 0..1 as the encode goes (when given)."""
+    choice). `progress` gets 0..1 as the encode goes (when given); `niceness` > 0 runs ffmpeg
+    at a lower CPU priority."""
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
     total = content_duration(clip)
@@ -74,10 +76,10 @@ def render_clip(
     focus = action_focus(clip, start, duration, cam.rect if cam else None, source_w, source_h)
     plan = plan_layout(source_w, source_h, layout, cam.rect if cam else None, focus)
     args = filter_args(clip, out, plan, start, duration, has_audio=_has_audio(clip), threads=threads)
-    if progress is None:
+    if progress is None and niceness <= 0:
         media.run_ffmpeg(args, timeout=timeout)
     else:
-        media.run_ffmpeg_progress(args, duration, progress, timeout=timeout)
+        media.run_ffmpeg_progress(args, duration, progress or (lambda _share: None), timeout, niceness)
     return Rendered(Path(out), layout, plan, cam, focus, duration)
 
 
