@@ -120,9 +120,10 @@ def locate_facecam(frames: np.ndarray) -> tuple[Rect, Rect, int] | None:
     the contrast of its own box). Then, for a cam without a frame, the whole picture: a face
     found at one place in enough of the frames.
     """
-    cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / CASCADE))
+    folder = cv2.data.haarcascades  # type: ignore[attr-defined]  # opencv's stubs leave out cv2.data
+    cascade = cv2.CascadeClassifier(str(Path(folder) / CASCADE))
     if cascade.empty():
-        raise RuntimeError(f"OpenCV's {CASCADE} did not load from {cv2.data.haarcascades}")
+        raise RuntimeError(f"OpenCV's {CASCADE} did not load from {folder}")
     # Local contrast: a face cam is often dark next to a bright game.
     contrast = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
     greys = [cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) for frame in frames]
