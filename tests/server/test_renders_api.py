@@ -107,3 +107,41 @@ def test_deleting_the_stream_forgets_its_renders(client, app):
     render_id = client.post("/api/v1/renders", json=render_body(url), headers=AUTH).get_json()["id"]
     assert client.delete("/api/v1/jobs/7", headers=AUTH).status_code == 204
     assert client.get(f"/api/v1/renders/{render_id}", headers=AUTH).status_code == 404
+
+
+@pytest.mark.timeout(180)
+def test_a_render_downloads_its_clip_from_either_backend_and_stores_the_result_beside_it(backend, tmp_path):
+    import requests
+
+    from server.renders import RenderQueue
+
+    storage = backend.make()
+    clip = tmp_path / "clip.mp4"
+    media.run_ffmpeg(
+        ["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=2", "-f", "lavfi", "-i", "sine=duration=2"]
+        + ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(clip)]
+    )
+    clip_url = storage.put(clip, "7/7-0001-0002-abc.mp4", "video/mp4")
+    queue = RenderQueue(storage, tmp_path / "work", workers=1, niceness=5)  # no local folder: over HTTP
+    try:
+        render = queue.submit(
+            {
+                "stream_id": 7,
+                "name": "7-0001-0002",
+                "clip_url": clip_url,
+                "layout": "square",
+                "start_s": 0.0,
+                "end_s": None,
+            }
+        )
+        assert wait_for(lambda: render.state in ("ready", "error"), timeout=150)
+        assert render.state == "ready", render.error
+    finally:
+        queue.stop()
+    assert render.url.rsplit("/", 2)[0] == clip_url.rsplit("/", 2)[0]  # same bucket/folder, under 7/
+    answer = requests.get(render.url, timeout=10)
+    assert answer.status_code == 200
+    (tmp_path / "got.mp4").write_bytes(answer.content)
+    video = next(s for s in media.probe(tmp_path / "got.mp4")["streams"] if s["codec_type"] == "video")
+    assert (video["width"], video["height"]) == (1080, 1080)
+    assert not any((tmp_path / "work").iterdir()), "the render's scratch folder is removed"
