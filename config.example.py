@@ -120,7 +120,7 @@ MODEL_MAX_BATCH = 8  # at most this many items per forward pass
 # Vertical (9:16) and square clips the user exports from the stream page (server/renders.py):
 # they render in the background, below live scoring in CPU priority.
 RENDER_WORKERS = 1  # renders at once; more wait their turn (queued)
-RENDER_NICENESS = 10  # nice(1) level of a render's ffmpeg: 0 = same priority as scoring, 19 = lowest
+RENDER_NICENESS = 10  # how much nicer a render runs (its ffmpeg, and its thread in the server: the face search); 0 = as scoring
 RENDER_THREADS = 1  # x264 threads per render (0 = ffmpeg's choice: all cores)
 
 # Chat (Twitch IRC). Anonymous (justinfan) by default; a token is only needed for private needs.

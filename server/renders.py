@@ -10,6 +10,7 @@ webapp shows those as failed.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -75,6 +76,18 @@ class Render:
         }
 
 
+def _lower_priority(niceness: int) -> None:
+    """Make the calling render thread nicer: the face search and the motion scan run here, in the
+    server's process, beside the scoring threads (on Linux a thread has its own nice value)."""
+    if niceness <= 0:
+        return
+    try:
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + niceness)
+    except (AttributeError, OSError) as exc:  # another OS: ffmpeg is still nice'd
+        log.info("render threads keep their priority: %s", exc)
+
+
 def parse_render_request(data: Any, storage_prefixes: Iterable[str]) -> dict[str, Any]:
     """The fields of a `POST /api/v1/renders` body, checked; RenderRequestError says what is wrong."""
     if not isinstance(data, dict):
@@ -121,7 +134,9 @@ class RenderQueue:
         self.niceness, self.threads = niceness, threads
         # (MEDIA_BASE_URL, MEDIA_ROOT) of the local backend: its clips are read from disk.
         self.local_media = local_media
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="render")
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, workers), thread_name_prefix="render", initializer=_lower_priority, initargs=(niceness,)
+        )
         self._renders: OrderedDict[str, Render] = OrderedDict()
         self._lock = threading.Lock()
 

@@ -145,3 +145,20 @@ def test_a_render_downloads_its_clip_from_either_backend_and_stores_the_result_b
     video = next(s for s in media.probe(tmp_path / "got.mp4")["streams"] if s["codec_type"] == "video")
     assert (video["width"], video["height"]) == (1080, 1080)
     assert not any((tmp_path / "work").iterdir()), "the render's scratch folder is removed"
+
+
+def test_render_threads_run_below_the_scoring_threads_priority(tmp_path):
+    import os
+    import threading
+
+    from server.renders import RenderQueue
+    from server.storage import LocalStorage
+
+    queue = RenderQueue(LocalStorage(tmp_path, "http://127.0.0.1:9/media"), tmp_path / "work", niceness=7)
+    try:
+        here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        there = queue._pool.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())).result()
+    finally:
+        queue.stop()
+    assert there == min(here + 7, 19)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here  # this thread untouched
