@@ -125,6 +125,13 @@ AUDIO_TAG_CANDIDATES_ONLY = True
 MODEL_BATCH_WINDOW_S = 0.05  # the model worker waits this long to batch segments of several streams
 MODEL_MAX_BATCH = 8  # at most this many items per forward pass
 
+# Vertical (9:16) and square clips the user exports from the stream page (server/renders.py):
+# they render in the background, below live scoring in CPU priority.
+RENDER_WORKERS = 1  # renders at once; more wait their turn (queued)
+# How much nicer a render runs (its ffmpeg, and its thread in the server: the face search); 0 = as scoring.
+RENDER_NICENESS = 10
+RENDER_THREADS = 1  # x264 threads per render (0 = ffmpeg's choice: all cores)
+
 # Chat (Twitch IRC). Anonymous (justinfan) by default; a token is only needed for private needs.
 TWITCH_IRC_HOST = "irc.chat.twitch.tv"
 TWITCH_IRC_PORT = 6697

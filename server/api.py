@@ -10,6 +10,8 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from jsonbody import JSONBodyError, parse_json_body
+from server.renders import RenderRequestError, parse_render_request
+from server.storage import public_url_prefix
 from server.validation import ValidationError, validate_budget, validate_job
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -121,3 +123,23 @@ def delete_job(stream_id: int):
     current_app.extensions["jobs"].stop(stream_id)  # its threads, ffmpeg and ring buffer are gone
     current_app.extensions["stream_deleted"](stream_id)  # its clips go after STORAGE_DELETE_GRACE_S
     return "", 204
+
+
+@bp.post("/renders")
+@authorize
+def create_render():
+    """Queue a vertical or square render of a stored clip, trimmed (server/renders.py)."""
+    try:
+        fields = parse_render_request(json_body(), [public_url_prefix(current_app.config)])
+    except (JSONBodyError, RenderRequestError) as exc:
+        return error(str(exc), 400)
+    return jsonify(current_app.extensions["renders"].submit(fields).to_dict()), 202
+
+
+@bp.get("/renders/<render_id>")
+@authorize
+def get_render(render_id: str):
+    render = current_app.extensions["renders"].get(render_id)
+    if render is None:
+        return error("no such render", 404)
+    return jsonify(render.to_dict())

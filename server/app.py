@@ -15,8 +15,9 @@ from server.cluster import ClusterJobManager, check_executor
 from server.features.audio_tags import DEFAULT_CLASSES, parse_classes
 from server.job_store import JobStore
 from server.manager import JobManager
+from server.renders import RenderQueue
 from server.runtime import build_runtime
-from server.storage import default_media_base_url
+from server.storage import LocalStorage, default_media_base_url
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,10 @@ def default_config() -> dict:
         # Where stream jobs run (docs/scaling.md): "threads" in this process, or "dask" workers.
         "EXECUTOR": setting("EXECUTOR", "threads"),
         "DASK_SCHEDULER": setting("DASK_SCHEDULER", "tcp://127.0.0.1:8786"),
+        # Vertical/square renders for the webapp (server/renders.py): below live scoring in priority
+        "RENDER_WORKERS": setting("RENDER_WORKERS", 1, int),
+        "RENDER_NICENESS": setting("RENDER_NICENESS", 10, int),
+        "RENDER_THREADS": setting("RENDER_THREADS", 1, int),
     }
 
 
@@ -122,9 +127,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     else:
         jobs = JobManager(ctx, config["MAX_JOBS"], store)
 
+    renders = RenderQueue(
+        storage,
+        data_dir / "renders",
+        config["RENDER_WORKERS"],
+        config["RENDER_NICENESS"],
+        config["RENDER_THREADS"],
+        local_media=(config["MEDIA_BASE_URL"], Path(config["MEDIA_ROOT"]))
+        if isinstance(storage, LocalStorage)
+        else None,
+    )
+
     def stream_deleted(stream_id: int) -> None:
-        """The webapp deleted the stream: drop its queued reports and spooled uploads, delete its
-        clips after the grace period."""
+        """The webapp deleted the stream: drop its queued reports, spooled uploads and renders,
+        delete its clips after the grace period."""
+        renders.forget(stream_id)
         reporter.forget(stream_id)
         uploader.forget(stream_id)
         janitor.schedule(stream_id)
@@ -148,6 +165,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["model_worker"] = worker
     app.extensions["audio_tagger"] = tagger
     app.extensions["stream_deleted"] = stream_deleted
+    app.extensions["renders"] = renders
     app.register_blueprint(api.bp)
     _register_plain_routes(app)
     return app
@@ -158,6 +176,7 @@ def shutdown(app: Flask) -> None:
     app.extensions["jobs"].stop_all()
     app.extensions["uploader"].stop()
     app.extensions["janitor"].stop()
+    app.extensions["renders"].stop()
     app.extensions["reporter"].stop()
     app.extensions["model_worker"].stop()
 

@@ -10,7 +10,8 @@ import json
 import logging
 import subprocess
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +167,47 @@ def export_thumbnail(video: Path, at: float, out_jpg: Path, width: int = 320) ->
         run_ffmpeg(["-y", "-i", str(video), *scale])
     if not out_jpg.is_file() or out_jpg.stat().st_size == 0:
         raise MediaError(f"{video}: no video frame to make a thumbnail from")
+
+
+def run_ffmpeg_progress(
+    args: Sequence[str],
+    duration: float,
+    on_progress: Callable[[float], None],
+    timeout: float = 1800,
+    niceness: int = 0,
+) -> None:
+    """Run ffmpeg as `run_ffmpeg` does, reporting 0..1 of `duration` encoded to `on_progress` as
+    it goes (ffmpeg's `-progress` key=value lines). `niceness` > 0 lowers the child's CPU priority
+    (a background render must not slow the scoring of live streams)."""
+    cmd = [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-progress", "pipe:1", "-nostats", *args]
+    # nice(1) rather than a preexec_fn: forking with Python code to run is unsafe in a threaded server.
+    if niceness > 0:
+        cmd = ["nice", "-n", str(niceness), *cmd]
+    with tempfile.TemporaryFile() as errors:
+        try:
+            child = subprocess.Popen(
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+            )
+        except FileNotFoundError as exc:
+            raise MediaError("ffmpeg is not installed (apt-get install ffmpeg)") from exc
+        # The stdout loop below blocks on a line: a timer ends a stuck ffmpeg so the loop ends.
+        timer = threading.Timer(timeout, child.kill)
+        timer.start()
+        try:
+            assert child.stdout is not None
+            for line in child.stdout:
+                key, _, value = line.decode("ascii", "replace").strip().partition("=")
+                if key == "out_time_us" and value.isdigit() and duration > 0:
+                    on_progress(min(int(value) / 1e6 / duration, 1.0))
+            code = child.wait()
+        finally:
+            timer.cancel()
+        if code != 0:
+            if not timer.is_alive() and code < 0:
+                raise MediaError(f"ffmpeg timed out after {timeout:.0f} s")
+            errors.seek(0)
+            message = errors.read().decode("utf-8", "replace").strip().splitlines()
+            raise MediaError(message[-1] if message else f"ffmpeg exited with {code}")
+    on_progress(1.0)

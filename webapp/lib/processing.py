@@ -128,3 +128,32 @@ def _error_text(response: requests.Response, body: Any) -> str:
     if isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"].strip():
         return body["error"].strip()[:500]
     return f"the processing server answered HTTP {response.status_code}"
+
+
+def start_render(stream_id: int, name: str, clip_url: str, layout: str, start_s: float, end_s: float) -> dict[str, Any]:
+    """Ask the server to render a trimmed vertical or square version of a stored clip; return the
+    render it queued (`POST /api/v1/renders`, docs/contract.md)."""
+    payload = {
+        "stream_id": stream_id,
+        "name": name,
+        "clip_url": clip_url,
+        "layout": layout,
+        "start_s": start_s,
+        "end_s": end_s,
+    }
+    response = _request("POST", "/api/v1/renders", json=payload)
+    render = _json(response)
+    if response.status_code != 202 or not isinstance(render, dict):
+        raise ProcessingServerError(_error_text(response, render), response.status_code)
+    return render
+
+
+def get_render(render_id: str) -> dict[str, Any] | None:
+    """The render's state on the server, or None when the server does not know it (restarted)."""
+    response = _request("GET", f"/api/v1/renders/{render_id}")
+    if response.status_code == 404:
+        return None
+    render = _json(response)
+    if response.status_code != 200 or not isinstance(render, dict):
+        raise ProcessingServerError(_error_text(response, render), response.status_code)
+    return render

@@ -74,17 +74,23 @@ def download_clip(request: HttpRequest, stream_id: int, highlight_id: int) -> Ht
         stream_id=stream_id,
         stream__owner=request.user,
     )
+    return attachment(highlight.clip_url, clip_filename(highlight), "clip")
+
+
+def attachment(url: str, filename: str, what: str = "clip") -> HttpResponse:
+    """The mp4 at `url` in the clip storage, streamed to the browser as a download named
+    `filename`; a 502 in words when storage does not hand it out."""
     try:
-        upstream = open_clip(highlight.clip_url)
+        upstream = open_clip(url)
     except ClipUnavailable as exc:
-        log.warning("clip %s of stream %s not downloadable: %s", highlight.key, stream_id, exc)
+        log.warning("%s %s not downloadable: %s", what, url, exc)
         return HttpResponse(
-            f"The clip could not be fetched: {exc}. Try again in a moment.",
+            f"The {what} could not be fetched: {exc}. Try again in a moment.",
             status=502,
             content_type="text/plain; charset=utf-8",
         )
     response = StreamingHttpResponse(_chunks(upstream), content_type="video/mp4")
     if upstream.headers.get("Content-Length", "").isdigit():
         response["Content-Length"] = upstream.headers["Content-Length"]
-    response["Content-Disposition"] = content_disposition_header(True, clip_filename(highlight))
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

@@ -136,3 +136,30 @@ class Highlight(models.Model):
             "end_utc": self.end_utc.isoformat(),
             "reasons": self.reasons,
         }
+
+
+class ClipRender(models.Model):
+    """A vertical or square version of a highlight, trimmed, rendered by the processing server in
+    the background (server/renders.py). Deleted with its highlight, so with the stream."""
+
+    QUEUED, RENDERING, READY, ERROR = "queued", "rendering", "ready", "error"
+    STATES = [(QUEUED, "Queued"), (RENDERING, "Rendering"), (READY, "Ready"), (ERROR, "Failed")]
+    LAYOUTS = [("vertical", "Vertical 9:16"), ("square", "Square 1:1")]
+
+    highlight = models.ForeignKey(Highlight, models.CASCADE, related_name="renders")
+    layout = models.CharField(max_length=20, choices=LAYOUTS)
+    start_s = models.FloatField()
+    end_s = models.FloatField()
+    server_id = models.CharField(max_length=64, help_text="the render's id on the processing server")
+    state = models.CharField(max_length=20, choices=STATES, default=QUEUED)
+    progress = models.FloatField(default=0.0)
+    url = models.URLField(max_length=1000, blank=True, default="")
+    error = models.CharField(max_length=500, blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.READY, self.ERROR)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webapp.streams import clips, views
+from webapp.streams import clips, renders, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -13,4 +13,7 @@ urlpatterns = [
         clips.download_clip,
         name="highlight-download",
     ),
+    path("streams/<int:stream_id>/highlights/<int:highlight_id>/renders/", renders.start_render, name="render-start"),
+    path("streams/<int:stream_id>/renders/<int:render_id>.json", renders.render_status, name="render-status"),
+    path("streams/<int:stream_id>/renders/<int:render_id>/download/", renders.download_render, name="render-download"),
 ]

@@ -20,6 +20,7 @@ from webapp.lib import processing
 from webapp.streams import jobs
 from webapp.streams.forms import AddStreamForm
 from webapp.streams.models import Stream
+from webapp.streams.renders import render_json
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +155,13 @@ def stream_status(request: HttpRequest, stream_id: int) -> JsonResponse:
 def status_json(stream: Stream, after_seq: int | None = None) -> dict[str, Any]:
     """What the stream page's script polls: the job state, highlights and segment scores."""
     highlights = [
-        {**h.to_dict(), "download_url": reverse("highlight-download", args=[stream.id, h.id])}
-        for h in stream.highlights.all()
+        {
+            **h.to_dict(),
+            "download_url": reverse("highlight-download", args=[stream.id, h.id]),
+            "render_url": reverse("render-start", args=[stream.id, h.id]),
+            "renders": [render_json(r) for r in h.renders.all()],  # vertical/square exports (renders.py)
+        }
+        for h in stream.highlights.prefetch_related("renders__highlight")
     ]
     wanted = stream.segments.all() if after_seq is None else stream.segments.filter(seq__gt=after_seq)
     segments = wanted.values_list("seq", "offset_s", "duration_s", "score", "end_utc")
