@@ -62,6 +62,23 @@ def probe(path: str | Path) -> dict:
     return json.loads(done.stdout)
 
 
+def probe_packets(path: str | Path) -> list[dict]:
+    """The first video stream's packets of `path`: [{"pts": seconds, "key": bool}], without decoding."""
+    cmd = [FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
+           "-of", "json", str(path)]  # fmt: skip
+    try:
+        done = subprocess.run(cmd, capture_output=True, check=True, timeout=60)
+    except subprocess.CalledProcessError as exc:
+        raise MediaError(f"{path}: {exc.stderr.decode('utf-8', 'replace').strip() or 'unreadable'}") from exc
+    except FileNotFoundError as exc:
+        raise MediaError("ffprobe is not installed (apt-get install ffmpeg)") from exc
+    return [
+        {"pts": float(p["pts_time"]), "key": "K" in p.get("flags", "")}
+        for p in json.loads(done.stdout).get("packets", [])
+        if p.get("pts_time") not in (None, "N/A")
+    ]
+
+
 def duration_of(path: str | Path) -> float:
     """Duration in seconds of a media file."""
     info = probe(path)

@@ -1,9 +1,10 @@
-"""Render a clip ready to post: vertical 9:16 (face cam on top, gameplay below) or square 1:1.
+"""Render a clip ready to post: vertical 9:16 (face cam on top, gameplay below), square 1:1, or
+the landscape original trimmed (stream copy when the start is a keyframe, else re-encoded).
 
 The filter graph is built with ffmpeg-python and compiled to an argument list that runs through
 the one ffmpeg boundary, `server.media.run_ffmpeg` (timeouts, ffmpeg's own error message).
 
-    python -m server.render CLIP.mp4 --layout vertical|square [--start S --end E] --out OUT.mp4
+    python -m server.render CLIP.mp4 --layout vertical|square|landscape [--start S --end E] --out OUT.mp4
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from server.layout import LAYOUTS, Plan, Rect, plan_layout
 
 log = logging.getLogger(__name__)
 
+TRIMMED = "landscape"  # the clip as it is, only trimmed: no layout, no face search
+LAYOUT_CHOICES = (*LAYOUTS, TRIMMED)
+KEYFRAME_SLACK_S = 0.05  # a start this close to a keyframe is cut there, without re-encoding
+
 BLUR_RADIUS = 40  # px of the 1080-wide fill: the gameplay's colours, none of its detail
 # Quality/CPU trade-off of a clip someone will post: x264 "veryfast" at CRF 21 looks like the
 # source on a phone and encodes a 30 s 1080x1920 clip in well under a minute on one core.
@@ -43,10 +48,11 @@ class Rendered:
 
     out: Path
     layout: str
-    plan: Plan
+    plan: Plan | None  # None: the trimmed landscape original
     facecam: FaceCam | None
     focus_x: float
     duration: float
+    copied: bool = False  # the trimmed original was cut without re-encoding
 
 
 def render_clip(
@@ -64,11 +70,13 @@ def render_clip(
     start..end seconds (the whole clip by default). `threads` caps x264's threads (0: ffmpeg's
     choice). `progress` gets 0..1 as the encode goes (when given); `niceness` > 0 runs ffmpeg
     at a lower CPU priority."""
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
+    if layout not in LAYOUT_CHOICES:
+        raise ValueError(f"unknown layout {layout!r}: choose one of {', '.join(LAYOUT_CHOICES)}")
     total = content_duration(clip)
     start, end = _window(start, end, total)
     duration = end - start
+    if layout == TRIMMED:
+        return _trim(clip, out, start, duration, threads, timeout, progress, niceness)
     source_w, source_h = video_size(clip)
     # The cam is searched across the whole clip even for a short window: an overlay does not
     # move within a clip, and more varied frames tell a face from a HUD icon that looks like one.
@@ -81,6 +89,41 @@ def render_clip(
     else:
         media.run_ffmpeg_progress(args, duration, progress or (lambda _share: None), timeout, niceness)
     return Rendered(Path(out), layout, plan, cam, focus, duration)
+
+
+def _trim(
+    clip: str | Path,
+    out: str | Path,
+    start: float,
+    duration: float,
+    threads: int,
+    timeout: float,
+    progress: Callable[[float], None] | None,
+    niceness: int,
+) -> Rendered:
+    """The clip's start..start+duration as it is: stream copy when `start` is (within
+    KEYFRAME_SLACK_S of) a keyframe, so nothing is decoded; re-encoded otherwise, since a copy
+    can only begin on a keyframe and would start early or with a broken picture."""
+    copy = start <= KEYFRAME_SLACK_S or any(abs(k - start) <= KEYFRAME_SLACK_S for k in keyframes(clip))
+    seek = ["-ss", f"{start:.3f}"] if start > 0 else []
+    if copy:
+        codec = ["-c", "copy"]
+    else:
+        codec = ["-c:v", "libx264", "-preset", str(ENCODE["preset"]), "-crf", str(ENCODE["crf"]),
+                 "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", str(ENCODE["audio_bitrate"]), "-threads", str(threads)]  # fmt: skip
+    args = [*seek, "-i", str(clip), "-t", f"{duration:.3f}", *codec, "-movflags", "+faststart", "-y", str(out)]
+    if progress is None and niceness <= 0:
+        media.run_ffmpeg(args, timeout=timeout)
+    else:
+        media.run_ffmpeg_progress(args, duration, progress or (lambda _share: None), timeout, niceness)
+    return Rendered(Path(out), TRIMMED, None, None, 0.5, duration, copied=copy)
+
+
+def keyframes(clip: str | Path) -> list[float]:
+    """Times (s, from the clip's start) of the video's keyframes, read from the packets (no decode)."""
+    info = media.probe_packets(clip)
+    first = min((p["pts"] for p in info), default=0.0)
+    return [p["pts"] - first for p in info if p["key"]]
 
 
 def filter_args(
@@ -187,7 +230,7 @@ def _has_audio(clip: str | Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server.render", description=__doc__.split("\n\n")[0])
     parser.add_argument("clip", type=Path, help="the landscape clip (any file ffmpeg reads)")
-    parser.add_argument("--layout", choices=sorted(LAYOUTS), default="vertical")
+    parser.add_argument("--layout", choices=sorted(LAYOUT_CHOICES), default="vertical")
     parser.add_argument("--start", type=float, default=0.0, help="seconds into the clip (default 0)")
     parser.add_argument("--end", type=float, default=None, help="seconds into the clip (default: its end)")
     parser.add_argument("--out", type=Path, required=True, help="the mp4 to write")
@@ -198,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     except (media.MediaError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if done.plan is None:
+        how = "stream copy: the start is a keyframe" if done.copied else "re-encoded: the start is not a keyframe"
+        print(f"wrote {done.out}: the landscape original, {done.duration:.2f} s ({how})")
+        return 0
     print(done.facecam.describe() if done.facecam else "no face cam found: gameplay over a blurred fill")
     top = done.plan.panels[0]
     print(

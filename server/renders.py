@@ -27,8 +27,7 @@ from urllib.parse import urlsplit
 import requests
 
 from server import media
-from server.layout import LAYOUTS
-from server.render import render_clip
+from server.render import LAYOUT_CHOICES, render_clip
 from server.storage import Storage, StorageError, clip_name, is_storage_url
 
 log = logging.getLogger(__name__)
@@ -102,8 +101,8 @@ def parse_render_request(data: Any, storage_prefixes: Iterable[str]) -> dict[str
     if not isinstance(name, str) or not _NAME.match(name):
         raise RenderRequestError("name must be 1-100 letters, digits, '-' or '_' (the highlight key)")
     layout = data.get("layout")
-    if layout not in LAYOUTS:
-        raise RenderRequestError(f"layout must be one of {', '.join(LAYOUTS)}")
+    if layout not in LAYOUT_CHOICES:
+        raise RenderRequestError(f"layout must be one of {', '.join(LAYOUT_CHOICES)}")
     clip_url = data.get("clip_url")
     if not isinstance(clip_url, str) or not is_storage_url(clip_url, storage_prefixes):
         raise RenderRequestError("clip_url must be a clip in this server's storage")

@@ -82,6 +82,23 @@ class ClipExportTestCase(BaseTestCase):
             f"/streams/{self.stream.id}/highlights/{h.id}/renders/", fields, HTTP_ACCEPT="application/json"
         )
 
+    def test_a_landscape_trim_downloads_the_stored_clip_cut_to_the_chosen_range(self):
+        h = self.highlight()
+        self.login()
+        render = self.export(h, layout="landscape", start_s="1.0", end_s="3.0").json()["render"]
+        deadline = time.monotonic() + 120
+        while render["state"] not in ("ready", "error") and time.monotonic() < deadline:
+            time.sleep(0.3)
+            render = self.client.get(render["status_url"]).json()["render"]
+        self.assertEqual(render["state"], "ready", render["error"])
+        saved = self.folder / "landscape.mp4"
+        saved.write_bytes(b"".join(self.client.get(render["download_url"]).streaming_content))
+        clip = self.folder / "media" / str(self.stream.id) / "k1-abc.mp4"
+        source = next(s for s in media.probe(clip)["streams"] if s["codec_type"] == "video")
+        video = next(s for s in media.probe(saved)["streams"] if s["codec_type"] == "video")
+        self.assertEqual((video["width"], video["height"]), (source["width"], source["height"]))
+        self.assertAlmostEqual(media.duration_of(saved), 2.0, delta=0.15)
+
     def test_a_trimmed_vertical_export_shows_its_progress_then_plays_and_downloads(self):
         h = self.highlight()
         self.login()
@@ -125,7 +142,7 @@ class ClipExportTestCase(BaseTestCase):
         for form, words in (
             ({"end_s": "9"}, "within the clip"),
             ({"start_s": "2", "end_s": "2.5"}, "at least 1 s"),
-            ({"layout": "wide"}, "vertical or square"),
+            ({"layout": "wide"}, "vertical, square or landscape"),
             ({"start_s": "nan"}, "numbers of seconds"),
         ):
             r = self.export(h, **form)

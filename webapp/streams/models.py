@@ -144,7 +144,7 @@ class ClipRender(models.Model):
 
     QUEUED, RENDERING, READY, ERROR = "queued", "rendering", "ready", "error"
     STATES = [(QUEUED, "Queued"), (RENDERING, "Rendering"), (READY, "Ready"), (ERROR, "Failed")]
-    LAYOUTS = [("vertical", "Vertical 9:16"), ("square", "Square 1:1")]
+    LAYOUTS = [("vertical", "Vertical 9:16"), ("square", "Square 1:1"), ("landscape", "Landscape, trimmed")]
 
     highlight = models.ForeignKey(Highlight, models.CASCADE, related_name="renders")
     layout = models.CharField(max_length=20, choices=LAYOUTS)

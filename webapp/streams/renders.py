@@ -37,7 +37,7 @@ def parse_trim(data: Any, clip_length: float) -> tuple[str, float, float]:
     """(layout, start, end) from the export form, checked against the clip's length."""
     layout = data.get("layout", "")
     if layout not in LAYOUTS:
-        raise TrimError("Choose vertical or square.")
+        raise TrimError("Choose vertical, square or landscape.")
     try:
         start, end = float(data.get("start_s", "")), float(data.get("end_s", ""))
     except ValueError:

@@ -25,7 +25,7 @@
   function exportPanel(card, h) {
     const length = Math.max(1, Math.round(h.duration_s * 10) / 10);
     const details = el("details", { class: "export" });
-    details.append(el("summary", {}, "Trim & export vertical / square"));
+    details.append(el("summary", {}, "Trim & export vertical / square / landscape"));
     const form = el("form", { method: "post", action: h.render_url, class: "export-form" });
     form.append(el("input", { type: "hidden", name: "csrfmiddlewaretoken", value: csrf() }));
     const field = (label, input) => {
@@ -36,7 +36,8 @@
     const start = el("input", { type: "number", name: "start_s", min: "0", max: String(length), step: "0.1", value: "0", required: "" });
     const end = el("input", { type: "number", name: "end_s", min: "0", max: String(length), step: "0.1", value: String(length), required: "" });
     const layout = el("select", { name: "layout" });
-    layout.append(el("option", { value: "vertical" }, "Vertical 9:16"), el("option", { value: "square" }, "Square 1:1"));
+    layout.append(el("option", { value: "vertical" }, "Vertical 9:16"), el("option", { value: "square" }, "Square 1:1"),
+      el("option", { value: "landscape" }, "Landscape, trimmed"));
     const preview = el("button", { type: "button", class: "preview" }, "Preview range");
     const submit = el("button", { type: "submit" }, "Export");
     const message = el("p", { class: "export-message", role: "status" });
