@@ -52,31 +52,29 @@ def run_ffmpeg(args: Sequence[str], timeout: float = 120) -> bytes:
 
 def probe(path: str | Path) -> dict:
     """Return ffprobe's format and stream description of `path`."""
-    cmd = [FFPROBE, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
+    return _ffprobe(["-show_format", "-show_streams"], path, timeout=30)
+
+
+def probe_packets(path: str | Path) -> list[dict]:
+    """The first video stream's packets of `path`: [{"pts": seconds, "key": bool}], without decoding."""
+    packets = _ffprobe(["-select_streams", "v:0", "-show_entries", "packet=pts_time,flags"], path, timeout=60)
+    return [
+        {"pts": float(p["pts_time"]), "key": "K" in p.get("flags", "")}
+        for p in packets.get("packets", [])
+        if p.get("pts_time") not in (None, "N/A")
+    ]
+
+
+def _ffprobe(args: Sequence[str], path: str | Path, timeout: float) -> dict:
+    """ffprobe's JSON answer for `args` on `path`; MediaError with its own words when it fails."""
+    cmd = [FFPROBE, "-v", "error", "-print_format", "json", *args, str(path)]
     try:
-        done = subprocess.run(cmd, capture_output=True, check=True, timeout=30)
+        done = subprocess.run(cmd, capture_output=True, check=True, timeout=timeout)
     except subprocess.CalledProcessError as exc:
         raise MediaError(f"{path}: {exc.stderr.decode('utf-8', 'replace').strip() or 'unreadable'}") from exc
     except FileNotFoundError as exc:
         raise MediaError("ffprobe is not installed (apt-get install ffmpeg)") from exc
     return json.loads(done.stdout)
-
-
-def probe_packets(path: str | Path) -> list[dict]:
-    """The first video stream's packets of `path`: [{"pts": seconds, "key": bool}], without decoding."""
-    cmd = [FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
-           "-of", "json", str(path)]  # fmt: skip
-    try:
-        done = subprocess.run(cmd, capture_output=True, check=True, timeout=60)
-    except subprocess.CalledProcessError as exc:
-        raise MediaError(f"{path}: {exc.stderr.decode('utf-8', 'replace').strip() or 'unreadable'}") from exc
-    except FileNotFoundError as exc:
-        raise MediaError("ffprobe is not installed (apt-get install ffmpeg)") from exc
-    return [
-        {"pts": float(p["pts_time"]), "key": "K" in p.get("flags", "")}
-        for p in json.loads(done.stdout).get("packets", [])
-        if p.get("pts_time") not in (None, "N/A")
-    ]
 
 
 def duration_of(path: str | Path) -> float:
