@@ -7,7 +7,7 @@ from pathlib import Path
 
 from metamodel.selection import Highlight
 from server import media
-from server.ingest import ExportRing, Segment
+from server.ingest import ExportRing, Piece, Segment
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def render_highlight(
     return clip, thumb
 
 
-def _export_pieces(parts: list[Segment], export: ExportRing | None) -> list | None:
+def _export_pieces(parts: list[Segment], export: ExportRing | None) -> list[Piece] | None:
     if export is None or parts[0].pts is None or parts[-1].pts is None:
         return None
     start, end = parts[0].pts, parts[-1].pts + parts[-1].duration
