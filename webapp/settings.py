@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "webapp.streams",
     "webapp.api",
     "webapp.feedback",
+    "webapp.notifications",
 ]
 
 MIDDLEWARE = [
@@ -184,3 +185,28 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {"webapp": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
+
+# Notifications of new highlights (webapp/notifications, docs/webapp.md "Notifications").
+# The site's public address, e.g. "https://highlights.example.com": links in messages. None = no link.
+WEBAPP_SITE_URL = (setting("WEBAPP_SITE_URL", None) or "").rstrip("/") or None
+NOTIFY_TIMEOUT_S = setting("NOTIFY_TIMEOUT_S", 10.0, float)  # one webhook call, background
+NOTIFY_TEST_TIMEOUT_S = setting("NOTIFY_TEST_TIMEOUT_S", 5.0, float)  # the "send a test" button
+NOTIFY_RETRY_MIN_S = setting("NOTIFY_RETRY_MIN_S", 5.0, float)
+NOTIFY_RETRY_MAX_S = setting("NOTIFY_RETRY_MAX_S", 600.0, float)
+NOTIFY_GIVE_UP_AFTER_S = setting("NOTIFY_GIVE_UP_AFTER_S", 86_400.0, float)
+# Webhook URLs on loopback (a local receiver) besides Discord's hosts: tests and development only.
+NOTIFY_LOOPBACK_WEBHOOKS = setting("NOTIFY_LOOPBACK_WEBHOOKS", False, as_bool)
+if NOTIFY_LOOPBACK_WEBHOOKS and not DEBUG:
+    raise ImproperlyConfigured(
+        "NOTIFY_LOOPBACK_WEBHOOKS is for tests and development and DJANGO_DEBUG is off: in production "
+        "only https URLs on Discord's webhook hosts are accepted"
+    )
+# E-mail through Django's mail backend (SMTP by default). DEFAULT_FROM_EMAIL is the sender.
+EMAIL_BACKEND = setting("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = setting("EMAIL_HOST", "localhost")
+EMAIL_PORT = setting("EMAIL_PORT", 25, int)
+EMAIL_HOST_USER = setting("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = setting("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = setting("EMAIL_USE_TLS", False, as_bool)
+EMAIL_TIMEOUT = setting("EMAIL_TIMEOUT", 10, int)
+DEFAULT_FROM_EMAIL = setting("DEFAULT_FROM_EMAIL", "highlights@localhost")

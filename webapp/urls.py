@@ -7,4 +7,5 @@ urlpatterns = [
     path("api/v1/", include("webapp.api.urls")),
     path("", include("webapp.streams.urls")),
     path("", include("webapp.feedback.urls")),
+    path("", include("webapp.notifications.urls")),
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -19,6 +20,15 @@ from webapp.streams import jobs
 from webapp.streams.models import Stream
 
 log = logging.getLogger(__name__)
+
+# More work for the same thread, registered by other apps at start-up (AppConfig.ready), so that
+# this app never imports them: e.g. the notifications app's delivery of due messages.
+_steps: dict[str, Callable[[], object]] = {}
+
+
+def add_background_step(name: str, step: Callable[[], object]) -> None:
+    """Run `step()` on every round of the background thread, after the job sync (once per name)."""
+    _steps[name] = step
 
 
 def sync_once(force: bool = False) -> dict[str, int]:
@@ -50,8 +60,12 @@ class JobSync:
                     log.info("job sync: %(started)d started, %(rejected)d refused, %(waiting)d still waiting", counts)
             except Exception:  # the database was busy, ...: try again next time, never die
                 log.exception("job sync failed")
-            finally:
-                close_old_connections()  # this thread's own connection, like a request's end
+            for name, step in list(_steps.items()):
+                try:
+                    step()
+                except Exception:  # one step's failure never stops the others or the thread
+                    log.exception("background step %s failed", name)
+            close_old_connections()  # this thread's own connection, like a request's end
 
 
 _running: JobSync | None = None
