@@ -160,14 +160,20 @@ class Worker:
             delay = backoff_delay = next_delay(
                 delivery.retry_delay_s, settings.NOTIFY_RETRY_MIN_S, settings.NOTIFY_RETRY_MAX_S
             )
-        # The whole receiver waits, not only this message: its other messages keep their order.
+        # The whole receiver waits, not only this message: its other waiting messages are due no
+        # sooner (also for a worker that starts after a restart), so they still go in order.
         self._pause(GLOBAL if outcome.global_limit else target, delay)
         log.info("%s not sent (%s); next try in %.1f s", what, outcome.detail, delay)
+        next_at = timezone.now() + timedelta(seconds=delay)
         Delivery.objects.filter(pk=delivery.pk).update(
-            next_attempt_at=timezone.now() + timedelta(seconds=delay),
-            retry_delay_s=backoff_delay,
-            last_error=outcome.detail[:300],
+            next_attempt_at=next_at, retry_delay_s=backoff_delay, last_error=outcome.detail[:300]
         )
+        Delivery.objects.filter(
+            state=Delivery.PENDING,
+            channel=delivery.channel,
+            highlight__stream__owner_id=prefs.user_id,
+            next_attempt_at__lt=next_at,
+        ).update(next_attempt_at=next_at)
         counts.retrying += 1
         return None
 
