@@ -3,8 +3,9 @@
 Run by the webapp's background thread (one step of webapp/streams/sync.py's loop) and by
 `manage.py send_notifications [--loop]`. Any number of workers may run against one database:
 a row is claimed by a conditional UPDATE that moves its `next_attempt_at` one lease ahead
-(CLAIM_LEASE, longer than a send's timeout), so two workers never send it at the same time, and
-a worker that dies mid-send leaves a row that is due again when the lease ends.
+(`claim_lease()`: three times the longest send timeout, 30 s by default), so two workers never
+send it at the same time, and a worker that dies mid-send leaves a row that is due again when
+the lease ends.
 
 Exactly once, except for one window: a crash (or a lost answer) after the receiver took a
 message and before the row is marked sent sends it again. Discord's webhooks have no
@@ -36,10 +37,15 @@ from webapp.notifications.webhooks import is_allowed, mask
 
 log = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(minutes=2)  # > any send's timeout: a live worker finishes well within it
 BATCH = 50  # rows looked at per round
 ROUND_BUDGET_S = 20.0  # a round stops claiming after this long (it shares the job-sync thread)
 GLOBAL = "discord:*"
+
+
+def claim_lease() -> timedelta:
+    """How long a claimed row is left to its worker: well past any send's timeout, so a live
+    worker always finishes first, and short, so a message in flight in a crash is not held long."""
+    return timedelta(seconds=3 * max(settings.NOTIFY_TIMEOUT_S, settings.EMAIL_TIMEOUT or 0))
 
 
 @dataclass
@@ -102,7 +108,7 @@ class Worker:
         """The row, if this worker won it: it must still be pending and due as we read it."""
         now = timezone.now()
         won = Delivery.objects.filter(pk=row_id, state=Delivery.PENDING, next_attempt_at=at).update(
-            next_attempt_at=now + CLAIM_LEASE, attempts=F("attempts") + 1
+            next_attempt_at=now + claim_lease(), attempts=F("attempts") + 1
         )
         if not won:
             return None
