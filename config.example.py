@@ -59,6 +59,35 @@ JOB_SYNC_INTERVAL_S = 2.0
 WEBAPP_PUBLIC_URL = "http://127.0.0.1:8000"  # where the server can reach the webapp (callback_base)
 MAX_STREAMS_PER_USER = 10  # streams one account may track at once
 
+# --- Webapp: notifications of new highlights (docs/webapp.md "Notifications") -------------------
+# Each user may have every new highlight posted to a Discord webhook and/or e-mailed. The webapp's
+# background thread sends them (every JOB_SYNC_INTERVAL_S; with 0, run `manage.py send_notifications --loop`).
+# The address users open the site at, e.g. "https://highlights.example.com": messages link to the
+# stream page there. None = messages carry no link (the page says so); WEBAPP_PUBLIC_URL is not used,
+# since it is often a loopback address only the processing server can reach.
+WEBAPP_SITE_URL = None
+NOTIFY_TIMEOUT_S = 10.0  # one webhook call by the background thread (connect and read, each)
+NOTIFY_TEST_TIMEOUT_S = 5.0  # the "Send a test" button's call, made while the page waits
+# A receiver that is down (network error, HTTP 5xx) is retried after NOTIFY_RETRY_MIN_S, doubling
+# up to NOTIFY_RETRY_MAX_S; Discord's 429 waits its retry_after instead. A message still unsent
+# NOTIFY_GIVE_UP_AFTER_S after its highlight arrived is given up (the page says why).
+NOTIFY_RETRY_MIN_S = 5.0
+NOTIFY_RETRY_MAX_S = 600.0
+NOTIFY_GIVE_UP_AFTER_S = 86400.0
+# True also accepts webhook URLs on loopback (127.0.0.1, localhost, ::1; http, any port): for tests
+# and development only. The webapp refuses to start with it outside DJANGO_DEBUG: in production only
+# https URLs on Discord's webhook hosts (discord.com, discordapp.com, ptb./canary.) are accepted.
+NOTIFY_LOOPBACK_WEBHOOKS = False
+# E-mail goes through Django's mail backend (SMTP by default). DEFAULT_FROM_EMAIL is the sender.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # ...console.EmailBackend prints them
+EMAIL_HOST = "localhost"
+EMAIL_PORT = 25
+EMAIL_HOST_USER = ""
+EMAIL_HOST_PASSWORD = ""  # a secret: keep it in the environment or an untracked config.py
+EMAIL_USE_TLS = False  # STARTTLS (port 587 usually)
+EMAIL_TIMEOUT = 10  # seconds per SMTP operation
+DEFAULT_FROM_EMAIL = "highlights@localhost"
+
 # --- Both: which stream URLs users may add (besides Twitch channel names) ----------------------
 # A URL source (http://, https://, hls://) is refused unless its host AND port are listed: the
 # server must not be made to fetch arbitrary hosts or ports (SSRF). Entries (allowlist.py):

@@ -3,7 +3,8 @@
 `bash run.sh` (waitress serving webapp.wsgi) and `manage.py runserver` start one `JobSync` thread
 per webapp process when the WSGI application loads (webapp/wsgi.py); tests and other management
 commands do not load it, so they run no thread. `manage.py sync_jobs [--loop]` does the same work
-from the command line. Calls go through the processing client's short timeouts and circuit
+from the command line. Other apps add steps to the same thread (`add_background_step`): the
+notifications app sends the due highlight notifications on every round. Calls go through the processing client's short timeouts and circuit
 breaker (webapp/lib/processing.py), so a hung server costs this thread, not a user's page.
 """
 
