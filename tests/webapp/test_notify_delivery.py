@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from discord_receiver import TOKEN, DiscordReceiver
 from django.core import mail
+from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 from highlight_reports import highlight_doc
@@ -99,6 +100,28 @@ class ExactlyOnceTestCase(DeliveryTestCase):
         self.drain(Worker(), lambda: self.receiver.messages)
         self.assertNotIn("url", self.receiver.messages[0]["embeds"][0])
         self.assertNotIn("http://127.0.0.1:8000", json.dumps(self.receiver.messages[0]))
+
+    def test_a_highlight_whose_notifications_cannot_be_queued_is_not_stored_so_the_resend_queues_them(self):
+        # The database refuses the queue row (a trigger plays a full disk): the highlight must go
+        # with it, or the server's resend would find it stored and its message would be lost.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TRIGGER refuse_queue BEFORE INSERT ON notifications_delivery "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            )
+        refusing = Client(raise_request_exception=False)
+        r = refusing.post(
+            f"/api/v1/streams/{self.stream.id}/highlights",
+            json.dumps(highlight_doc(1)),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {INGEST}"},
+        )
+        self.assertEqual(r.status_code, 500)
+        self.assertFalse(Highlight.objects.exists())
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER refuse_queue")
+        self.assertEqual(self.report(highlight_doc(1)).status_code, 201)  # the server's retry
+        self.assertEqual(Delivery.objects.count(), 2)
 
     def test_a_user_without_notification_settings_gets_nothing_queued(self):
         bob_stream = self.bob.streams.create(source="bobchannel", state="live")
