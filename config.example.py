@@ -63,7 +63,8 @@ MAX_STREAMS_PER_USER = 10  # streams one account may track at once
 # Each user may have every new highlight posted to a Discord webhook and/or e-mailed. The webapp's
 # background thread sends them (every JOB_SYNC_INTERVAL_S; with 0, run `manage.py send_notifications --loop`).
 # The address users open the site at, e.g. "https://highlights.example.com": messages link to the
-# stream page there. None = messages carry no link (the page says so); WEBAPP_PUBLIC_URL is not used,
+# stream page there (with its https:// or the webapp refuses to start). None = messages carry no link
+# (the notifications page says so); WEBAPP_PUBLIC_URL is not used,
 # since it is often a loopback address only the processing server can reach.
 WEBAPP_SITE_URL = None
 NOTIFY_TIMEOUT_S = 10.0  # one webhook call by the background thread (connect and read, each)

@@ -189,6 +189,10 @@ LOGGING = {
 # Notifications of new highlights (webapp/notifications, docs/webapp.md "Notifications").
 # The site's public address, e.g. "https://highlights.example.com": links in messages. None = no link.
 WEBAPP_SITE_URL = (setting("WEBAPP_SITE_URL", None) or "").rstrip("/") or None
+if WEBAPP_SITE_URL and not WEBAPP_SITE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        f"WEBAPP_SITE_URL={WEBAPP_SITE_URL!r}: give the whole address, e.g. https://{WEBAPP_SITE_URL}"
+    )
 NOTIFY_TIMEOUT_S = setting("NOTIFY_TIMEOUT_S", 10.0, float)  # one webhook call, background
 NOTIFY_TEST_TIMEOUT_S = setting("NOTIFY_TEST_TIMEOUT_S", 5.0, float)  # the "send a test" button
 NOTIFY_RETRY_MIN_S = setting("NOTIFY_RETRY_MIN_S", 5.0, float)

@@ -192,10 +192,21 @@ class SendTestButtonTestCase(BaseTestCase):
         self.assertIn("Nothing to test: save a Discord webhook URL or turn e-mails on first.", self.press())
 
 
-def test_production_refuses_to_start_with_loopback_webhooks_allowed(tmp_path):
-    env = isolated_env(tmp_path, **new_secrets(), NOTIFY_LOOPBACK_WEBHOOKS="true")
+def start_refused(tmp_path, **settings) -> str:
+    """`manage.py check` in production with `settings`: it must fail; its stderr."""
+    env = isolated_env(tmp_path, **new_secrets(), **settings)
     done = subprocess.run(
         [sys.executable, "manage.py", "check"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert done.returncode != 0
-    assert "ImproperlyConfigured: NOTIFY_LOOPBACK_WEBHOOKS is for tests and development" in done.stderr
+    return done.stderr
+
+
+def test_production_refuses_to_start_with_loopback_webhooks_allowed(tmp_path):
+    stderr = start_refused(tmp_path, NOTIFY_LOOPBACK_WEBHOOKS="true")
+    assert "ImproperlyConfigured: NOTIFY_LOOPBACK_WEBHOOKS is for tests and development" in stderr
+
+
+def test_a_site_address_without_its_scheme_is_refused_at_start(tmp_path):
+    stderr = start_refused(tmp_path, WEBAPP_SITE_URL="highlights.example.com")
+    assert "WEBAPP_SITE_URL='highlights.example.com': give the whole address" in stderr
