@@ -94,6 +94,16 @@ class ExactlyOnceTestCase(DeliveryTestCase):
         self.assertEqual(message["allowed_mentions"], {"parse": []}, "a stream name must never ping @everyone")
         self.assertIn(f"{SITE}/streams/{self.stream.id}/", mail.outbox[0].body)
 
+    def test_the_email_has_an_html_part_with_the_thumbnail_and_escaped_reasons(self):
+        reasons = [{"feature": "chat", "value": 1, "text": "<img src=x onerror=alert(1)> said KEKW"}]
+        self.report(highlight_doc(2, reasons=reasons))
+        self.drain(Worker(), lambda: mail.outbox)
+        html, kind = mail.outbox[0].alternatives[0]
+        self.assertEqual(kind, "text/html")
+        self.assertIn('<img src="http://127.0.0.1:5000/media/7/2.jpg"', html)
+        self.assertIn("<li>&lt;img src=x onerror=alert(1)&gt; said KEKW</li>", html)
+        self.assertIn(f'<a href="{SITE}/streams/{self.stream.id}/#highlight-', html)
+
     @override_settings(WEBAPP_SITE_URL=None)
     def test_without_the_sites_public_address_the_message_has_no_link(self):
         self.report(highlight_doc(4))

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from webapp.streams.models import Highlight
 from webapp.streams.templatetags.streams_extras import hms
@@ -90,22 +91,35 @@ def discord_test_payload() -> dict[str, Any]:
     }
 
 
-def email(highlight: Highlight) -> tuple[str, str]:
-    """(subject, plain-text body) of the e-mail for a new highlight."""
+def email(highlight: Highlight) -> tuple[str, str, str]:
+    """(subject, plain-text body, HTML body) of the e-mail for a new highlight."""
     link = highlight_link(highlight)
+    clip, thumbnail = _http_url(highlight.clip_url), _http_url(highlight.thumbnail_url)
+    reasons = reason_lines(highlight)
     lines = [title(highlight), "", f"Score: {highlight.score:.2f}", f"Length: {highlight.duration_s:.0f} s"]
-    if reasons := reason_lines(highlight):
+    if reasons:
         lines += ["", "Why:", *(f"- {r}" for r in reasons)]
     lines.append("")
     if link:
         lines.append(f"Watch it: {link}")
-    if clip := _http_url(highlight.clip_url):
+    if clip:
         lines.append(f"Clip: {clip}")
-    if thumbnail := _http_url(highlight.thumbnail_url):
+    if thumbnail:
         lines.append(f"Thumbnail: {thumbnail}")
     lines += ["", f"-- {APP_NAME}. Turn these e-mails off on your notifications page."]
-    subject = f"{title(highlight)} (score {highlight.score:.2f})"
-    return subject.replace("\n", " ")[:200], "\n".join(lines) + "\n"
+    subject = f"{title(highlight)} (score {highlight.score:.2f})".replace("\n", " ")[:200]
+    html = format_html(
+        "<h1>{}</h1>{}<p>Score <strong>{}</strong>, {} s</p><ul>{}</ul>{}{}<p>{}</p>",
+        title(highlight),
+        format_html('<p><img src="{}" alt="" width="320"></p>', thumbnail) if thumbnail else "",
+        f"{highlight.score:.2f}",
+        f"{highlight.duration_s:.0f}",
+        format_html_join("", "<li>{}</li>", ((r,) for r in reasons)),
+        format_html('<p><a href="{}">Watch it</a></p>', link) if link else "",
+        format_html('<p><a href="{}">The clip</a></p>', clip) if clip else "",
+        f"{APP_NAME}. Turn these e-mails off on your notifications page.",
+    )
+    return subject, "\n".join(lines) + "\n", html
 
 
 def email_test() -> tuple[str, str]:

@@ -80,10 +80,11 @@ def post_webhook(url: str, payload: dict[str, Any], timeout: float) -> Outcome:
     return Outcome(REFUSED, f"refused (HTTP {status})" + (f": {message}" if message else ""))
 
 
-def send_email(address: str, subject: str, body: str) -> Outcome:
-    """Send one e-mail through Django's EMAIL_BACKEND (SMTP by default, locmem in tests)."""
+def send_email(address: str, subject: str, body: str, html: str | None = None) -> Outcome:
+    """Send one e-mail (plain text, with an HTML alternative if given) through Django's
+    EMAIL_BACKEND (SMTP by default, locmem in tests)."""
     try:
-        send_mail(subject, body, None, [address], fail_silently=False)
+        send_mail(subject, body, None, [address], fail_silently=False, html_message=html)
     except smtplib.SMTPRecipientsRefused:
         return Outcome(REFUSED, "the mail server refused the address")
     except (smtplib.SMTPException, OSError) as exc:
