@@ -21,20 +21,24 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from streamlink import Streamlink
 from streamlink.exceptions import NoPluginError, PluginError, StreamError
 
+from server import media
 from server.egress import EgressGuard, guard_session
+from server.live_decode import Decoded, LiveDecoder
 from server.media import FFMPEG
 from server.renditions import choose, renditions_of
 
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 64 * 1024  # bytes per read from streamlink; ~40 ms of a 6 Mbit/s stream
+HEAD_BYTES = 4096  # read before ffmpeg starts, to learn which streams the source has (media.stream_kinds)
+DECODE_WAIT_S = 20.0  # a closed segment waits this long for its decoded frames before its file is decoded
 EXPORT_PIECE_S = 2.0  # seconds per piece of the export rendition: Twitch's keyframe interval
 _START_RE = re.compile(r"^\[info\]\s+Duration: .*?, start: (-?\d+(?:\.\d+)?)", re.M)
 
@@ -62,10 +66,16 @@ class Segment:
     end_utc: float  # epoch seconds when the segment was complete
     offset_s: float  # seconds since the job started receiving video
     pts: float | None = None  # source timestamp (s) of its first frame: the same in every rendition
+    # Its audio and frames as the cutting ffmpeg decoded them (server/live_decode.py); None: decode
+    # the file. Not kept once scored: `without_media()`.
+    decoded: Decoded | None = field(default=None, compare=False, repr=False)
 
     @property
     def start_utc(self) -> float:
         return self.end_utc - self.duration
+
+    def without_media(self) -> Segment:
+        return replace(self, decoded=None)
 
 
 @dataclass
@@ -177,13 +187,32 @@ class LiveSegmenter:
         opened = open_stream(self.url, self.read_timeout, self.allowed_hosts)
         log.info("ingest %s: %s", self.folder.name, opened.description)
         self.export.restart()  # a new connection: its timestamps may have jumped
-        analysis = _Cutter(
-            opened.analysed,
-            self._segment_args(first_seq, self.folder / f"list-{first_seq:06d}.csv"),
-            self.folder / f"ffmpeg-{first_seq:06d}.log",
-            stop,
-        )
-        listing = _Listing(self.folder / f"list-{first_seq:06d}.csv", offset_s, analysis.start_pts)
+        head = _read_head(opened.analysed)
+        decoder = LiveDecoder.for_kinds(media.stream_kinds(head)) if head else None
+        try:
+            self._cut(opened, head, decoder, stop, first_seq, offset_s, on_segment)
+        finally:
+            if decoder is not None:
+                decoder.close()
+
+    def _cut(
+        self,
+        opened: Opened,
+        head: bytes,
+        decoder: LiveDecoder | None,
+        stop: threading.Event,
+        first_seq: int,
+        offset_s: float,
+        on_segment: Callable[[Segment], None],
+    ) -> None:
+        listing_path = self.folder / f"list-{first_seq:06d}.csv"
+        args = _cut_args(self.segment_seconds, listing_path, first_seq, self.folder / "seg_%06d.ts", decoder)
+        try:
+            analysis = _Cutter(opened.analysed, args, self.folder / f"ffmpeg-{first_seq:06d}.log", stop, head, decoder)
+        except BaseException:
+            opened.close()
+            raise
+        listing = _Listing(listing_path, offset_s, analysis.start_pts, decoder)
         cutters = [analysis]
         if opened.exported is not None:
             self.export.folder.mkdir(parents=True, exist_ok=True)
@@ -206,22 +235,19 @@ class LiveSegmenter:
                 cutter.finish()
         if stop.is_set():
             return
-        self._emit(listing, on_segment)  # the last segment closes when ffmpeg exits
+        self._emit(listing, on_segment, ended=True)  # the last segment closes when ffmpeg exits
         self.export.poll()
         if opened.guard.refused is not None:  # a playlist named a segment or variant elsewhere
             raise SourceNotAllowed(opened.guard.refused)
         if analysis.returncode != 0:
             raise IngestError(f"ffmpeg failed: {analysis.error or analysis.returncode}")
 
-    def _emit(self, listing: _Listing, on_segment: Callable[[Segment], None]) -> None:
-        for segment in listing.new_segments(self.folder):
+    def _emit(self, listing: _Listing, on_segment: Callable[[Segment], None], ended: bool = False) -> None:
+        for segment in listing.new_segments(self.folder, ended):
             on_segment(segment)
             self._evict(segment.seq)
             if segment.pts is not None:
                 self.export.evict_before(segment.pts)
-
-    def _segment_args(self, first_seq: int, listing: Path) -> list[str]:
-        return _cut_args(self.segment_seconds, listing, first_seq, self.folder / "seg_%06d.ts")
 
     def _evict(self, newest: int) -> None:
         for old in self.folder.glob("seg_*.ts"):
@@ -229,10 +255,13 @@ class LiveSegmenter:
                 old.unlink(missing_ok=True)
 
 
-def _cut_args(seconds: float, listing: Path, first: int, pattern: Path) -> list[str]:
+def _cut_args(
+    seconds: float, listing: Path, first: int, pattern: Path, decoder: LiveDecoder | None = None
+) -> list[str]:
     """ffmpeg reading MPEG-TS on stdin and cutting it into `seconds` pieces at keyframes (stream
-    copy), listed in a CSV as they close. `level+info` puts the input's start timestamp in the
-    log (the offset between the pieces' times and the source's) and tags errors as such."""
+    copy), listed in a CSV as they close; with a `decoder`, also decoding it for the scorer
+    (server/live_decode.py). `level+info` puts the input's start timestamp in the log (the
+    offset between the pieces' times and the source's) and tags errors as such."""
     return [
         FFMPEG,
         "-nostdin",
@@ -240,6 +269,7 @@ def _cut_args(seconds: float, listing: Path, first: int, pattern: Path) -> list[
         "-nostats",
         "-loglevel",
         "level+info",
+        *(decoder.input_args() if decoder is not None else []),
         "-i",
         "pipe:0",
         "-map",
@@ -261,19 +291,37 @@ def _cut_args(seconds: float, listing: Path, first: int, pattern: Path) -> list[
         "-segment_start_number",
         str(first),
         str(pattern),
+        *(decoder.output_args() if decoder is not None else []),
     ]
 
 
 class _Cutter:
     """One streamlink reader pumped into one ffmpeg that cuts it (`_cut_args`); ffmpeg's log goes
-    to a file, not a pipe that nobody reads for hours and that would block it once full."""
+    to a file, not a pipe that nobody reads for hours and that would block it once full. `head`:
+    bytes already read from the reader, fed first; `decoder`: the decode outputs' pipes it writes."""
 
-    def __init__(self, reader: Any, args: list[str], log_path: Path, stop: threading.Event):
+    def __init__(
+        self,
+        reader: Any,
+        args: list[str],
+        log_path: Path,
+        stop: threading.Event,
+        head: bytes = b"",
+        decoder: LiveDecoder | None = None,
+    ):
         self.log_path = log_path
+        self.decoder = decoder
+        fds = decoder.child_fds() if decoder is not None else ()
         with open(log_path, "wb") as log_file:
-            self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log_file)
+            self.process = subprocess.Popen(
+                args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log_file, pass_fds=fds
+            )
+        if decoder is not None:
+            decoder.started()
         self._pts: float | None = None
-        self._pump = threading.Thread(target=_pump, args=(reader, self.process, stop), name="ingest-pump", daemon=True)
+        self._pump = threading.Thread(
+            target=_pump, args=(reader, self.process, stop, head), name="ingest-pump", daemon=True
+        )
         self._pump.start()
 
     @property
@@ -306,13 +354,30 @@ class _Cutter:
 
     def finish(self) -> None:
         self._pump.join(timeout=10)
-        _finish(self.process)
+        # ffmpeg flushes its decode outputs as it exits: keep their pipes drained meanwhile.
+        _finish(self.process, self.decoder.poll if self.decoder is not None else None)
 
 
-def _pump(reader: Any, ffmpeg: subprocess.Popen, stop: threading.Event) -> None:
+def _read_head(reader: Any) -> bytes:
+    """The first HEAD_BYTES (or all, if fewer) of a stream; empty when it ends or fails at once."""
+    head = b""
+    try:
+        while len(head) < HEAD_BYTES:
+            chunk = reader.read(READ_CHUNK)
+            if not chunk:
+                break
+            head += chunk
+    except (OSError, ValueError) as exc:  # the pump meets the same failure and reports it
+        log.info("stream read ended at its start: %s", exc)
+    return head
+
+
+def _pump(reader: Any, ffmpeg: subprocess.Popen, stop: threading.Event, head: bytes = b"") -> None:
     """Copy bytes from streamlink into ffmpeg until the stream ends, fails or we stop."""
     assert ffmpeg.stdin is not None  # started with stdin=PIPE
     try:
+        if head:
+            ffmpeg.stdin.write(head)
         while not stop.is_set():
             chunk = reader.read(READ_CHUNK)
             if not chunk:
@@ -422,34 +487,69 @@ class _NewRows:
 
 
 class _Listing:
-    """ffmpeg's segment list (CSV: file,start,end); a row appears when a segment is closed."""
+    """ffmpeg's segment list (CSV: file,start,end); a row appears when a segment is closed. With a
+    `decoder`, a segment is handed on once its decoded audio and frames are in as well."""
 
-    def __init__(self, path: Path, offset_s: float, start_pts: Callable[[], float | None] = lambda: None):
+    def __init__(
+        self,
+        path: Path,
+        offset_s: float,
+        start_pts: Callable[[], float | None] = lambda: None,
+        decoder: LiveDecoder | None = None,
+    ):
         self.path = path
         self.offset_s = offset_s
         self.start_pts = start_pts  # the source timestamp the listing's time 0 stands for
+        self.decoder = decoder
         self._rows = _NewRows(path)
+        self._waiting: list[tuple[Segment, float, float]] = []  # closed, decode not in yet: (segment, start, end)
 
-    def new_segments(self, folder: Path) -> list[Segment]:
-        found = []
+    def new_segments(self, folder: Path, ended: bool = False) -> list[Segment]:
+        """The segments closed since the last call, in order; `ended`: ffmpeg has exited."""
         origin = self.start_pts()
-        for name, start, end, *_ in self._rows():
-            path = folder / name
-            duration = float(end) - float(start)
-            pts = None if origin is None else origin + float(start)
-            found.append(Segment(int(path.stem.split("_")[1]), path, duration, time.time(), self.offset_s, pts))
-            self.offset_s += duration
+        for name, opens, closes, *_ in self._rows():
+            path, begin, finish = folder / name, float(opens), float(closes)
+            pts = None if origin is None else origin + begin
+            segment = Segment(int(path.stem.split("_")[1]), path, finish - begin, time.time(), self.offset_s, pts)
+            self._waiting.append((segment, begin, finish))
+            self.offset_s += finish - begin
+        found = []
+        while self._waiting:
+            segment, start, end = self._waiting[0]
+            if self.decoder is not None:
+                if self.decoder.holds(end):
+                    segment = replace(segment, decoded=self.decoder.take(start, end))
+                elif ended or time.time() - segment.end_utc > DECODE_WAIT_S:
+                    log.warning(
+                        "%s: no decoded audio/frames after %.0f s: its file is decoded",
+                        segment.path.name,
+                        DECODE_WAIT_S,
+                    )
+                    self.decoder.skip_to(end)
+                else:
+                    break  # ffmpeg's decoder is a few frames behind its cutter: next poll
+            found.append(segment)
+            self._waiting.pop(0)
         return found
 
 
-def _finish(process: subprocess.Popen) -> None:
-    """Let ffmpeg close its last segment (stdin is closed), then make sure it is gone."""
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
+def _finish(process: subprocess.Popen, meanwhile: Callable[[], None] | None = None) -> None:
+    """Let ffmpeg close its last segment (stdin is closed), then make sure it is gone; `meanwhile`
+    runs while it exits (draining pipes it writes to, which it would otherwise block on)."""
+    deadline = time.monotonic() + 10
+    while process.poll() is None and time.monotonic() < deadline:
+        if meanwhile is not None:
+            meanwhile()
+        try:
+            process.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            pass
+    if process.poll() is None:
         process.terminate()
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    if meanwhile is not None:
+        meanwhile()

@@ -278,7 +278,13 @@ class StreamJob:
         model = self.ctx.model()  # reloaded by the ModelStore when its file changes
         self._selector.set_per_hour(self._per_hour(model))
         scored = score_window(
-            self._featurizer, model, segment.path, chat, events, bar=self._selector.bar_for(segment.seq)
+            self._featurizer,
+            model,
+            segment.path,
+            chat,
+            events,
+            bar=self._selector.bar_for(segment.seq),
+            decoded=segment.decoded,
         )
         # The score as the webapp stores it: the slider's estimate replays exactly these numbers.
         score, reasons, values = round(scored.score, 6), scored.reasons, scored.values
@@ -321,7 +327,7 @@ class StreamJob:
             log.warning("stream %s: last highlight skipped: %s", self.stream_id, exc)
 
     def _remember(self, segment: Segment) -> None:
-        self._recent[segment.seq] = segment
+        self._recent[segment.seq] = segment.without_media()  # the ring is for export: its files suffice
         for old in [s for s in self._recent if s <= segment.seq - self.ctx.ring_size]:
             self._recent.pop(old, None)
             self._reasons.pop(old, None)

@@ -28,7 +28,7 @@ MOTION_SIZE = (160, 90)  # width, height of the grey frames compared
 # is averaged down to 160x90) and one thread (the server decodes many streams at once, and a
 # decoder's frame threads cost CPU to coordinate). 1080p60 H.264 high profile, 10 s: 2.32 ->
 # 1.62 CPU-s (docs/benchmarks.md). Frames are not skipped: the motion features count them.
-_CHEAP_DECODE = ["-threads", "1", "-skip_loop_filter", "all"]
+CHEAP_DECODE = ["-threads", "1", "-skip_loop_filter", "all"]
 
 
 class MediaError(Exception):
@@ -88,13 +88,13 @@ def duration_of(path: str | Path) -> float:
 
 def decode_audio(path: str | Path, start: float = 0.0, duration: float | None = None) -> np.ndarray:
     """Decode the audio of `path` to mono float32 samples at AUDIO_RATE."""
-    return _samples(run_ffmpeg([*_window(start, duration), "-i", str(path), "-vn", *_AUDIO_OUT, "pipe:1"]))
+    return samples_from(run_ffmpeg([*_window(start, duration), "-i", str(path), *decoded_outputs(None, "pipe:1")]))
 
 
 def decode_grey_frames(path: str | Path, start: float = 0.0, duration: float | None = None) -> np.ndarray:
     """Decode video at MOTION_FPS into grey frames of MOTION_SIZE: uint8 array (frames, height, width)."""
-    return _frames(
-        run_ffmpeg([*_window(start, duration), *_CHEAP_DECODE, "-i", str(path), "-an", *_FRAMES_OUT, "pipe:1"])
+    return frames_from(
+        run_ffmpeg([*_window(start, duration), *CHEAP_DECODE, "-i", str(path), *decoded_outputs("pipe:1", None)])
     )
 
 
@@ -128,30 +128,53 @@ def _decode_both(
     # side waiting for the other to be read.
     with tempfile.TemporaryDirectory(prefix="decode-") as tmp:
         pcm = Path(tmp) / "audio.f32"
-        args = [*_window(start, duration), *_CHEAP_DECODE, "-i", str(path)]
-        if video:
-            args += ["-map", "0:v:0", *_FRAMES_OUT, "pipe:1"]
-        if audio:
-            args += ["-map", "0:a:0", *_AUDIO_OUT, str(pcm)]
-        out = run_ffmpeg(args)
-        samples = _samples(pcm.read_bytes()) if audio else None
-    return samples, (_frames(out) if video else None)
+        args = [*_window(start, duration), *CHEAP_DECODE, "-i", str(path)]
+        out = run_ffmpeg(args + decoded_outputs("pipe:1" if video else None, str(pcm) if audio else None))
+        samples = samples_from(pcm.read_bytes()) if audio else None
+    return samples, (frames_from(out) if video else None)
+
+
+def decoded_outputs(frames_to: str | None, samples_to: str | None) -> list[str]:
+    """ffmpeg output arguments writing the input's first video stream as MOTION_FPS grey frames of
+    MOTION_SIZE to `frames_to` and its first audio stream as mono float samples at AUDIO_RATE to
+    `samples_to` (either None: not wanted). Both start at time 0 and stay on the clock however the
+    source's timestamps jump (the first frame repeated or silence filled in, extra ones dropped),
+    so frame i is the moment i / MOTION_FPS and sample j the moment j / AUDIO_RATE. That is what
+    lets live ingest (server/live_decode.py) cut one continuous decode by a segment's start and
+    end times; a file decoded whole gets the very same arrays.
+    """
+    args: list[str] = []
+    if frames_to is not None:
+        width, height = MOTION_SIZE
+        chain = f"fps={MOTION_FPS}:start_time=0,scale={width}:{height}:flags=area,format=gray"
+        args += ["-map", "0:v:0", "-vf", chain, "-f", "rawvideo", frames_to]
+    if samples_to is not None:
+        args += ["-map", "0:a:0", "-af", "aresample=async=1:first_pts=0", *_AUDIO_OUT, samples_to]
+    return args
+
+
+def stream_kinds(head: bytes) -> set[str]:
+    """The kinds of stream ("audio", "video", ...) the start of a media stream holds (an MPEG-TS
+    stream names its streams in its first packets); empty when ffprobe cannot tell."""
+    cmd = [FFPROBE, "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", "-i", "pipe:0"]
+    try:
+        done = subprocess.run(cmd, input=head, capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.warning("could not probe the stream's start: %s", exc)
+        return set()
+    return {line.strip() for line in done.stdout.decode("ascii", "replace").splitlines() if line.strip()}
 
 
 _AUDIO_OUT = ["-ac", "1", "-ar", str(AUDIO_RATE), "-f", "f32le"]
-_FRAMES_OUT = [
-    "-vf",
-    f"fps={MOTION_FPS},scale={MOTION_SIZE[0]}:{MOTION_SIZE[1]}:flags=area,format=gray",
-    "-f",
-    "rawvideo",
-]
 
 
-def _samples(raw: bytes) -> np.ndarray:
+def samples_from(raw: bytes) -> np.ndarray:
+    """Mono float32 samples from the raw bytes `decoded_outputs` writes."""
     return np.frombuffer(raw, dtype=np.float32)
 
 
-def _frames(raw: bytes) -> np.ndarray:
+def frames_from(raw: bytes) -> np.ndarray:
+    """(frames, height, width) uint8 grey frames from the raw bytes `decoded_outputs` writes."""
     width, height = MOTION_SIZE
     usable = len(raw) - len(raw) % (width * height)
     return np.frombuffer(raw[:usable], dtype=np.uint8).reshape(-1, height, width)

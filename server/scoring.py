@@ -18,6 +18,7 @@ from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S, RANK_PREFIX
 
 if TYPE_CHECKING:
     from server.features import SegmentFeaturizer
+    from server.live_decode import Decoded
 
 _TEMPLATES = {
     "chat_rate_ratio": "chat {v:.1f}x its usual rate",
@@ -119,14 +120,16 @@ def score_window(
     start: float = 0.0,
     duration: float | None = None,
     bar: float | None = None,
+    decoded: Decoded | None = None,
 ) -> ScoredWindow:
     """Features of `path` (optionally a stretch of it) and its reaction chat, the score, the reasons.
 
     `chat`/`events`: the messages and hype events of the segment's reaction window
     (`reaction_window`), None when the stream has no chat. `bar`: the score the highlight selector
     will hold this window to (`HighlightSelector.bar_for`); the audio tagger skips a window
-    that no tags could lift to it (metamodel/cascade.py).
+    that no tags could lift to it (metamodel/cascade.py). `decoded`: the window's audio and
+    frames if live ingest decoded them already (server/live_decode.py).
     """
-    values = featurizer.featurize(path, chat, start, duration, events=events, model=model, bar=bar)
+    values = featurizer.featurize(path, chat, start, duration, events=events, model=model, bar=bar, decoded=decoded)
     score, reasons = score_segment(model, values)
     return ScoredWindow(values, score, reasons)

@@ -14,6 +14,7 @@ from server.features.audio import audio_features
 from server.features.baseline import RollingBaseline
 from server.features.chat import chat_features, copypasta_share, hype_points, sentiment_counts, spread_sample
 from server.features.motion import motion_features
+from server.live_decode import Decoded
 
 AUDIO_FEATURES = FEATURE_GROUPS["audio"]
 MOTION_FEATURES = FEATURE_GROUPS["motion"]
@@ -60,6 +61,7 @@ class SegmentFeaturizer:
         events: Sequence | None = None,
         model=None,
         bar: float | None = None,
+        decoded: Decoded | None = None,
     ) -> dict[str, float | None]:
         """Features of the media in `path` (optionally a window of it) and its chat reaction window,
         raw and ranked against this stream's history.
@@ -68,8 +70,15 @@ class SegmentFeaturizer:
         `chat` None means no chat for this stream: the chat group is None (imputed by the model).
         `model`, `bar`: the metamodel and the selector's bar the audio tagger gates on
         (AUDIO_TAG_CANDIDATES_ONLY, metamodel/cascade.py); no bar: tag.
+        `decoded`: the segment's (samples, frames) as live ingest already decoded them
+        (server/live_decode.py), instead of decoding `path` again.
         """
-        samples, frames = media.decode_segment(path, start, duration) if path is not None else (None, None)
+        if decoded is not None:
+            samples, frames = decoded
+        elif path is not None:
+            samples, frames = media.decode_segment(path, start, duration)
+        else:
+            samples, frames = None, None
         values: dict[str, float | None] = {}
         # A stream the segment lacks leaves its group None (imputed by the model), not "silent"
         # or "still", which would be a claim about the stream.
