@@ -36,7 +36,7 @@ from server.renditions import choose, renditions_of
 
 log = logging.getLogger(__name__)
 
-READ_CHUNK = 64 * 1024  # bytes per read from streamlink; ~40 ms of a 6 Mbit/s stream
+READ_CHUNK = 256 * 1024  # bytes per read from streamlink (and per write into it); ~0.3 s of a 6 Mbit/s stream
 HEAD_BYTES = 4096  # read before ffmpeg starts, to learn which streams the source has (media.stream_kinds)
 DECODE_WAIT_S = 20.0  # a closed segment waits this long for its decoded frames before its file is decoded
 EXPORT_PIECE_S = 2.0  # seconds per piece of the export rendition: Twitch's keyframe interval
@@ -135,11 +135,18 @@ def open_stream(url: str, timeout: float, allowed_hosts: Iterable[str]) -> Opene
 
 def _open(stream: Any, url: str, guard: EgressGuard) -> Any:
     try:
-        return stream.open()
+        reader = stream.open()
     except StreamError as exc:
         _raise_if_refused(guard, exc)
         log.warning("could not read %s: %s", url, exc)
         raise StreamOffline("could not read the stream (details in the server log)") from exc
+    writer = getattr(reader, "writer", None)  # an HLS reader's segment writer, on this reader only
+    if writer is not None and hasattr(writer, "WRITE_CHUNK_SIZE"):
+        # streamlink hands a downloaded segment to the reader 8 KiB at a time, each a lock and a
+        # wake-up of our pump: ~90 a second per 1080p60 stream. A segment in few large pieces
+        # costs the same bytes with a fraction of the Python (docs/benchmarks.md).
+        writer.WRITE_CHUNK_SIZE = READ_CHUNK
+    return reader
 
 
 def _raise_if_refused(guard: EgressGuard, exc: BaseException) -> None:
@@ -506,6 +513,8 @@ class _Listing:
 
     def new_segments(self, folder: Path, ended: bool = False) -> list[Segment]:
         """The segments closed since the last call, in order; `ended`: ffmpeg has exited."""
+        if self.decoder is not None:
+            self.decoder.poll()  # every time: ffmpeg stops cutting when it cannot write what it decoded
         origin = self.start_pts()
         for name, opens, closes, *_ in self._rows():
             path, begin, finish = folder / name, float(opens), float(closes)
