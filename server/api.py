@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hmac
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from jsonbody import JSONBodyError, parse_json_body
+from server import vod_files
 from server.renders import RenderRequestError, parse_render_request
 from server.storage import public_url_prefix
-from server.validation import ValidationError, validate_budget, validate_job
+from server.validation import MAX_STREAM_ID, ValidationError, validate_budget, validate_job
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -23,7 +25,7 @@ def error(message: str, status: int):
 
 @bp.app_errorhandler(RequestEntityTooLarge)
 def too_large(exc: RequestEntityTooLarge):
-    return error(f"request body larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes", 413)
+    return error(f"request body larger than {request.max_content_length} bytes", 413)  # this route's limit
 
 
 def json_body() -> Any:
@@ -64,12 +66,30 @@ def create_job():
         )
     except ValidationError as exc:
         return error(str(exc), 400)
+    if job_request.kind == "vod" and config["EXECUTOR"] != "threads":
+        return error("past broadcasts are analysed by a single-machine server only (EXECUTOR = threads)", 400)
     try:
         job, created = current_app.extensions["jobs"].start(job_request)
     except OverflowError as exc:
         return error(str(exc), 503)
     current_app.extensions["janitor"].cancel(job_request.stream_id)  # tracked again: keep its clips
     return jsonify(job.to_dict()), 201 if created else 200
+
+
+@bp.put("/jobs/<int:stream_id>/chat")
+@authorize
+def upload_chat(stream_id: int):
+    """A past broadcast's chat file (raw body: Twitch IRC log or TwitchDownloader JSON, optionally
+    gzipped), before POST /jobs with "kind": "vod"; refused in words, leaving nothing, unless it parses."""
+    if not 0 < stream_id <= MAX_STREAM_ID:
+        return error(f"stream_id must be a positive integer up to {MAX_STREAM_ID}", 400)
+    limit = current_app.config["VOD_MAX_CHAT_BYTES"]
+    request.max_content_length = limit  # this route's own limit, above the JSON routes'
+    try:
+        log = vod_files.store_chat(Path(current_app.config["DATA_DIR"]), stream_id, request.stream, limit)
+    except vod_files.ChatFileError as exc:
+        return error(str(exc), 413 if "larger than" in str(exc) else 400)
+    return jsonify({"stream_id": stream_id, "format": log.format, "messages": len(log.messages)}), 201
 
 
 @bp.get("/jobs")
@@ -121,6 +141,7 @@ def model_status():
 @authorize
 def delete_job(stream_id: int):
     current_app.extensions["jobs"].stop(stream_id)  # its threads, ffmpeg and ring buffer are gone
+    vod_files.remove(Path(current_app.config["DATA_DIR"]), stream_id)  # a VOD's chat file, if it never started
     current_app.extensions["stream_deleted"](stream_id)  # its clips go after STORAGE_DELETE_GRACE_S
     return "", 204
 
