@@ -44,17 +44,10 @@ def store_chat(data_dir: Path, stream_id: int, body: BinaryIO, limit: int) -> Ch
         size, head = _copy(body, upload, limit)
         if size == 0:
             raise ChatFileError("the chat file is empty")
-        named = upload.with_suffix(".gz" if head.startswith(GZIP_MAGIC) else ".txt")  # read_chat_file goes by suffix
+        named = upload.with_suffix(chat_suffix(head))
         upload.rename(named)
         upload = named
-        try:
-            log = read_chat_file(named)
-        except ChatLogError as exc:  # its words name our path: keep only what it says of the file
-            raise ChatFileError(f"not a chat file we can read: {str(exc).replace(f'{named}: ', '')}") from None
-        except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise ChatFileError(f"not a chat file we can read: a broken gzip file ({exc})") from None
-        if not log.messages and not log.events:
-            raise ChatFileError("not a chat file we can read: it holds no chat messages")
+        log = read_uploaded_chat(named)
         for old in folder.glob("chat.*"):
             old.unlink()
         named.rename(folder / f"chat{named.suffix}")
@@ -63,6 +56,24 @@ def store_chat(data_dir: Path, stream_id: int, body: BinaryIO, limit: int) -> Ch
         upload.unlink(missing_ok=True)
         _remove_if_empty(folder)
         raise
+
+
+def chat_suffix(head: bytes) -> str:
+    """The suffix read_chat_file needs (it tells gzip by the name) for a file starting with `head`."""
+    return ".gz" if head.startswith(GZIP_MAGIC) else ".txt"
+
+
+def read_uploaded_chat(path: Path) -> ChatLog:
+    """Parse an uploaded chat file; ChatFileError's words say what is wrong, never where it is kept."""
+    try:
+        log = read_chat_file(path)
+    except ChatLogError as exc:  # its words start with our path: keep only what it says of the file
+        raise ChatFileError(f"not a chat file we can read: {str(exc).replace(f'{path}: ', '')}") from None
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ChatFileError(f"not a chat file we can read: a broken gzip file ({exc})") from None
+    if not log.messages and not log.events:
+        raise ChatFileError("not a chat file we can read: it holds no chat messages")
+    return log
 
 
 def _copy(body: BinaryIO, target: Path, limit: int) -> tuple[int, bytes]:

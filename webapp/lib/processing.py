@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 TIMEOUT = (1.0, 3.0)  # seconds: connect (loopback or LAN), read (starting a job is quick)
 STOP_TIMEOUT = (1.0, 10.0)  # DELETE waits for the job's threads and ffmpeg to end
+UPLOAD_TIMEOUT = (1.0, 60.0)  # a VOD's chat file: sent, then parsed by the server before it answers
 BREAKER_FAILURES = 3  # calls in a row that found the server dead or hung before the breaker opens
 BREAKER_RESET_S = 15.0  # seconds the breaker stays open before one trial call
 
@@ -61,10 +63,13 @@ class ProcessingServerError(Exception):
         return self.status == 400
 
 
-def create_job(stream_id: int, source: str, chat_channel: str | None, per_hour: float | None = None) -> dict[str, Any]:
+def create_job(
+    stream_id: int, source: str, chat_channel: str | None, per_hour: float | None = None, kind: str = "live"
+) -> dict[str, Any]:
     """Ask the server to start tracking a stream; return the job it reports.
 
-    `per_hour` is the user's highlight budget for this stream (None: the model's).
+    `per_hour` is the user's highlight budget for this stream (None: the model's); `kind` "vod":
+    a past broadcast, analysed once (its chat file, if any, sent first with `upload_chat`).
     """
     payload: dict[str, Any] = {
         "stream_id": stream_id,
@@ -73,6 +78,8 @@ def create_job(stream_id: int, source: str, chat_channel: str | None, per_hour: 
         "callback_base": settings.WEBAPP_PUBLIC_URL,
         "highlights_per_hour": per_hour,
     }
+    if kind != "live":
+        payload["kind"] = kind  # absent for a live stream: what servers before VODs understand
     response = _request("POST", "/api/v1/jobs", json=payload)
     job = _json(response)
     if response.status_code not in (200, 201) or not isinstance(job, dict):
@@ -90,6 +97,16 @@ def set_budget(stream_id: int, per_hour: float | None) -> dict[str, Any] | None:
     if response.status_code != 200 or not isinstance(job, dict):
         raise ProcessingServerError(_error_text(response, job), response.status_code)
     return job
+
+
+def upload_chat(stream_id: int, path: Path) -> dict[str, Any]:
+    """Hand a VOD's chat file to the server (PUT /api/v1/jobs/<id>/chat), streamed from disk."""
+    with open(path, "rb") as body:
+        response = _request("PUT", f"/api/v1/jobs/{stream_id}/chat", timeout=UPLOAD_TIMEOUT, data=body)
+    answer = _json(response)
+    if response.status_code != 201 or not isinstance(answer, dict):
+        raise ProcessingServerError(_error_text(response, answer), response.status_code)
+    return answer
 
 
 def delete_job(stream_id: int) -> None:
