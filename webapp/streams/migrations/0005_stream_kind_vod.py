@@ -4,40 +4,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('streams', '0004_cliprender_landscape'),
+        ("streams", "0004_cliprender_landscape"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='stream',
-            name='chat_upload',
-            field=models.CharField(blank=True, default='', max_length=100),
+            model_name="stream",
+            name="chat_upload",
+            field=models.CharField(blank=True, default="", max_length=100),
         ),
         migrations.AddField(
-            model_name='stream',
-            name='duration_s',
+            model_name="stream",
+            name="duration_s",
             field=models.FloatField(blank=True, default=None, null=True),
         ),
         migrations.AddField(
-            model_name='stream',
-            name='eta_s',
+            model_name="stream",
+            name="eta_s",
             field=models.FloatField(blank=True, default=None, null=True),
         ),
         migrations.AddField(
-            model_name='stream',
-            name='kind',
-            field=models.CharField(choices=[('live', 'Live stream'), ('vod', 'VOD (past broadcast)')], default='live', max_length=4),
+            model_name="stream",
+            name="kind",
+            field=models.CharField(
+                choices=[("live", "Live stream"), ("vod", "VOD (past broadcast)")], default="live", max_length=4
+            ),
         ),
         migrations.AddField(
-            model_name='stream',
-            name='progress',
+            model_name="stream",
+            name="progress",
             field=models.FloatField(blank=True, default=None, null=True),
         ),
         migrations.AlterField(
-            model_name='stream',
-            name='state',
-            field=models.CharField(choices=[('waiting', 'Waiting for server'), ('starting', 'Starting'), ('live', 'Live'), ('offline', 'Offline'), ('error', 'Error'), ('stopped', 'Stopped'), ('finished', 'Finished')], default='waiting', max_length=10),
+            model_name="stream",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("waiting", "Waiting for server"),
+                    ("starting", "Starting"),
+                    ("live", "Live"),
+                    ("offline", "Offline"),
+                    ("error", "Error"),
+                    ("stopped", "Stopped"),
+                    ("finished", "Finished"),
+                ],
+                default="waiting",
+                max_length=10,
+            ),
         ),
     ]
