@@ -22,8 +22,11 @@ def main() -> None:
             host=app.config["SERVER_HOST"],
             port=app.config["SERVER_PORT"],
             threads=8,
-            # the chat upload's own limit is higher; every other route keeps SERVER_MAX_REQUEST_BYTES
-            max_request_body_size=max(app.config["SERVER_MAX_REQUEST_BYTES"], app.config["VOD_MAX_CHAT_BYTES"]),
+            # the VOD uploads' own limits are higher; every other route keeps SERVER_MAX_REQUEST_BYTES
+            max_request_body_size=max(
+                app.config[name]
+                for name in ("SERVER_MAX_REQUEST_BYTES", "VOD_MAX_CHAT_BYTES", "VOD_MAX_RECORDING_BYTES")
+            ),
         )
     finally:
         shutdown(app)

@@ -14,7 +14,7 @@ from jsonbody import JSONBodyError, parse_json_body
 from server import vod_files
 from server.renders import RenderRequestError, parse_render_request
 from server.storage import public_url_prefix
-from server.validation import MAX_STREAM_ID, ValidationError, validate_budget, validate_job
+from server.validation import MAX_STREAM_ID, UPLOADED, ValidationError, validate_budget, validate_job
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -68,6 +68,10 @@ def create_job():
         return error(str(exc), 400)
     if job_request.kind == "vod" and config["EXECUTOR"] != "threads":
         return error("past broadcasts are analysed by a single-machine server only (EXECUTOR = threads)", 400)
+    if job_request.stream_url == UPLOADED and not vod_files.recording_file(
+        Path(config["DATA_DIR"]), job_request.stream_id
+    ):
+        return error("no recording uploaded for this stream (PUT /api/v1/jobs/<id>/recording first)", 400)
     try:
         job, created = current_app.extensions["jobs"].start(job_request)
     except OverflowError as exc:
@@ -87,9 +91,26 @@ def upload_chat(stream_id: int):
     request.max_content_length = limit  # this route's own limit, above the JSON routes'
     try:
         log = vod_files.store_chat(Path(current_app.config["DATA_DIR"]), stream_id, request.stream, limit)
-    except vod_files.ChatFileError as exc:
+    except vod_files.UploadError as exc:
         return error(str(exc), 413 if "larger than" in str(exc) else 400)
     return jsonify({"stream_id": stream_id, "format": log.format, "messages": len(log.messages)}), 201
+
+
+@bp.put("/jobs/<int:stream_id>/recording")
+@authorize
+def upload_recording(stream_id: int):
+    """A past broadcast's recording (raw body, any container ffmpeg reads with H.264/AAC-like
+    codecs), before POST /jobs with "kind": "vod", "source": "upload"; refused in words, leaving
+    nothing, unless ffprobe finds video or audio in it and it remuxes to MPEG-TS."""
+    if not 0 < stream_id <= MAX_STREAM_ID:
+        return error(f"stream_id must be a positive integer up to {MAX_STREAM_ID}", 400)
+    limit = current_app.config["VOD_MAX_RECORDING_BYTES"]
+    request.max_content_length = limit
+    try:
+        duration = vod_files.store_recording(Path(current_app.config["DATA_DIR"]), stream_id, request.stream, limit)
+    except vod_files.UploadError as exc:
+        return error(str(exc), 413 if "larger than" in str(exc) else 400)
+    return jsonify({"stream_id": stream_id, "duration_s": round(duration, 3)}), 201
 
 
 @bp.get("/jobs")

@@ -99,6 +99,8 @@ def default_config() -> dict:
         "RENDER_THREADS": setting("RENDER_THREADS", 1, int),
         # A past broadcast's chat file (PUT /api/v1/jobs/<id>/chat): bigger ones are refused (413)
         "VOD_MAX_CHAT_BYTES": setting("VOD_MAX_CHAT_BYTES", 64 * 1024 * 1024, int),
+        # An uploaded recording (PUT /api/v1/jobs/<id>/recording): bigger ones are refused (413)
+        "VOD_MAX_RECORDING_BYTES": setting("VOD_MAX_RECORDING_BYTES", 4 * 1024**3, int),
     }
 
 

@@ -14,6 +14,7 @@ CHANNEL_RE = re.compile(r"^[a-zA-Z0-9_]{3,25}$")
 # A past broadcast on Twitch: streamlink's twitch plugin opens it like a channel (Twitch's hosts).
 TWITCH_VIDEO_RE = re.compile(r"^https://(?:www\.|m\.)?twitch\.tv/videos/(\d{1,20})$")
 KINDS = ("live", "vod")
+UPLOADED = "upload"  # a VOD's source: the recording uploaded for it (PUT /api/v1/jobs/<id>/recording)
 MAX_STREAM_ID = 2**63 - 1  # the webapp's ids are 64-bit database keys
 
 
@@ -80,7 +81,9 @@ def validate_job(
     kind = data.get("kind", "live")
     if kind not in KINDS:
         raise ValidationError('kind must be "live" or "vod"')
-    if CHANNEL_RE.match(source):
+    if kind == "vod" and source == UPLOADED:  # before the channel names: "upload" is one
+        stream_url = UPLOADED  # read from DATA_DIR by the VOD job, never fetched
+    elif CHANNEL_RE.match(source):
         if kind == "vod":
             raise ValidationError("a past broadcast's source must be a twitch.tv/videos/<id> link or a URL")
         stream_url = twitch_url_template.format(login=source.lower())

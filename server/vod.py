@@ -3,8 +3,9 @@ fast as it is scored, with the chat from an uploaded file instead of IRC.
 
 What differs from a live StreamJob (server/jobs.py), and why:
 - the source is an ended HLS playlist (#EXT-X-ENDLIST: a twitch.tv/videos/<id> link, or any
-  allowed URL); streamlink reads it as fast as it can, so the reader is paced: no more than half
-  a ring buffer of segments waits for scoring, else the ring would evict them before their clips;
+  allowed URL), or a recording uploaded to the server (server/vod_files.py, kept as MPEG-TS);
+  streamlink reads a playlist as fast as it can, so the reader is paced: no more than half a
+  ring buffer of segments waits for scoring, else the ring would evict them before their clips;
 - the chat reacting to a segment comes from the chat file (server.chat.logs), at the recording's
   time: the log's `video_start` plus the segment's offset, with the same reaction window, and is
   all there already (no wall-clock wait);
@@ -26,13 +27,13 @@ from urllib.parse import urljoin
 
 from streamlink import Streamlink
 
-from server import vod_files
+from server import media, vod_files
 from server.analyze import ChatIndex
 from server.chat.logs import ChatLog, ChatLogError, read_chat_file
-from server.egress import guard_session
-from server.ingest import IngestError, Segment
+from server.egress import EgressGuard, guard_session
+from server.ingest import IngestError, Opened, Segment, open_stream
 from server.jobs import JobContext, StreamJob
-from server.validation import JobRequest
+from server.validation import UPLOADED, JobRequest
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,10 @@ class VodJob(StreamJob):
         self._scoring_since: float | None = None
         self._progress_sent = 0.0
         self.on_finish: Callable[[VodJob], None] | None = None  # the JobManager lets it go
-        self._segmenter.pace = self._paced
+        self.recording = (
+            vod_files.recording_file(ctx.data_dir, self.stream_id) if request.stream_url == UPLOADED else None
+        )
+        self._segmenter.opener = self._open
 
     # --- what a VOD does differently -----------------------------------------------------------
 
@@ -67,7 +71,7 @@ class VodJob(StreamJob):
                 self._set_state("error", f"cannot read the chat file: {exc}")
                 self._segments.put(None)
                 return
-        self.duration_s = playlist_seconds(self.request.stream_url, self.ctx.source_hosts, self.ctx.read_timeout_s)
+        self.duration_s = self._total_seconds()
         self._report_status()
         try:
             self._segmenter.run(self._stop, 0, 0.0, self._on_segment)
@@ -121,9 +125,27 @@ class VodJob(StreamJob):
         super().stop(timeout)
         vod_files.remove(self.ctx.data_dir, self.stream_id)  # the trash button: its upload goes too
 
-    def _paced(self, reader: Any) -> _PacedReader:
+    def _open(self, url: str, timeout: float, allowed_hosts: tuple[str, ...]) -> Opened:
+        """streamlink's readers (or the uploaded recording's file), paced: no more than half a ring
+        buffer of segments waits for scoring, so none is evicted before its clip is cut."""
+        if self.recording is not None:
+            opened = Opened(open(self.recording, "rb"), None, EgressGuard(()), "an uploaded recording")
+        else:
+            opened = open_stream(url, timeout, allowed_hosts)
         backlog = max(2, self.ctx.ring_size // 2)
-        return _PacedReader(reader, lambda: self._cut - self.segments_done < backlog, self._stop)
+        ready = lambda: self._cut - self.segments_done < backlog  # noqa: E731
+        opened.analysed = _PacedReader(opened.analysed, ready, self._stop)
+        if opened.exported is not None:
+            opened.exported = _PacedReader(opened.exported, ready, self._stop)
+        return opened
+
+    def _total_seconds(self) -> float | None:
+        if self.recording is not None:
+            try:
+                return media.duration_of(self.recording)
+            except media.MediaError:
+                return None
+        return playlist_seconds(self.request.stream_url, self.ctx.source_hosts, self.ctx.read_timeout_s)
 
     # --- reporting -------------------------------------------------------------------------------
 

@@ -1,8 +1,10 @@
-"""A past broadcast's chat file on the server: validated before it is kept, deleted when its
-analysis ends, the stream is deleted or the server restarts (a VOD job does not resume).
+"""A past broadcast's uploads on the server (DATA_DIR/vod/<stream_id>/): its chat file and an
+uploaded recording, each validated before it is kept, deleted when its analysis ends, the stream
+is deleted or the server restarts (a VOD job does not resume).
 
-Only the file lives here (DATA_DIR/vod/<stream_id>/); what the analysis keeps of it are
-per-segment counts and scores, which is what the webapp stores (Twitch's terms: no messages).
+What the analysis keeps of the chat are per-segment counts and scores, which is what the webapp
+stores (Twitch's terms: no messages). A recording is kept as MPEG-TS (a stream copy), which is
+what the live ingest cuts: the VOD job reads it as it would read streamlink.
 """
 
 from __future__ import annotations
@@ -14,14 +16,23 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO
 
+from server import media
 from server.chat.logs import ChatLog, ChatLogError, read_chat_file
 
 COPY_CHUNK = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-class ChatFileError(ValueError):
-    """The upload is not a chat file we can read, or too big; the words are for the user."""
+class UploadError(ValueError):
+    """An upload is refused (too big, not what it should be); the words are for the user."""
+
+
+class ChatFileError(UploadError):
+    """The upload is not a chat file we can read, or too big."""
+
+
+class RecordingError(UploadError):
+    """The upload is not a recording we can analyse, or too big."""
 
 
 def vod_folder(data_dir: Path, stream_id: int) -> Path:
@@ -58,6 +69,51 @@ def store_chat(data_dir: Path, stream_id: int, body: BinaryIO, limit: int) -> Ch
         raise
 
 
+def recording_file(data_dir: Path, stream_id: int) -> Path | None:
+    """The stream's uploaded recording (MPEG-TS), or None."""
+    path = vod_folder(data_dir, stream_id) / "recording.ts"
+    return path if path.is_file() else None
+
+
+def store_recording(data_dir: Path, stream_id: int, body: BinaryIO, limit: int) -> float:
+    """Copy `body` (at most `limit` bytes), check it is a recording (ffprobe: a video or audio
+    stream) and keep it remuxed to MPEG-TS; return its duration (s). Refused: nothing is left."""
+    folder = vod_folder(data_dir, stream_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    upload, kept = folder / f"upload-{secrets.token_hex(8)}", folder / f"recording-{secrets.token_hex(8)}.ts"
+    try:
+        if _copy(body, upload, limit, "the recording")[0] == 0:
+            raise RecordingError("the recording is empty")
+        check_recording(upload)
+        try:  # stream copy: seconds for hours of video; a codec MPEG-TS cannot carry is refused
+            media.run_ffmpeg(["-i", str(upload), "-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy",
+                              "-f", "mpegts", str(kept)], timeout=3600)  # fmt: skip
+        except media.MediaError as exc:
+            raise RecordingError(f"this recording cannot be cut without re-encoding it ({exc})") from None
+        duration = media.duration_of(kept)
+        kept.rename(folder / "recording.ts")
+        return duration
+    except BaseException:
+        for path in (upload, kept):
+            path.unlink(missing_ok=True)
+        _remove_if_empty(folder)
+        raise
+    finally:
+        upload.unlink(missing_ok=True)
+
+
+def check_recording(path: Path) -> dict:
+    """ffprobe's description of `path` if it holds a video or audio stream, else RecordingError
+    (its words never name the path)."""
+    try:
+        info = media.probe(path)
+    except media.MediaError:
+        raise RecordingError("not a recording we can read: no video or audio in it (ffprobe)") from None
+    if not any(s.get("codec_type") in ("video", "audio") for s in info.get("streams", [])):
+        raise RecordingError("not a recording we can read: no video or audio stream in it")
+    return info
+
+
 def chat_suffix(head: bytes) -> str:
     """The suffix read_chat_file needs (it tells gzip by the name) for a file starting with `head`."""
     return ".gz" if head.startswith(GZIP_MAGIC) else ".txt"
@@ -76,13 +132,14 @@ def read_uploaded_chat(path: Path) -> ChatLog:
     return log
 
 
-def _copy(body: BinaryIO, target: Path, limit: int) -> tuple[int, bytes]:
+def _copy(body: BinaryIO, target: Path, limit: int, what: str = "the chat file") -> tuple[int, bytes]:
     size, head = 0, b""
+    error = RecordingError if what == "the recording" else ChatFileError
     with open(target, "wb") as out:
         while chunk := body.read(COPY_CHUNK):
             size += len(chunk)
             if size > limit:
-                raise ChatFileError(f"the chat file is larger than {limit} bytes")
+                raise error(f"{what} is larger than {limit} bytes")
             head = head or chunk[:2]
             out.write(chunk)
     return size, head
@@ -92,7 +149,7 @@ def remove(data_dir: Path, stream_id: int) -> None:
     """Delete what a stream uploaded (its analysis ended, or it was deleted)."""
     folder = vod_folder(data_dir, stream_id)
     shutil.rmtree(folder, ignore_errors=True)
-    _remove_if_empty(folder.parent)
+    _remove_if_empty(folder.parent)  # DATA_DIR/vod itself, once no stream has uploads
 
 
 def remove_all(data_dir: Path) -> None:
@@ -101,7 +158,9 @@ def remove_all(data_dir: Path) -> None:
 
 
 def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
+    """Remove `folder` and then DATA_DIR/vod if nothing is left in them."""
+    for empty in (folder, folder.parent) if folder.parent.name == "vod" else (folder,):
+        try:
+            empty.rmdir()
+        except OSError:
+            return

@@ -99,14 +99,14 @@ def test_a_malformed_chat_file_is_refused_in_words_and_leaves_nothing_behind(app
     assert answer.status_code == 400
     assert words in answer.get_json()["error"]
     assert str(app.config["DATA_DIR"]) not in answer.get_json()["error"], "no server path in the words"
-    assert not vod_folder(app).exists() or not any(vod_folder(app).rglob("*"))
+    assert not vod_folder(app).exists(), "nothing left behind"
 
 
 def test_a_chat_file_over_the_limit_is_refused_and_not_kept(make_app, vod):
     app = make_app(ALLOWED_SOURCE_HOSTS=[f"127.0.0.1:{vod.port}"], VOD_MAX_CHAT_BYTES=1000)
     answer = put_chat(app.test_client(), DEMO_CHAT.read_bytes())
     assert answer.status_code == 413 and "larger than 1000 bytes" in answer.get_json()["error"]
-    assert not vod_folder(app).exists() or not any(vod_folder(app).rglob("*"))
+    assert not vod_folder(app).exists(), "nothing left behind"
 
 
 def test_a_twitchdownloader_chat_json_is_accepted(app, client):
@@ -162,3 +162,41 @@ def test_a_twitch_video_link_is_a_vod_source_and_a_channel_name_is_not():
     with pytest.raises(ValidationError, match="kind must be"):
         check(source="xqcow", kind="clip")
     assert check(source="xqcow").kind == "live", "without a kind: a live channel, as before"
+
+
+GAMEPLAY = DEMO_CHAT.parent / "seed-gameplay.mp4"
+
+
+def test_an_uploaded_recording_is_analysed_and_deleted_at_the_end(app, client, webapp_stub):
+    answer = client.put("/api/v1/jobs/1/recording", data=GAMEPLAY.read_bytes(), headers=AUTH)
+    assert answer.status_code == 201, answer.get_json()
+    duration = answer.get_json()["duration_s"]
+    assert 60 <= duration < 62, "the 60 s Twitch clip"
+    body = job_body(webapp_stub, source="upload", kind="vod", highlights_per_hour=60)
+    assert client.post("/api/v1/jobs", json=body, headers=AUTH).status_code == 201
+    assert wait_for(lambda: any(s["state"] == "finished" for s in webapp_stub.posted("status")), timeout=240)
+    segments = [s for batch in webapp_stub.posted("segments") for s in batch["segments"]]
+    assert [s["seq"] for s in segments] == list(range(len(segments))), "once each, in order"
+    assert abs(sum(s["duration_s"] for s in segments) - duration) < 0.5, "the whole recording, cut at its keyframes"
+    assert max(s["features"]["audio_peak"] or 0 for s in segments) > 0, "the recording's own audio was scored"
+    assert not vod_folder(app).exists(), "the recording is deleted when its analysis ends"
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        pytest.param(b"just some text, no video here\n" * 100, "not a recording we can read", id="text"),
+        pytest.param(DEMO_CHAT.read_bytes(), "not a recording we can read", id="a-chat-log"),
+        pytest.param(b"", "empty", id="empty"),
+    ],
+)
+def test_a_non_media_upload_is_refused_in_words_and_leaves_nothing_behind(app, client, body, words):
+    answer = client.put("/api/v1/jobs/1/recording", data=body, headers=AUTH)
+    assert answer.status_code == 400 and words in answer.get_json()["error"], answer.get_json()
+    assert str(app.config["DATA_DIR"]) not in answer.get_json()["error"]
+    assert not vod_folder(app).exists(), "nothing left behind"
+
+
+def test_a_job_for_an_upload_that_never_came_is_refused(client, webapp_stub):
+    answer = client.post("/api/v1/jobs", json=job_body(webapp_stub, source="upload", kind="vod"), headers=AUTH)
+    assert answer.status_code == 400 and "no recording uploaded" in answer.get_json()["error"]
