@@ -56,6 +56,7 @@ CLIP_STORAGE_URLS = setting("CLIP_STORAGE_URLS", None, as_list) or [
 # until the processing server has it, and is refused above this size.
 VOD_UPLOAD_DIR = Path(setting("VOD_UPLOAD_DIR", str(VAR_DIR / "vod-uploads")))
 VOD_MAX_CHAT_BYTES = setting("VOD_MAX_CHAT_BYTES", 64 * 1024 * 1024, int)
+VOD_MAX_RECORDING_BYTES = setting("VOD_MAX_RECORDING_BYTES", 4 * 1024**3, int)
 if MAX_STREAMS_PER_USER < 1:
     raise ImproperlyConfigured("MAX_STREAMS_PER_USER must be at least 1")
 

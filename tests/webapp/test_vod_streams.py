@@ -16,6 +16,7 @@ from webapp.streams.models import Stream
 from webapp.test import BaseTestCase, closed_port_url
 
 DEMO_CHAT = Path(__file__).resolve().parents[2] / "server" / "demo" / "media" / "xqcow-2019-09-15.irc.gz"
+GAMEPLAY = DEMO_CHAT.parent / "seed-gameplay.mp4"
 SERVER_TOKEN = "vod-test-server-token-0123456789abcdefghijkl"
 
 
@@ -37,10 +38,12 @@ class VodTestCase(BaseTestCase):
         super().setUp()
         self.login()
 
-    def add_vod(self, source="hls://http://127.0.0.1:8089/index.m3u8", chat=None, client=None, **extra):
-        data = {"kind": "vod", "vod_source": source, **extra}
+    def add_vod(self, source="hls://http://127.0.0.1:8089/index.m3u8", chat=None, client=None, recording=None):
+        data = {"kind": "vod", "vod_source": source}
         if chat is not None:
             data["chat_file"] = chat
+        if recording is not None:
+            data["recording"] = recording
         return (client or self.client).post("/", data, follow=True)
 
     def kept_uploads(self) -> list[Path]:
@@ -63,6 +66,30 @@ class VodFormTestCase(VodTestCase):
                 self.assertNotContains(r, str(self.uploads), msg_prefix="no server path in the words")
                 self.assertFalse(Stream.objects.filter(kind=Stream.KIND_VOD).exists())
                 self.assertEqual(self.kept_uploads(), [])
+
+    def test_a_non_media_upload_is_refused_in_words_and_leaves_nothing_behind(self):
+        for name, content in [("notes.mp4", b"just text, no video\n" * 200), ("chat.irc.gz", DEMO_CHAT.read_bytes())]:
+            with self.subTest(name):
+                r = self.add_vod("", recording=chat_upload(content, name), chat=chat_upload(DEMO_CHAT.read_bytes()))
+                self.assertContains(r, "Not a recording we can read: no video or audio")
+                self.assertFalse(Stream.objects.filter(kind=Stream.KIND_VOD).exists())
+                self.assertEqual(self.kept_uploads(), [], "neither the recording nor the valid chat file")
+
+    def test_a_past_broadcast_is_a_link_or_a_recording_not_both_nor_neither(self):
+        r = self.add_vod("")
+        self.assertContains(r, "Give either a link to the past broadcast or a recording to upload.")
+        r = self.add_vod("https://www.twitch.tv/videos/1", recording=chat_upload(GAMEPLAY.read_bytes(), "a.mp4"))
+        self.assertContains(r, "Give either a link to the past broadcast or a recording to upload.")
+        self.assertFalse(Stream.objects.filter(kind=Stream.KIND_VOD).exists())
+        self.assertEqual(self.kept_uploads(), [])
+
+    def test_a_recording_waits_for_the_server_and_is_deleted_with_the_stream(self):
+        self.add_vod("", recording=chat_upload(GAMEPLAY.read_bytes(), "last night.mp4"))
+        stream = Stream.objects.get(kind=Stream.KIND_VOD)
+        self.assertEqual((stream.name, stream.server_source), ("Uploaded recording: last night.mp4", "upload"))
+        self.assertEqual([p.name for p in self.kept_uploads()], [stream.recording_upload])
+        self.client.post(f"/streams/{stream.id}/delete/")
+        self.assertEqual(self.kept_uploads(), [])
 
     def test_a_chat_file_over_the_limit_is_refused(self):
         with override_settings(VOD_MAX_CHAT_BYTES=1000):
@@ -186,3 +213,13 @@ class VodHandOverTestCase(VodTestCase):
         self.assertIsNotNone(job, "the server runs the VOD job")
         self.assertIsNotNone(job.chat_path, "with the chat file it was given")
         self.assertEqual(job.to_dict()["kind"], "vod")
+
+    def test_an_uploaded_recording_is_handed_to_the_server_and_no_copy_is_kept(self):
+        r = self.add_vod("", recording=chat_upload(GAMEPLAY.read_bytes(), "gameplay.mp4"))
+        stream = Stream.objects.get(kind=Stream.KIND_VOD)
+        self.assertRedirects(r, f"/streams/{stream.id}/")
+        self.assertEqual((stream.recording_upload, self.kept_uploads()), ("", []), "the server has it now")
+        job = self.app.extensions["jobs"].get(stream.id)
+        self.assertIsNotNone(job, "the server runs the VOD job")
+        self.assertEqual(job.request.stream_url, "upload")
+        self.assertIsNotNone(job.recording, "on the recording it was given")

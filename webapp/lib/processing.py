@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 TIMEOUT = (1.0, 3.0)  # seconds: connect (loopback or LAN), read (starting a job is quick)
 STOP_TIMEOUT = (1.0, 10.0)  # DELETE waits for the job's threads and ffmpeg to end
 UPLOAD_TIMEOUT = (1.0, 60.0)  # a VOD's chat file: sent, then parsed by the server before it answers
+RECORDING_TIMEOUT = (1.0, 600.0)  # a recording: sent, probed and remuxed (a stream copy) before the answer
 BREAKER_FAILURES = 3  # calls in a row that found the server dead or hung before the breaker opens
 BREAKER_RESET_S = 15.0  # seconds the breaker stays open before one trial call
 
@@ -103,6 +104,16 @@ def upload_chat(stream_id: int, path: Path) -> dict[str, Any]:
     """Hand a VOD's chat file to the server (PUT /api/v1/jobs/<id>/chat), streamed from disk."""
     with open(path, "rb") as body:
         response = _request("PUT", f"/api/v1/jobs/{stream_id}/chat", timeout=UPLOAD_TIMEOUT, data=body)
+    answer = _json(response)
+    if response.status_code != 201 or not isinstance(answer, dict):
+        raise ProcessingServerError(_error_text(response, answer), response.status_code)
+    return answer
+
+
+def upload_recording(stream_id: int, path: Path) -> dict[str, Any]:
+    """Hand a VOD's uploaded recording to the server (PUT /api/v1/jobs/<id>/recording), streamed."""
+    with open(path, "rb") as body:
+        response = _request("PUT", f"/api/v1/jobs/{stream_id}/recording", timeout=RECORDING_TIMEOUT, data=body)
     answer = _json(response)
     if response.status_code != 201 or not isinstance(answer, dict):
         raise ProcessingServerError(_error_text(response, answer), response.status_code)

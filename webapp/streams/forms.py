@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -7,8 +8,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
 from webapp.lib.sources import Source, SourceError, parse_login, parse_source, parse_vod_source
-from webapp.streams.models import Stream
-from webapp.streams.vod_uploads import ChatUploadError, keep_chat_upload
+from webapp.streams.models import UPLOAD_PREFIX, Stream
+from webapp.streams.vod_uploads import ChatUploadError, delete_upload, keep_chat_upload, keep_recording_upload
 
 
 class AddStreamForm(forms.Form):
@@ -67,14 +68,21 @@ def check_stream_limit(user: AbstractBaseUser) -> None:
 
 
 class AddVodForm(forms.Form):
-    """A past broadcast: a Twitch video link or an ended playlist's URL, and an optional chat file."""
+    """A past broadcast: a Twitch video link, an ended playlist's URL or an uploaded recording,
+    and an optional chat file."""
 
     vod_source = forms.CharField(
         label="Past broadcast link",
+        required=False,
         max_length=600,
         help_text="A Twitch VOD link like https://www.twitch.tv/videos/123456789, or an http://, https:// or "
         "hls:// URL of an ended playlist on an allowed host.",
         widget=forms.TextInput(attrs={"placeholder": "https://www.twitch.tv/videos/…", "autocomplete": "off"}),
+    )
+    recording = forms.FileField(
+        label="…or upload a recording",
+        required=False,
+        help_text="A video file (mp4, mkv, ts, …) instead of a link; it is deleted once it is analysed.",
     )
     chat_file = forms.FileField(
         label="Chat file (optional)",
@@ -88,8 +96,11 @@ class AddVodForm(forms.Form):
         self.user = user
 
     def clean_vod_source(self) -> str:
+        text = self.cleaned_data["vod_source"].strip()
+        if not text:
+            return ""  # an uploaded recording instead (clean() checks there is one)
         try:
-            source = parse_vod_source(self.cleaned_data["vod_source"], settings.ALLOWED_SOURCE_HOSTS)
+            source = parse_vod_source(text, settings.ALLOWED_SOURCE_HOSTS)
         except SourceError as exc:
             raise forms.ValidationError(str(exc)) from None
         if Stream.objects.filter(owner=self.user, source=source).exists():
@@ -99,11 +110,24 @@ class AddVodForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         check_stream_limit(self.user)
-        cleaned["chat_upload"] = ""
-        upload = cleaned.get("chat_file")
-        if upload and not self.errors:  # kept only once everything else is right: nothing left behind
-            try:
-                cleaned["chat_upload"] = keep_chat_upload(upload)
-            except ChatUploadError as exc:
-                self.add_error("chat_file", str(exc))
+        cleaned["chat_upload"] = cleaned["recording_upload"] = ""
+        recording = cleaned.get("recording")
+        if "vod_source" in cleaned and bool(cleaned["vod_source"]) == bool(recording):
+            self.add_error("vod_source", "Give either a link to the past broadcast or a recording to upload.")
+        elif recording:
+            cleaned["vod_source"] = UPLOAD_PREFIX + Path(recording.name).name[:200]
+            if Stream.objects.filter(owner=self.user, source=cleaned["vod_source"]).exists():
+                self.add_error("recording", f"You already added a recording named {Path(recording.name).name}.")
+        # Kept only once everything else is right, and never one without the other: nothing left behind.
+        for field, key, keep in (("recording", "recording_upload", keep_recording_upload),
+                                 ("chat_file", "chat_upload", keep_chat_upload)):  # fmt: skip
+            if cleaned.get(field) and not self.errors:
+                try:
+                    cleaned[key] = keep(cleaned[field])
+                except ChatUploadError as exc:
+                    self.add_error(field, str(exc))
+        if self.errors:
+            for key in ("recording_upload", "chat_upload"):
+                delete_upload(cleaned[key])
+                cleaned[key] = ""
         return cleaned

@@ -7,6 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+UPLOADED = "upload"  # docs/contract.md: a VOD job reads the recording uploaded for it
+UPLOAD_PREFIX = "Uploaded recording: "  # how an uploaded recording's stream is named
+
 
 class Stream(models.Model):
     WAITING = "waiting"
@@ -47,6 +50,7 @@ class Stream(models.Model):
     eta_s = models.FloatField(null=True, blank=True, default=None)
     # A VOD's chat file, kept (random name, under VOD_UPLOAD_DIR) only until the server has it.
     chat_upload = models.CharField(max_length=100, blank=True, default="")
+    recording_upload = models.CharField(max_length=100, blank=True, default="")  # the same, for a recording
     # When the webapp last tried to register the job with the server (for the retry delay).
     job_attempt_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -69,6 +73,11 @@ class Stream(models.Model):
     @property
     def is_vod(self) -> bool:
         return self.kind == self.KIND_VOD
+
+    @property
+    def server_source(self) -> str:
+        """The source as the server takes it: "upload" for a recording uploaded with the stream."""
+        return UPLOADED if self.is_vod and self.source.startswith(UPLOAD_PREFIX) else self.source
 
     def state_label(self) -> str:
         """The state in words: a VOD being read is "Processing", not "Live"."""

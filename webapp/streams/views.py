@@ -21,7 +21,7 @@ from webapp.streams import jobs
 from webapp.streams.forms import AddStreamForm, AddVodForm
 from webapp.streams.models import Stream
 from webapp.streams.renders import render_json
-from webapp.streams.vod_uploads import delete_chat_upload
+from webapp.streams.vod_uploads import delete_upload
 
 log = logging.getLogger(__name__)
 
@@ -144,13 +144,20 @@ def _create_stream(request: HttpRequest, form: AddStreamForm) -> Stream | None:
 
 
 def _create_vod(request: HttpRequest, form: AddVodForm) -> Stream | None:
-    source, upload = form.cleaned_data["vod_source"], form.cleaned_data["chat_upload"]
+    data = form.cleaned_data
+    source, chat, recording = data["vod_source"], data["chat_upload"], data["recording_upload"]
     try:
         return Stream.objects.create(
-            owner=request.user, source=source, kind=Stream.KIND_VOD, chat_channel=None, chat_upload=upload
+            owner=request.user,
+            source=source,
+            kind=Stream.KIND_VOD,
+            chat_channel=None,
+            chat_upload=chat,
+            recording_upload=recording,
         )
     except IntegrityError:
-        delete_chat_upload(upload)  # nothing left behind
+        delete_upload(chat)  # nothing left behind
+        delete_upload(recording)
         form.add_error("vod_source", f"You already added {source}.")
         return None
 
@@ -235,7 +242,8 @@ def delete_stream(request: HttpRequest, stream_id: int) -> HttpResponse:
         # Delete anyway: the server gets 404 on its next report for this stream and stops.
         log.warning("could not stop job %s on the processing server: %s", stream.id, exc)
     name = stream.name
-    delete_chat_upload(stream.chat_upload)  # a VOD's chat file the server never got
+    delete_upload(stream.chat_upload)  # a VOD's uploads the server never got
+    delete_upload(stream.recording_upload)
     stream.delete()
     messages.success(request, f"Stopped tracking and deleted {name}.")
     return redirect("dashboard")
