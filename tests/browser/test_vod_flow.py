@@ -1,6 +1,7 @@
 """A past broadcast added through the web page, in headless Chromium against the live system (the
 webapp, the processing server and an ended loopback HLS playlist cut from the demo clips, as real
-processes): a malformed chat file is refused in words and leaves nothing behind; the demo's real
+processes): a malformed chat file and a non-media "recording" are refused in words and leave
+nothing behind; the demo's real
 IRC chat log is accepted, the page says VOD, the progress moves, highlights appear, it finishes,
 and neither the webapp nor the server keeps the chat file afterwards."""
 
@@ -81,6 +82,15 @@ def test_a_past_broadcast_with_its_chat_log_is_analysed_in_the_browser(stack, vo
         expect(page.locator("#id_chat_file_error")).to_contain_text(
             "Not a chat file we can read: comment 0 is malformed"
         )
+        expect(page.locator(".stream-card")).to_have_count(0)
+        assert files_under(uploads) == [] and files_under(server_vod) == []
+
+    with steps("a non-media upload is refused in words, nothing kept"):
+        page.get_by_label("Past broadcast link").fill("")
+        page.get_by_label("…or upload a recording").set_input_files(str(bad))
+        page.get_by_label("Chat file (optional)").set_input_files(str(DEMO_CHAT))
+        page.get_by_role("button", name="Analyse past broadcast").click()
+        expect(page.locator("#id_recording_error")).to_contain_text("Not a recording we can read: no video or audio")
         expect(page.locator(".stream-card")).to_have_count(0)
         assert files_under(uploads) == [] and files_under(server_vod) == []
 
