@@ -102,18 +102,17 @@ def set_budget(stream_id: int, per_hour: float | None) -> dict[str, Any] | None:
 
 def upload_chat(stream_id: int, path: Path) -> dict[str, Any]:
     """Hand a VOD's chat file to the server (PUT /api/v1/jobs/<id>/chat), streamed from disk."""
-    with open(path, "rb") as body:
-        response = _request("PUT", f"/api/v1/jobs/{stream_id}/chat", timeout=UPLOAD_TIMEOUT, data=body)
-    answer = _json(response)
-    if response.status_code != 201 or not isinstance(answer, dict):
-        raise ProcessingServerError(_error_text(response, answer), response.status_code)
-    return answer
+    return _upload(f"/api/v1/jobs/{stream_id}/chat", path, UPLOAD_TIMEOUT)
 
 
 def upload_recording(stream_id: int, path: Path) -> dict[str, Any]:
     """Hand a VOD's uploaded recording to the server (PUT /api/v1/jobs/<id>/recording), streamed."""
-    with open(path, "rb") as body:
-        response = _request("PUT", f"/api/v1/jobs/{stream_id}/recording", timeout=RECORDING_TIMEOUT, data=body)
+    return _upload(f"/api/v1/jobs/{stream_id}/recording", path, RECORDING_TIMEOUT)
+
+
+def _upload(path: str, file: Path, timeout: tuple[float, float]) -> dict[str, Any]:
+    with open(file, "rb") as body:
+        response = _request("PUT", path, timeout=timeout, data=body)
     answer = _json(response)
     if response.status_code != 201 or not isinstance(answer, dict):
         raise ProcessingServerError(_error_text(response, answer), response.status_code)
