@@ -69,6 +69,16 @@ MAX_STREAMS_PER_USER = 10  # streams one account may track at once
 # own HLS server's port.
 ALLOWED_SOURCE_HOSTS = []
 
+# --- Both: past broadcasts (VODs; docs/webapp.md, "Past broadcasts") -------------------------------
+# The biggest chat file (TwitchDownloader JSON or raw IRC log, maybe gzipped) and recording one
+# may upload; bigger ones are refused in words (the webapp's form) or with 413 (the server's API).
+# Both apps read them; waitress's body limits are raised to fit them on the upload routes only.
+VOD_MAX_CHAT_BYTES = 67108864  # 64 MB: an 8-hour VOD's chat as TwitchDownloader JSON is ~30-60 MB
+VOD_MAX_RECORDING_BYTES = 4294967296  # 4 GB; an uploaded recording passes through the webapp to the server
+# Webapp: where uploads wait (random names) until the processing server has them; deleted then, or
+# with the stream. The server keeps its copies in DATA_DIR/vod/<stream id>/ until the analysis ends.
+VOD_UPLOAD_DIR = "var/vod-uploads"
+
 # --- Processing server (Flask) -------------------------------------------------------------------
 SERVER_HOST = "127.0.0.1"  # bind address; keep loopback unless a proxy fronts it
 SERVER_PORT = 5000
