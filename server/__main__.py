@@ -22,11 +22,8 @@ def main() -> None:
             host=app.config["SERVER_HOST"],
             port=app.config["SERVER_PORT"],
             threads=8,
-            # the VOD uploads' own limits are higher; every other route keeps SERVER_MAX_REQUEST_BYTES
-            max_request_body_size=max(
-                app.config[name]
-                for name in ("SERVER_MAX_REQUEST_BYTES", "VOD_MAX_CHAT_BYTES", "VOD_MAX_RECORDING_BYTES")
-            ),
+            # a VOD upload's parts may be bigger; every other route keeps SERVER_MAX_REQUEST_BYTES
+            max_request_body_size=max(app.config["SERVER_MAX_REQUEST_BYTES"], app.config["VOD_UPLOAD_CHUNK_BYTES"]),
         )
     finally:
         shutdown(app)

@@ -80,37 +80,35 @@ def create_job():
     return jsonify(job.to_dict()), 201 if created else 200
 
 
-@bp.put("/jobs/<int:stream_id>/chat")
+@bp.put("/jobs/<int:stream_id>/<any(chat, recording):what>")
 @authorize
-def upload_chat(stream_id: int):
-    """A past broadcast's chat file (raw body: Twitch IRC log or TwitchDownloader JSON, optionally
-    gzipped), before POST /jobs with "kind": "vod"; refused in words, leaving nothing, unless it parses."""
+def upload_vod_file(stream_id: int, what: str):
+    """A past broadcast's chat file or recording, before POST /jobs with "kind": "vod": the raw
+    body is one part (at most VOD_UPLOAD_CHUNK_BYTES) at `?offset=N`; the part with `?last=1` (the
+    default) ends it, and the whole is checked then: refused in words, leaving nothing, unless the
+    chat file parses / ffprobe finds video or audio in the recording (docs/contract.md)."""
+    config = current_app.config
     if not 0 < stream_id <= MAX_STREAM_ID:
         return error(f"stream_id must be a positive integer up to {MAX_STREAM_ID}", 400)
-    limit = current_app.config["VOD_MAX_CHAT_BYTES"]
-    request.max_content_length = limit  # this route's own limit, above the JSON routes'
+    offset, last = request.args.get("offset", "0"), request.args.get("last", "1")
+    if not offset.isdigit() or last not in ("0", "1"):
+        return error("offset must be a number of bytes and last 0 or 1", 400)
+    request.max_content_length = config["VOD_UPLOAD_CHUNK_BYTES"]  # this route's own limit
+    data_dir = Path(config["DATA_DIR"])
+    limit = config["VOD_MAX_CHAT_BYTES" if what == "chat" else "VOD_MAX_RECORDING_BYTES"]
     try:
-        log = vod_files.store_chat(Path(current_app.config["DATA_DIR"]), stream_id, request.stream, limit)
+        upload = vod_files.append_part(data_dir, stream_id, what, request.stream, int(offset), limit)
+        if last == "0":
+            return jsonify({"stream_id": stream_id, "received": upload.stat().st_size}), 202
+        if what == "chat":
+            log = vod_files.store_chat(data_dir, stream_id, upload)
+            return jsonify({"stream_id": stream_id, "format": log.format, "messages": len(log.messages)}), 201
+        duration = vod_files.store_recording(data_dir, stream_id, upload)
+        return jsonify({"stream_id": stream_id, "duration_s": round(duration, 3)}), 201
+    except vod_files.UploadOffsetError as exc:
+        return error(str(exc), 409)
     except vod_files.UploadError as exc:
         return error(str(exc), 413 if "larger than" in str(exc) else 400)
-    return jsonify({"stream_id": stream_id, "format": log.format, "messages": len(log.messages)}), 201
-
-
-@bp.put("/jobs/<int:stream_id>/recording")
-@authorize
-def upload_recording(stream_id: int):
-    """A past broadcast's recording (raw body, any container ffmpeg reads with H.264/AAC-like
-    codecs), before POST /jobs with "kind": "vod", "source": "upload"; refused in words, leaving
-    nothing, unless ffprobe finds video or audio in it and it remuxes to MPEG-TS."""
-    if not 0 < stream_id <= MAX_STREAM_ID:
-        return error(f"stream_id must be a positive integer up to {MAX_STREAM_ID}", 400)
-    limit = current_app.config["VOD_MAX_RECORDING_BYTES"]
-    request.max_content_length = limit
-    try:
-        duration = vod_files.store_recording(Path(current_app.config["DATA_DIR"]), stream_id, request.stream, limit)
-    except vod_files.UploadError as exc:
-        return error(str(exc), 413 if "larger than" in str(exc) else 400)
-    return jsonify({"stream_id": stream_id, "duration_s": round(duration, 3)}), 201
 
 
 @bp.get("/jobs")

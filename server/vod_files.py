@@ -35,6 +35,10 @@ class RecordingError(UploadError):
     """The upload is not a recording we can analyse, or too big."""
 
 
+class UploadOffsetError(UploadError):
+    """A part of an upload does not follow the bytes received so far (409: resend from there)."""
+
+
 def vod_folder(data_dir: Path, stream_id: int) -> Path:
     return data_dir / "vod" / str(stream_id)
 
@@ -45,17 +49,16 @@ def chat_file(data_dir: Path, stream_id: int) -> Path | None:
     return found[0] if found else None
 
 
-def store_chat(data_dir: Path, stream_id: int, body: BinaryIO, limit: int) -> ChatLog:
-    """Copy `body` (at most `limit` bytes) to the stream's folder, parse it (server.chat.logs) and
-    keep it as its chat file only if it parses; otherwise nothing is left and ChatFileError says why."""
+def store_chat(data_dir: Path, stream_id: int, upload: Path) -> ChatLog:
+    """Parse an uploaded file (server.chat.logs) and keep it as the stream's chat file only if it
+    parses; otherwise nothing is left and ChatFileError says why."""
     folder = vod_folder(data_dir, stream_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    upload = folder / f"upload-{secrets.token_hex(8)}"
     try:
-        size, head = _copy(body, upload, limit)
-        if size == 0:
+        with open(upload, "rb") as fh:
+            head = fh.read(2)
+        if not head:
             raise ChatFileError("the chat file is empty")
-        named = upload.with_suffix(chat_suffix(head))
+        named = upload.with_name(f"upload-{secrets.token_hex(8)}{chat_suffix(head)}")  # the reader goes by suffix
         upload.rename(named)
         upload = named
         log = read_uploaded_chat(named)
@@ -75,14 +78,13 @@ def recording_file(data_dir: Path, stream_id: int) -> Path | None:
     return path if path.is_file() else None
 
 
-def store_recording(data_dir: Path, stream_id: int, body: BinaryIO, limit: int) -> float:
-    """Copy `body` (at most `limit` bytes), check it is a recording (ffprobe: a video or audio
-    stream) and keep it remuxed to MPEG-TS; return its duration (s). Refused: nothing is left."""
+def store_recording(data_dir: Path, stream_id: int, upload: Path) -> float:
+    """Check an uploaded file is a recording (ffprobe: a video or audio stream) and keep it
+    remuxed to MPEG-TS; return its duration (s). Refused: nothing is left, RecordingError says why."""
     folder = vod_folder(data_dir, stream_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    upload, kept = folder / f"upload-{secrets.token_hex(8)}", folder / f"recording-{secrets.token_hex(8)}.ts"
+    kept = folder / f"recording-{secrets.token_hex(8)}.ts"
     try:
-        if _copy(body, upload, limit, "the recording")[0] == 0:
+        if upload.stat().st_size == 0:
             raise RecordingError("the recording is empty")
         check_recording(upload)
         try:  # stream copy: seconds for hours of video; a codec MPEG-TS cannot carry is refused
@@ -100,6 +102,34 @@ def store_recording(data_dir: Path, stream_id: int, body: BinaryIO, limit: int) 
         raise
     finally:
         upload.unlink(missing_ok=True)
+
+
+def append_part(data_dir: Path, stream_id: int, what: str, body: BinaryIO, offset: int, limit: int) -> Path:
+    """Append one part of an upload (`what`: "chat" or "recording") at byte `offset`; return the
+    file so far. Uploads come in parts so that no request body is big (waitress reads a whole body
+    before the token is checked): a part at the wrong offset is UploadOffsetError (nothing
+    changes), a total over `limit` deletes what came and is an UploadError."""
+    folder = vod_folder(data_dir, stream_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f"partial-{what}"
+    received = partial.stat().st_size if partial.exists() else 0
+    if offset != received and offset != 0:
+        raise UploadOffsetError(f"this part starts at byte {offset}, but {received} bytes have come so far")
+    noun = "the chat file" if what == "chat" else "the recording"
+    try:
+        with open(partial, "r+b" if offset else "wb") as out:  # offset 0: a new upload replaces an unfinished one
+            out.seek(offset)
+            size = offset
+            while chunk := body.read(COPY_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise (ChatFileError if what == "chat" else RecordingError)(f"{noun} is larger than {limit} bytes")
+                out.write(chunk)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        _remove_if_empty(folder)
+        raise
+    return partial
 
 
 def check_recording(path: Path) -> dict:
@@ -130,19 +160,6 @@ def read_uploaded_chat(path: Path) -> ChatLog:
     if not log.messages and not log.events:
         raise ChatFileError("not a chat file we can read: it holds no chat messages")
     return log
-
-
-def _copy(body: BinaryIO, target: Path, limit: int, what: str = "the chat file") -> tuple[int, bytes]:
-    size, head = 0, b""
-    error = RecordingError if what == "the recording" else ChatFileError
-    with open(target, "wb") as out:
-        while chunk := body.read(COPY_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise error(f"{what} is larger than {limit} bytes")
-            head = head or chunk[:2]
-            out.write(chunk)
-    return size, head
 
 
 def remove(data_dir: Path, stream_id: int) -> None:

@@ -52,6 +52,7 @@ def stack(tmp_path_factory, vod):
             "ALLOWED_SOURCE_HOSTS": f"127.0.0.1:{hls_port},127.0.0.1:{vod.port}",
             "SEGMENT_SECONDS": "4",
             "VOD_UPLOAD_DIR": str(workdir / "vod-uploads"),
+            "VOD_MAX_RECORDING_BYTES": "100000000",  # recording uploads are off by default
         },
     )
     stack.start()

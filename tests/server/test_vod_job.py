@@ -167,8 +167,19 @@ def test_a_twitch_video_link_is_a_vod_source_and_a_channel_name_is_not():
 GAMEPLAY = DEMO_CHAT.parent / "seed-gameplay.mp4"
 
 
+def put_in_parts(client, what: str, data: bytes, part: int = 512 * 1024):
+    """PUT an upload as the webapp does: parts at increasing offsets, the last one marked."""
+    for offset in range(0, len(data), part):
+        last = offset + part >= len(data)
+        answer = client.put(f"/api/v1/jobs/1/{what}?offset={offset}&last={int(last)}",
+                            data=data[offset : offset + part], headers=AUTH)  # fmt: skip
+        if last or answer.status_code != 202:
+            return answer
+    raise AssertionError("no data")
+
+
 def test_an_uploaded_recording_is_analysed_and_deleted_at_the_end(app, client, webapp_stub):
-    answer = client.put("/api/v1/jobs/1/recording", data=GAMEPLAY.read_bytes(), headers=AUTH)
+    answer = put_in_parts(client, "recording", GAMEPLAY.read_bytes())
     assert answer.status_code == 201, answer.get_json()
     duration = answer.get_json()["duration_s"]
     assert 60 <= duration < 62, "the 60 s Twitch clip"
@@ -195,6 +206,21 @@ def test_a_non_media_upload_is_refused_in_words_and_leaves_nothing_behind(app, c
     assert answer.status_code == 400 and words in answer.get_json()["error"], answer.get_json()
     assert str(app.config["DATA_DIR"]) not in answer.get_json()["error"]
     assert not vod_folder(app).exists(), "nothing left behind"
+
+
+def test_uploads_come_in_parts_no_bigger_than_the_part_limit_and_in_order(app, client):
+    data = GAMEPLAY.read_bytes()
+    whole = client.put("/api/v1/jobs/1/recording", data=data, headers=AUTH)
+    assert whole.status_code == 413 and "larger than 1048576 bytes" in whole.get_json()["error"]
+    first = client.put("/api/v1/jobs/1/recording?offset=0&last=0", data=data[:1000], headers=AUTH)
+    assert (first.status_code, first.get_json()["received"]) == (202, 1000)
+    gap = client.put("/api/v1/jobs/1/recording?offset=5000&last=1", data=data[5000:6000], headers=AUTH)
+    assert gap.status_code == 409 and "1000 bytes have come so far" in gap.get_json()["error"]
+    bad = client.put("/api/v1/jobs/1/recording?offset=-1", data=b"x", headers=AUTH)
+    assert bad.status_code == 400
+    rest = put_in_parts(client, "recording", data)  # from offset 0 again: a new upload replaces it
+    assert rest.status_code == 201, rest.get_json()
+    assert sorted(p.name for p in (vod_folder(app) / "1").iterdir()) == ["recording.ts"]
 
 
 def test_a_job_for_an_upload_that_never_came_is_refused(client, webapp_stub):

@@ -31,7 +31,13 @@ class VodTestCase(BaseTestCase):
     def _folders(self, tmp_path, demo_segments):
         self.tmp_path, self.demo_segments = tmp_path, demo_segments
         self.uploads = tmp_path / "vod-uploads"
-        with override_settings(VOD_UPLOAD_DIR=self.uploads, ALLOWED_SOURCE_HOSTS=["127.0.0.1:8089"]):
+        settings = override_settings(
+            VOD_UPLOAD_DIR=self.uploads,
+            ALLOWED_SOURCE_HOSTS=["127.0.0.1:8089"],
+            VOD_MAX_RECORDING_BYTES=10_000_000,  # off by default: waitress reads a body before the session
+            VOD_UPLOAD_CHUNK_BYTES=1_000_000,  # the 1.7 MB demo clip goes to the server in two parts
+        )
+        with settings:
             yield
 
     def setUp(self):
@@ -90,6 +96,14 @@ class VodFormTestCase(VodTestCase):
         self.assertEqual([p.name for p in self.kept_uploads()], [stream.recording_upload])
         self.client.post(f"/streams/{stream.id}/delete/")
         self.assertEqual(self.kept_uploads(), [])
+
+    def test_recording_uploads_are_off_unless_a_size_is_allowed(self):
+        with override_settings(VOD_MAX_RECORDING_BYTES=0):
+            self.assertNotContains(self.client.get("/"), "upload a recording")
+            r = self.add_vod("", recording=chat_upload(GAMEPLAY.read_bytes(), "a.mp4"))
+        self.assertContains(r, "Give either a link to the past broadcast or a recording to upload.")
+        self.assertEqual(self.kept_uploads(), [])
+        self.assertContains(self.client.get("/"), "upload a recording")
 
     def test_a_chat_file_over_the_limit_is_refused(self):
         with override_settings(VOD_MAX_CHAT_BYTES=1000):

@@ -111,12 +111,21 @@ def upload_recording(stream_id: int, path: Path) -> dict[str, Any]:
 
 
 def _upload(path: str, file: Path, timeout: tuple[float, float]) -> dict[str, Any]:
+    """PUT `file` in parts of VOD_UPLOAD_CHUNK_BYTES (the server takes no big bodies: its web
+    server reads a whole body before the token is checked); the last part's answer is the result."""
+    size, part = file.stat().st_size, max(1, settings.VOD_UPLOAD_CHUNK_BYTES)
     with open(file, "rb") as body:
-        response = _request("PUT", path, timeout=timeout, data=body)
-    answer = _json(response)
-    if response.status_code != 201 or not isinstance(answer, dict):
-        raise ProcessingServerError(_error_text(response, answer), response.status_code)
-    return answer
+        offset = 0
+        while True:
+            chunk = body.read(part)
+            last = offset + len(chunk) >= size
+            response = _request("PUT", path, timeout=timeout, data=chunk, params={"offset": offset, "last": int(last)})
+            answer = _json(response)
+            if response.status_code not in ((201,) if last else (202,)) or not isinstance(answer, dict):
+                raise ProcessingServerError(_error_text(response, answer), response.status_code)
+            if last:
+                return answer
+            offset += len(chunk)
 
 
 def delete_job(stream_id: int) -> None:

@@ -94,6 +94,8 @@ class AddVodForm(forms.Form):
     def __init__(self, user: AbstractBaseUser, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        if settings.VOD_MAX_RECORDING_BYTES <= 0:  # recording uploads are off on this site
+            del self.fields["recording"]
 
     def clean_vod_source(self) -> str:
         text = self.cleaned_data["vod_source"].strip()
