@@ -96,6 +96,8 @@ def upload_vod_file(stream_id: int, what: str):
     request.max_content_length = config["VOD_UPLOAD_CHUNK_BYTES"]  # this route's own limit
     data_dir = Path(config["DATA_DIR"])
     limit = config["VOD_MAX_CHAT_BYTES" if what == "chat" else "VOD_MAX_RECORDING_BYTES"]
+    if limit <= 0:
+        return error(f"{what} uploads are off on this server (VOD_MAX_{what.upper()}_BYTES = 0)", 403)
     try:
         upload = vod_files.append_part(data_dir, stream_id, what, request.stream, int(offset), limit)
         if last == "0":

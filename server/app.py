@@ -99,8 +99,8 @@ def default_config() -> dict:
         "RENDER_THREADS": setting("RENDER_THREADS", 1, int),
         # A past broadcast's chat file (PUT /api/v1/jobs/<id>/chat): bigger ones are refused (413)
         "VOD_MAX_CHAT_BYTES": setting("VOD_MAX_CHAT_BYTES", 32 * 1024 * 1024, int),
-        # An uploaded recording (PUT /api/v1/jobs/<id>/recording): bigger ones are refused (413)
-        "VOD_MAX_RECORDING_BYTES": setting("VOD_MAX_RECORDING_BYTES", 4 * 1024**3, int),
+        # An uploaded recording (PUT /api/v1/jobs/<id>/recording): bigger ones are refused (413); 0 = off
+        "VOD_MAX_RECORDING_BYTES": setting("VOD_MAX_RECORDING_BYTES", 0, int),
         # Uploads come in parts of at most this much: the only request bodies over SERVER_MAX_REQUEST_BYTES
         "VOD_UPLOAD_CHUNK_BYTES": setting("VOD_UPLOAD_CHUNK_BYTES", 1024 * 1024, int),
     }

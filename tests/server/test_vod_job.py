@@ -30,7 +30,7 @@ def vod(demo_segments, tmp_path):
 
 @pytest.fixture
 def app(make_app, vod):
-    return make_app(ALLOWED_SOURCE_HOSTS=[f"127.0.0.1:{vod.port}"])
+    return make_app(ALLOWED_SOURCE_HOSTS=[f"127.0.0.1:{vod.port}"], VOD_MAX_RECORDING_BYTES=10_000_000)
 
 
 @pytest.fixture
@@ -221,6 +221,12 @@ def test_uploads_come_in_parts_no_bigger_than_the_part_limit_and_in_order(app, c
     rest = put_in_parts(client, "recording", data)  # from offset 0 again: a new upload replaces it
     assert rest.status_code == 201, rest.get_json()
     assert sorted(p.name for p in (vod_folder(app) / "1").iterdir()) == ["recording.ts"]
+
+
+def test_recording_uploads_are_off_unless_a_size_is_allowed(make_app, vod):
+    client = make_app(ALLOWED_SOURCE_HOSTS=[f"127.0.0.1:{vod.port}"]).test_client()
+    answer = client.put("/api/v1/jobs/1/recording", data=b"x", headers=AUTH)
+    assert answer.status_code == 403 and "recording uploads are off" in answer.get_json()["error"]
 
 
 def test_a_job_for_an_upload_that_never_came_is_refused(client, webapp_stub):

@@ -203,7 +203,7 @@ class VodHandOverTestCase(VodTestCase):
             "SERVER_API_TOKEN": SERVER_TOKEN, "INGEST_API_TOKEN": "vod-test-ingest-token-0123456789abcdefghijkl",
             "DATA_DIR": self.tmp_path / "data", "MEDIA_ROOT": self.tmp_path / "media", "SEGMENT_SECONDS": 4.0,
             "ALLOWED_SOURCE_HOSTS": [f"127.0.0.1:{self.vod.port}"], "ALLOWED_CALLBACK_HOSTS": ["127.0.0.1"],
-            "CHAT_SENTIMENT_BACKEND": "lexicon", "REPORT_RETRY_MAX_S": 0.5,
+            "CHAT_SENTIMENT_BACKEND": "lexicon", "REPORT_RETRY_MAX_S": 0.5, "VOD_MAX_RECORDING_BYTES": 10_000_000,
         })  # fmt: skip
         self.app = app
         http = make_server("127.0.0.1", 0, app, threaded=True)
