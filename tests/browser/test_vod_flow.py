@@ -7,6 +7,7 @@ and neither the webapp nor the server keeps the chat file afterwards."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import replace
@@ -23,6 +24,8 @@ from server.demo.stack import Stack, free_port
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_CHAT = ROOT / "server" / "demo" / "media" / "xqcow-2019-09-15.irc.gz"
 PASSWORD = "correct-horse-42"
+# Where a screenshot of the status panel mid-run is written for docs/webapp.md, when asked for.
+DOCS_SHOT = os.environ.get("HIGHLIGHTS_VOD_DOCS_SCREENSHOT")
 RUN_TIMEOUT_S = 300  # 240 s of recording; ~30 s alone, the machine is shared
 
 
@@ -111,6 +114,8 @@ def test_a_past_broadcast_with_its_chat_log_is_analysed_in_the_browser(stack, vo
             now = text.text_content() or ""
             if not seen or seen[-1] != now:
                 seen.append(now)
+                if DOCS_SHOT and re.fullmatch(r"[1-9]\d% · about \d+ s left", now) and not Path(DOCS_SHOT).exists():
+                    page.locator("#stream .status").screenshot(path=DOCS_SHOT)
             if "finished" in now:
                 break
             time.sleep(0.3)
