@@ -14,6 +14,7 @@ from server_app import AUTH, job_body
 from vod_playlist import VodServer, write_vod_playlist
 from waiting import wait_for
 
+from server.chat.logs import read_chat_file
 from server.validation import ValidationError, validate_job
 
 DEMO_CHAT = Path(__file__).resolve().parents[2] / "server" / "demo" / "media" / "xqcow-2019-09-15.irc.gz"
@@ -81,6 +82,10 @@ def test_a_past_broadcast_with_its_chat_file_is_analysed_to_the_end_faster_than_
     )
     assert not vod_folder(app).exists(), "the chat file is deleted when its analysis ends"
     assert not (Path(app.config["DATA_DIR"]) / "segments" / "1").exists(), "and the ring buffer"
+    log = read_chat_file(DEMO_CHAT)
+    said = [m.text for m in log.messages if m.ts < log.video_start + 130 and len(m.text) >= 12]
+    sent = json.dumps(webapp_stub.requests)
+    assert said and not [text for text in said if json.dumps(text)[1:-1] in sent], "counts and scores, no messages"
     assert client.get("/api/v1/jobs/1", headers=AUTH).status_code == 404, "a finished VOD leaves the server"
 
 
