@@ -5,10 +5,12 @@ server and keeps no copy, shows the VOD's progress, and is scoped to its owner l
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.test import Client, override_settings
+from django.utils import timezone
 from vod_playlist import VodServer, write_vod_playlist
 from werkzeug.serving import make_server
 
@@ -170,6 +172,14 @@ class VodProgressTestCase(VodTestCase):
         Stream.objects.filter(pk=stream.pk).update(state=Stream.FINISHED, progress=1.0, eta_s=0.0)
         self.assertContains(self.client.get(f"/streams/{stream.id}/"), "100% · finished")
         self.assertNotContains(self.client.get(f"/streams/{self.stream.id}/"), "VOD", msg_prefix="a live stream")
+
+    def test_a_vod_the_server_stopped_reporting_says_so_and_what_to_do(self):
+        stream = Stream.objects.create(owner=self.alice, source="https://www.twitch.tv/videos/7", kind=Stream.KIND_VOD,
+                                       state=Stream.LIVE, progress=0.3)  # fmt: skip
+        Stream.objects.filter(pk=stream.pk).update(updated=timezone.now() - timedelta(minutes=5))
+        note = self.client.get(f"/streams/{stream.id}/status.json").json()["quiet_note"]
+        self.assertEqual(note, "No progress from the processing server for 5 minutes: it may be down, or it "
+                               "restarted and lost this past broadcast; delete it and add it again.")  # fmt: skip
 
     @override_settings(INGEST_API_TOKEN="ingest-s3cret")
     def test_the_ingest_api_takes_a_vods_progress_and_its_end(self):

@@ -57,14 +57,20 @@ QUIET_AFTER = timedelta(seconds=90)
 
 
 def quiet_note(stream: Stream, now: datetime | None = None) -> str | None:
-    """Words for a live stream the server has sent no segment for in a while, else None."""
-    if stream.state != Stream.LIVE or stream.is_vod:  # a VOD reports progress instead
+    """Words for a live stream (or a VOD being read) the server has sent no segment for in a
+    while, else None."""
+    if stream.state != Stream.LIVE:
         return None
     last = stream.segments.aggregate(last=Max("end_utc"))["last"] or stream.updated
     quiet = (now or timezone.now()) - last
     if quiet < QUIET_AFTER:
         return None
     minutes = max(1, int(quiet.total_seconds() // 60))
+    if stream.is_vod:  # a restarted server does not resume a VOD (server/vod.py)
+        return (
+            f"No progress from the processing server for {minutes} minute{'s' if minutes != 1 else ''}: "
+            "it may be down, or it restarted and lost this past broadcast; delete it and add it again."
+        )
     return (
         f"No new segment from the processing server for {minutes} minute{'s' if minutes != 1 else ''}: "
         "it may be down or may have lost this stream, so the state shown may be out of date."
