@@ -99,6 +99,22 @@ DEFAULT_FROM_EMAIL = "highlights@localhost"
 # own HLS server's port.
 ALLOWED_SOURCE_HOSTS = []
 
+# --- Both: past broadcasts (VODs; docs/webapp.md, "Past broadcasts") -------------------------------
+# The biggest chat file (TwitchDownloader JSON or raw IRC log, maybe gzipped: gzip a bigger one) and
+# recording one may upload; bigger ones are refused in words (the webapp's form) or with 413 (the
+# server's API). The webapp's waitress reads a whole request body before Django knows who sent it,
+# so its body limit becomes WEBAPP_MAX_REQUEST_BYTES or the two added up, whichever is bigger: that
+# is also what anyone may send. Recording uploads are therefore off in the webapp (0) unless you
+# allow a size; the server's own default is 4 GB (it takes uploads in parts, below).
+VOD_MAX_CHAT_BYTES = 33554432  # 32 MB
+VOD_MAX_RECORDING_BYTES = 0  # 0 = no recording uploads (links only); e.g. 4294967296 for 4 GB
+# The webapp sends each upload to the server in parts of at most this size, the only request bodies
+# the server takes above SERVER_MAX_REQUEST_BYTES (its waitress limit is the bigger of the two).
+VOD_UPLOAD_CHUNK_BYTES = 1048576
+# Webapp: where uploads wait (random names) until the processing server has them; deleted then, or
+# with the stream. The server keeps its copies in DATA_DIR/vod/<stream id>/ until the analysis ends.
+VOD_UPLOAD_DIR = "var/vod-uploads"
+
 # --- Processing server (Flask) -------------------------------------------------------------------
 SERVER_HOST = "127.0.0.1"  # bind address; keep loopback unless a proxy fronts it
 SERVER_PORT = 5000

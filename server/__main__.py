@@ -22,7 +22,8 @@ def main() -> None:
             host=app.config["SERVER_HOST"],
             port=app.config["SERVER_PORT"],
             threads=8,
-            max_request_body_size=app.config["SERVER_MAX_REQUEST_BYTES"],
+            # a VOD upload's parts may be bigger; every other route keeps SERVER_MAX_REQUEST_BYTES
+            max_request_body_size=max(app.config["SERVER_MAX_REQUEST_BYTES"], app.config["VOD_UPLOAD_CHUNK_BYTES"]),
         )
     finally:
         shutdown(app)

@@ -75,7 +75,7 @@ def analyze(
     featurizer.audio_tags = tagger.features
     featurizer.tag_reference_every = REFERENCE_EVERY if tagger.candidates_only else 1
     selector = HighlightSelector(per_hour or model.per_hour)
-    chat = _ChatIndex(log_) if log_ is not None else None
+    chat = ChatIndex(log_) if log_ is not None else None
     segments, picked = [], []
     if video is None and log_ is None:
         raise ValueError("give a video, a chat log or both")
@@ -119,8 +119,10 @@ def _chat_span(chat_log: ChatLog, t0: float) -> float:
     return max(times) - t0
 
 
-class _ChatIndex:
-    """A chat log's messages and events, found per reaction window by bisection (8-hour VODs)."""
+class ChatIndex:
+    """A chat log's messages and events, found per reaction window by bisection (8-hour VODs).
+
+    Also a VOD job's chat (server/vod.py), with its (lag, length) reaction window."""
 
     def __init__(self, chat_log: ChatLog):
         self.messages = sorted(chat_log.messages, key=lambda m: m.ts)
@@ -128,8 +130,9 @@ class _ChatIndex:
         self.message_times = [m.ts for m in self.messages]
         self.event_times = [e.ts for e in self.events]
 
-    def reacting_to(self, start: float) -> tuple[list, list]:
-        lo, hi = reaction_window(start)
+    def reacting_to(self, start: float, window: tuple[float, float] | None = None) -> tuple[list, list]:
+        """Messages and events reacting to a segment starting at `start` (the chat log's clock)."""
+        lo, hi = reaction_window(start, *window) if window else reaction_window(start)
         return between(self.messages, self.message_times, lo, hi), between(self.events, self.event_times, lo, hi)
 
 

@@ -9,7 +9,7 @@ from flask import Flask, abort, jsonify, send_from_directory
 
 from appconfig import ROOT, as_bool, as_list, check_secret, is_debug, setting
 from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S
-from server import api
+from server import api, vod_files
 from server.cleanup import StorageJanitor, remove_stale_ring_buffers
 from server.cluster import ClusterJobManager, check_executor
 from server.features.audio_tags import DEFAULT_CLASSES, parse_classes
@@ -97,6 +97,12 @@ def default_config() -> dict:
         "RENDER_WORKERS": setting("RENDER_WORKERS", 1, int),
         "RENDER_NICENESS": setting("RENDER_NICENESS", 10, int),
         "RENDER_THREADS": setting("RENDER_THREADS", 1, int),
+        # A past broadcast's chat file (PUT /api/v1/jobs/<id>/chat): bigger ones are refused (413)
+        "VOD_MAX_CHAT_BYTES": setting("VOD_MAX_CHAT_BYTES", 32 * 1024 * 1024, int),
+        # An uploaded recording (PUT /api/v1/jobs/<id>/recording): bigger ones are refused (413); 0 = off
+        "VOD_MAX_RECORDING_BYTES": setting("VOD_MAX_RECORDING_BYTES", 0, int),
+        # Uploads come in parts of at most this much: the only request bodies over SERVER_MAX_REQUEST_BYTES
+        "VOD_UPLOAD_CHUNK_BYTES": setting("VOD_UPLOAD_CHUNK_BYTES", 1024 * 1024, int),
     }
 
 
@@ -119,6 +125,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         storage, data_dir / "storage-deletes.json", config["STORAGE_DELETE_GRACE_S"], config["STORAGE_RETENTION_DAYS"]
     )
     remove_stale_ring_buffers(data_dir)  # no job runs yet
+    vod_files.remove_all(data_dir)  # VOD jobs are not resumed: their chat files are not wanted
     worker, tagger, ctx = runtime.model_worker, runtime.audio_tagger, runtime.ctx
     store = JobStore(data_dir / "jobs.json") if persist else None
     jobs: JobManager | ClusterJobManager

@@ -185,13 +185,16 @@ class LiveSegmenter:
         self.read_timeout = read_timeout
         # The best rendition's pieces, for the clips; empty while the channel offers one rendition.
         self.export = ExportRing(folder / "export", ring_size * segment_seconds)
+        # How the stream is opened: streamlink; a VOD job (server/vod.py) paces the readers to its
+        # scoring, or reads an uploaded recording instead.
+        self.opener: Callable[[str, float, tuple[str, ...]], Opened] = open_stream
 
     def run(
         self, stop: threading.Event, first_seq: int, offset_s: float, on_segment: Callable[[Segment], None]
     ) -> None:
         """Emit each finished segment to `on_segment`; return when the stream ends or on stop."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        opened = open_stream(self.url, self.read_timeout, self.allowed_hosts)
+        opened = self.opener(self.url, self.read_timeout, self.allowed_hosts)
         log.info("ingest %s: %s", self.folder.name, opened.description)
         self.export.restart()  # a new connection: its timestamps may have jumped
         head = _read_head(opened.analysed)

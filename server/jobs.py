@@ -67,6 +67,8 @@ class JobContext:
 
 
 class StreamJob:
+    STATUS_KEYS: tuple[str, ...] = ("state", "segments_done", "last_error", "degraded")  # what a status report holds
+
     def __init__(self, request: JobRequest, ctx: JobContext, next_seq: int = 0, offset_s: float = 0.0):
         """`next_seq`/`offset_s`: where a job resumed after a server restart goes on (server/job_store.py)."""
         self.request = request
@@ -261,7 +263,7 @@ class StreamJob:
                 self._stream_ended()
                 continue
             # Viewers react after they see it: wait until the segment's reaction window has closed.
-            if self._stop.wait(max(reaction_window(segment.start_utc, *self.ctx.reaction_window)[1] - time.time(), 0)):
+            if self._stop.wait(max(self._reactions_close_at(segment) - time.time(), 0)):
                 return
             try:
                 self._process(segment)
@@ -271,10 +273,7 @@ class StreamJob:
                 log.exception("stream %s: segment %d failed", self.stream_id, segment.seq)
 
     def _process(self, segment: Segment) -> None:
-        lo, hi = reaction_window(segment.start_utc, *self.ctx.reaction_window)
-        chat = self._chat_buffer.window(lo, hi) if self.chat else None
-        events = self._chat_buffer.events(lo, hi) if self.chat else None
-        self._chat_buffer.prune(segment.start_utc - 60)
+        chat, events = self._reactions(segment)
         model = self.ctx.model()  # reloaded by the ModelStore when its file changes
         self._selector.set_per_hour(self._per_hour(model))
         scored = score_window(
@@ -315,6 +314,19 @@ class StreamJob:
             self._report_status()  # e.g. chat dropped, or a new model file was refused
         if highlight:
             self._publish(highlight)
+
+    def _reactions_close_at(self, segment: Segment) -> float:
+        """Epoch time when the chat reacting to `segment` is all in (a VOD's chat file: at once)."""
+        return reaction_window(segment.start_utc, *self.ctx.reaction_window)[1]
+
+    def _reactions(self, segment: Segment) -> tuple[list | None, list | None]:
+        """The chat messages and hype events reacting to `segment`; (None, None) without chat."""
+        if not self.chat:
+            return None, None
+        lo, hi = reaction_window(segment.start_utc, *self.ctx.reaction_window)
+        chat, events = self._chat_buffer.window(lo, hi), self._chat_buffer.events(lo, hi)
+        self._chat_buffer.prune(segment.start_utc - 60)
+        return chat, events
 
     def _stream_ended(self) -> None:
         """The stream went off the air: a moment still going on at its end is a highlight too."""
@@ -374,7 +386,7 @@ class StreamJob:
     def _report_status(self) -> None:
         job = self.to_dict()
         self._reported_degraded = job["degraded"]
-        self._post("status", {k: job[k] for k in ("state", "segments_done", "last_error", "degraded")})
+        self._post("status", {k: job[k] for k in self.STATUS_KEYS})
 
     def _post(self, kind: str, payload: dict) -> None:
         self.ctx.reporter.post(self.stream_id, self._callback(kind), payload)

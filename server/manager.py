@@ -13,6 +13,7 @@ from dataclasses import replace
 from server.job_store import JobStore, SavedJob
 from server.jobs import JobContext, StreamJob
 from server.validation import JobRequest
+from server.vod import VodJob
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,13 @@ class JobManager:
                 return existing, False
             if len(self._jobs) >= self.max_jobs:
                 raise OverflowError(f"this server already runs {self.max_jobs} streams")
-            job = StreamJob(request, self.ctx, next_seq, offset_s)
+            job = (
+                VodJob(request, self.ctx) if request.kind == "vod" else StreamJob(request, self.ctx, next_seq, offset_s)
+            )
             self._jobs[request.stream_id] = job
-        if self.store is not None:
+        if isinstance(job, VodJob):
+            job.on_finish = self._finished  # never saved: a VOD job is not resumed (server/vod.py)
+        elif self.store is not None:
             try:
                 self._save(job, add=True)
             except OSError as exc:  # disk full: a job that is not on disk would resume nowhere
@@ -81,6 +86,12 @@ class JobManager:
         job.stop()
         log.info("stream %s: job stopped", stream_id)
         return True
+
+    def _finished(self, job: VodJob) -> None:
+        """A VOD job is done (on its own thread: no join): it leaves the list, its slot is free."""
+        with self._lock:
+            if self._jobs.get(job.stream_id) is job:
+                del self._jobs[job.stream_id]
 
     def get(self, stream_id: int) -> StreamJob | None:
         return self._jobs.get(stream_id)

@@ -11,6 +11,10 @@ from allowlist import host_port, url_allowed
 from metamodel.selection import validate_per_hour
 
 CHANNEL_RE = re.compile(r"^[a-zA-Z0-9_]{3,25}$")
+# A past broadcast on Twitch: streamlink's twitch plugin opens it like a channel (Twitch's hosts).
+TWITCH_VIDEO_RE = re.compile(r"^https://(?:www\.|m\.)?twitch\.tv/videos/(\d{1,20})$")
+KINDS = ("live", "vod")
+UPLOADED = "upload"  # a VOD's source: the recording uploaded for it (PUT /api/v1/jobs/<id>/recording)
 MAX_STREAM_ID = 2**63 - 1  # the webapp's ids are 64-bit database keys
 
 
@@ -26,6 +30,7 @@ class JobRequest:
     chat_channel: str | None
     callback_base: str
     per_hour: float | None = None  # the user's highlight budget for this stream; None = the model's
+    kind: str = "live"  # "vod": a past broadcast, read once as fast as it can be scored (server/vod.py)
 
 
 def source_host(url: str) -> str:
@@ -73,8 +78,17 @@ def validate_job(
     source = data.get("source")
     if not isinstance(source, str) or not source:
         raise ValidationError("source must be a Twitch channel name or a URL")
-    if CHANNEL_RE.match(source):
+    kind = data.get("kind", "live")
+    if kind not in KINDS:
+        raise ValidationError('kind must be "live" or "vod"')
+    if kind == "vod" and source == UPLOADED:  # before the channel names: "upload" is one
+        stream_url = UPLOADED  # read from DATA_DIR by the VOD job, never fetched
+    elif CHANNEL_RE.match(source):
+        if kind == "vod":
+            raise ValidationError("a past broadcast's source must be a twitch.tv/videos/<id> link or a URL")
         stream_url = twitch_url_template.format(login=source.lower())
+    elif kind == "vod" and TWITCH_VIDEO_RE.match(source):
+        stream_url = source  # reaches Twitch's hosts only (TWITCH_SOURCE_HOSTS), as a channel does
     elif "://" in source:
         source_host(source)  # refuses user info, a missing host, a scheme streamlink is not given
         if not url_allowed(source, allowed_source_hosts):
@@ -98,4 +112,5 @@ def validate_job(
         chat.lower() if chat else None,
         callback.rstrip("/"),
         validate_budget(data.get("highlights_per_hour")),
+        kind,
     )

@@ -49,7 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         application,
         listen=args.listen,
         threads=args.threads,
-        max_request_body_size=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+        # a VOD's uploads may be bigger than any other body (Django limits the rest itself)
+        max_request_body_size=max(
+            settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+            settings.VOD_MAX_CHAT_BYTES + settings.VOD_MAX_RECORDING_BYTES + 65_536,
+        ),
         **extra,
     )
     return 0

@@ -52,6 +52,14 @@ CLIP_STORAGE_URLS = setting("CLIP_STORAGE_URLS", None, as_list) or [
         }
     )
 ]
+# Past broadcasts (docs/webapp.md, "VODs"): a chat file is kept here under a random name only
+# until the processing server has it, and is refused above this size.
+VOD_UPLOAD_DIR = Path(setting("VOD_UPLOAD_DIR", str(VAR_DIR / "vod-uploads")))
+# waitress reads a whole request body before Django sees who sent it, so these two also bound what
+# anyone may send: recording uploads are off (0) unless turned on (docs/webapp.md, "Past broadcasts").
+VOD_MAX_CHAT_BYTES = setting("VOD_MAX_CHAT_BYTES", 32 * 1024 * 1024, int)
+VOD_MAX_RECORDING_BYTES = setting("VOD_MAX_RECORDING_BYTES", 0, int)
+VOD_UPLOAD_CHUNK_BYTES = setting("VOD_UPLOAD_CHUNK_BYTES", 1024 * 1024, int)  # parts sent to the server
 if MAX_STREAMS_PER_USER < 1:
     raise ImproperlyConfigured("MAX_STREAMS_PER_USER must be at least 1")
 

@@ -42,6 +42,7 @@ class DashboardStatusTestCase(BaseTestCase):
                 "id": self.stream.id,
                 "name": "xqcow",
                 "state": "live",
+                "kind": "live",
                 "state_label": "Live",
                 "state_help": "The stream is live and being analysed; new highlights appear below.",
                 "last_error": None,

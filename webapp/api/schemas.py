@@ -12,10 +12,15 @@ COUNT: Schema = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 status: Schema = {
     "type": "object",
     "properties": {
-        "state": {"type": "string", "enum": ["starting", "live", "offline", "error", "stopped"]},
+        "state": {"type": "string", "enum": ["starting", "live", "offline", "error", "stopped", "finished"]},
         "segments_done": COUNT,
         "last_error": {"type": ["string", "null"], "maxLength": 2000},
         "degraded": {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 500}},
+        # A VOD job's progress (docs/contract.md): seconds in the recording, share done, time left.
+        "kind": {"type": "string", "enum": ["live", "vod"]},
+        "duration_s": {"type": ["number", "null"], "minimum": 0},
+        "progress": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "eta_s": {"type": ["number", "null"], "minimum": 0},
     },
     "required": ["state"],
 }

@@ -37,6 +37,9 @@ def status(request: HttpRequest, stream_id: int) -> HttpResponse:
     fields["degraded"] = doc.get("degraded", [])
     if "segments_done" in doc:
         fields["segments_done"] = doc["segments_done"]
+    for name in ("duration_s", "progress", "eta_s"):  # a VOD's progress; absent from a live job's
+        if name in doc:
+            fields[name] = doc[name]
     Stream.objects.filter(pk=stream.pk).update(**fields)
     return JsonResponse({"ok": True})
 

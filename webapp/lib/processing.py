@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 TIMEOUT = (1.0, 3.0)  # seconds: connect (loopback or LAN), read (starting a job is quick)
 STOP_TIMEOUT = (1.0, 10.0)  # DELETE waits for the job's threads and ffmpeg to end
+UPLOAD_TIMEOUT = (1.0, 60.0)  # a VOD's chat file: sent, then parsed by the server before it answers
+RECORDING_TIMEOUT = (1.0, 600.0)  # a recording: sent, probed and remuxed (a stream copy) before the answer
 BREAKER_FAILURES = 3  # calls in a row that found the server dead or hung before the breaker opens
 BREAKER_RESET_S = 15.0  # seconds the breaker stays open before one trial call
 
@@ -61,10 +64,13 @@ class ProcessingServerError(Exception):
         return self.status == 400
 
 
-def create_job(stream_id: int, source: str, chat_channel: str | None, per_hour: float | None = None) -> dict[str, Any]:
+def create_job(
+    stream_id: int, source: str, chat_channel: str | None, per_hour: float | None = None, kind: str = "live"
+) -> dict[str, Any]:
     """Ask the server to start tracking a stream; return the job it reports.
 
-    `per_hour` is the user's highlight budget for this stream (None: the model's).
+    `per_hour` is the user's highlight budget for this stream (None: the model's); `kind` "vod":
+    a past broadcast, analysed once (its chat file, if any, sent first with `upload_chat`).
     """
     payload: dict[str, Any] = {
         "stream_id": stream_id,
@@ -73,6 +79,8 @@ def create_job(stream_id: int, source: str, chat_channel: str | None, per_hour: 
         "callback_base": settings.WEBAPP_PUBLIC_URL,
         "highlights_per_hour": per_hour,
     }
+    if kind != "live":
+        payload["kind"] = kind  # absent for a live stream: what servers before VODs understand
     response = _request("POST", "/api/v1/jobs", json=payload)
     job = _json(response)
     if response.status_code not in (200, 201) or not isinstance(job, dict):
@@ -90,6 +98,34 @@ def set_budget(stream_id: int, per_hour: float | None) -> dict[str, Any] | None:
     if response.status_code != 200 or not isinstance(job, dict):
         raise ProcessingServerError(_error_text(response, job), response.status_code)
     return job
+
+
+def upload_chat(stream_id: int, path: Path) -> dict[str, Any]:
+    """Hand a VOD's chat file to the server (PUT /api/v1/jobs/<id>/chat), streamed from disk."""
+    return _upload(f"/api/v1/jobs/{stream_id}/chat", path, UPLOAD_TIMEOUT)
+
+
+def upload_recording(stream_id: int, path: Path) -> dict[str, Any]:
+    """Hand a VOD's uploaded recording to the server (PUT /api/v1/jobs/<id>/recording), streamed."""
+    return _upload(f"/api/v1/jobs/{stream_id}/recording", path, RECORDING_TIMEOUT)
+
+
+def _upload(path: str, file: Path, timeout: tuple[float, float]) -> dict[str, Any]:
+    """PUT `file` in parts of VOD_UPLOAD_CHUNK_BYTES (the server takes no big bodies: its web
+    server reads a whole body before the token is checked); the last part's answer is the result."""
+    size, part = file.stat().st_size, max(1, settings.VOD_UPLOAD_CHUNK_BYTES)
+    with open(file, "rb") as body:
+        offset = 0
+        while True:
+            chunk = body.read(part)
+            last = offset + len(chunk) >= size
+            response = _request("PUT", path, timeout=timeout, data=chunk, params={"offset": offset, "last": int(last)})
+            answer = _json(response)
+            if response.status_code not in ((201,) if last else (202,)) or not isinstance(answer, dict):
+                raise ProcessingServerError(_error_text(response, answer), response.status_code)
+            if last:
+                return answer
+            offset += len(chunk)
 
 
 def delete_job(stream_id: int) -> None:

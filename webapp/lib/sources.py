@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from allowlist import host_port, url_allowed
 
 LOGIN_RE = re.compile(r"[a-zA-Z0-9_]{3,25}")
+TWITCH_VIDEO_PATH_RE = re.compile(r"/videos/(\d{1,20})")
 TWITCH_HOSTS = frozenset({"twitch.tv", "www.twitch.tv", "m.twitch.tv"})
 URL_SCHEMES = ("http", "https", "hls")
 MAX_SOURCE_LENGTH = 500
@@ -63,6 +64,28 @@ def parse_source(text: str, allowed_hosts: list[str]) -> Source:
             "underscores) nor a URL starting with http://, https:// or hls://."
         )
     return Source(URL, _checked_url(text, allowed_hosts))
+
+
+def parse_vod_source(text: str, allowed_hosts: list[str]) -> str:
+    """A past broadcast: a Twitch video link (normalised to https://www.twitch.tv/videos/<id>, as
+    the server expects) or an allowed stream URL (an ended HLS playlist); else SourceError."""
+    text = text.strip()
+    if not text:
+        raise SourceError("Enter a link to a past broadcast, like https://www.twitch.tv/videos/123456789.")
+    if len(text) > MAX_SOURCE_LENGTH:
+        raise SourceError(f"That is too long for a source ({MAX_SOURCE_LENGTH} characters at most).")
+    if _looks_like_twitch(text):
+        parts = urlsplit(text if "://" in text else "https://" + text)
+        found = TWITCH_VIDEO_PATH_RE.fullmatch(parts.path.rstrip("/"))
+        if parts.scheme.lower() not in ("http", "https") or not found:
+            raise SourceError("A Twitch link to a past broadcast looks like https://www.twitch.tv/videos/123456789.")
+        return f"https://www.twitch.tv/videos/{found[1]}"
+    if "://" not in text:
+        raise SourceError(
+            "A past broadcast is a link: https://www.twitch.tv/videos/<number>, or an http://, https:// "
+            "or hls:// URL of a recording's playlist."
+        )
+    return _checked_url(text, allowed_hosts)
 
 
 def _looks_like_twitch(text: str) -> bool:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from webapp.lib import processing
+from webapp.streams import vod_uploads
 from webapp.streams.models import Stream
 
 log = logging.getLogger(__name__)
@@ -26,19 +27,37 @@ def start_job(stream: Stream) -> bool:
     Stream.objects.filter(pk=stream.pk).update(job_attempt_at=now)
     stream.job_attempt_at = now
     try:
-        job = processing.create_job(stream.pk, stream.source, stream.chat_channel, stream.chosen_budget())
+        # A VOD's uploads go first: the job reads them when it starts.
+        if stream.recording_upload:
+            processing.upload_recording(stream.pk, vod_uploads.path_of(stream.recording_upload))
+        if stream.chat_upload:
+            processing.upload_chat(stream.pk, vod_uploads.path_of(stream.chat_upload))
+        job = processing.create_job(
+            stream.pk, stream.server_source, stream.chat_channel, stream.chosen_budget(), kind=stream.kind
+        )
     except processing.ProcessingServerError as exc:
         log.warning("job for stream %s not started: %s (HTTP %s)", stream.pk, exc, exc.status)
         if exc.rejected:
             stream.state, stream.last_error = Stream.ERROR, f"The processing server refused this stream: {exc}"
         else:
             stream.state, stream.last_error = Stream.WAITING, f"Could not start yet: {exc}. Retrying."
+        if exc.rejected:
+            _drop_uploads(stream)
         _save_if_waiting(stream)
         return exc.rejected
     log.info("job for stream %s started: %s", stream.pk, job.get("state"))
+    _drop_uploads(stream)  # the server has them now, and deletes them when its analysis ends
     stream.apply_job(job)
     _save_if_waiting(stream)
     return True
+
+
+def _drop_uploads(stream: Stream) -> None:
+    if stream.chat_upload or stream.recording_upload:
+        vod_uploads.delete_upload(stream.chat_upload)
+        vod_uploads.delete_upload(stream.recording_upload)
+        Stream.objects.filter(pk=stream.pk).update(chat_upload="", recording_upload="")
+        stream.chat_upload = stream.recording_upload = ""
 
 
 def _save_if_waiting(stream: Stream) -> None:

@@ -7,6 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+UPLOADED = "upload"  # docs/contract.md: a VOD job reads the recording uploaded for it
+UPLOAD_PREFIX = "Uploaded recording: "  # how an uploaded recording's stream is named
+
 
 class Stream(models.Model):
     WAITING = "waiting"
@@ -15,6 +18,7 @@ class Stream(models.Model):
     OFFLINE = "offline"
     ERROR = "error"
     STOPPED = "stopped"
+    FINISHED = "finished"  # a past broadcast analysed to its end
     STATES = [
         (WAITING, "Waiting for server"),
         (STARTING, "Starting"),
@@ -22,9 +26,12 @@ class Stream(models.Model):
         (OFFLINE, "Offline"),
         (ERROR, "Error"),
         (STOPPED, "Stopped"),
+        (FINISHED, "Finished"),
     ]
     # The states the server may report (all but WAITING, which only the webapp sets).
-    SERVER_STATES = [STARTING, LIVE, OFFLINE, ERROR, STOPPED]
+    SERVER_STATES = [STARTING, LIVE, OFFLINE, ERROR, STOPPED, FINISHED]
+    KIND_LIVE, KIND_VOD = "live", "vod"
+    KINDS = [(KIND_LIVE, "Live stream"), (KIND_VOD, "VOD (past broadcast)")]
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="streams")
     source = models.CharField(max_length=500, help_text="Twitch login or stream URL, as sent to the server")
@@ -36,6 +43,14 @@ class Stream(models.Model):
     # The score the server's selector held the latest segment to (the timeline's dashed line);
     # None while it warms up. The ingest contract still calls it "threshold".
     bar = models.FloatField(null=True, blank=True, default=None)
+    kind = models.CharField(max_length=4, choices=KINDS, default=KIND_LIVE)
+    # A VOD's progress as the server reports it: seconds of the recording, share done, time left.
+    duration_s = models.FloatField(null=True, blank=True, default=None)
+    progress = models.FloatField(null=True, blank=True, default=None)
+    eta_s = models.FloatField(null=True, blank=True, default=None)
+    # A VOD's chat file, kept (random name, under VOD_UPLOAD_DIR) only until the server has it.
+    chat_upload = models.CharField(max_length=100, blank=True, default="")
+    recording_upload = models.CharField(max_length=100, blank=True, default="")  # the same, for a recording
     # When the webapp last tried to register the job with the server (for the retry delay).
     job_attempt_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -55,6 +70,21 @@ class Stream(models.Model):
         """What the user sees: the channel login or the URL."""
         return self.source
 
+    @property
+    def is_vod(self) -> bool:
+        return self.kind == self.KIND_VOD
+
+    @property
+    def server_source(self) -> str:
+        """The source as the server takes it: "upload" for a recording uploaded with the stream."""
+        return UPLOADED if self.is_vod and self.source.startswith(UPLOAD_PREFIX) else self.source
+
+    def state_label(self) -> str:
+        """The state in words: a VOD being read is "Processing", not "Live"."""
+        if self.is_vod and self.state == self.LIVE:
+            return "Processing"
+        return self.get_state_display()
+
     def chosen_budget(self) -> float | None:
         """The owner's highlight budget for this stream (highlights per hour), or None (the model's).
 
@@ -73,6 +103,9 @@ class Stream(models.Model):
         self.degraded = [str(d) for d in degraded] if isinstance(degraded, list) else []
         if isinstance(job.get("segments_done"), int) and job["segments_done"] >= 0:
             self.segments_done = job["segments_done"]
+        for name in ("duration_s", "progress", "eta_s"):  # a VOD's progress
+            if isinstance(job.get(name), (int, float)) and not isinstance(job[name], bool) and job[name] >= 0:
+                setattr(self, name, float(job[name]))
 
 
 class Segment(models.Model):

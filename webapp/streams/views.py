@@ -18,9 +18,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from webapp.lib import processing
 from webapp.streams import jobs
-from webapp.streams.forms import AddStreamForm
+from webapp.streams.forms import AddStreamForm, AddVodForm
 from webapp.streams.models import Stream
 from webapp.streams.renders import render_json
+from webapp.streams.vod_uploads import delete_upload
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,19 @@ STATE_HELP = {
     "highlights start by themselves when it goes live.",
     Stream.ERROR: "The processing server reported an error.",
     Stream.STOPPED: "Tracking has stopped.",
+    Stream.FINISHED: "The past broadcast has been analysed to its end.",
 }
+# A past broadcast is read once, faster than real time: its states read differently.
+VOD_STATE_HELP = {
+    **STATE_HELP,
+    Stream.STARTING: "The processing server is opening the recording.",
+    Stream.LIVE: "The recording is being analysed, faster than real time; highlights appear below as they are found.",
+    Stream.OFFLINE: "The recording could not be read to its end.",
+}
+
+
+def state_help(stream: Stream) -> str:
+    return (VOD_STATE_HELP if stream.is_vod else STATE_HELP)[stream.state]
 
 
 # A live job sends a segment every ~10 s (plus the chat lag and scoring): this long without one
@@ -44,7 +57,8 @@ QUIET_AFTER = timedelta(seconds=90)
 
 
 def quiet_note(stream: Stream, now: datetime | None = None) -> str | None:
-    """Words for a live stream the server has sent no segment for in a while, else None."""
+    """Words for a live stream (or a VOD being read) the server has sent no segment for in a
+    while, else None."""
     if stream.state != Stream.LIVE:
         return None
     last = stream.segments.aggregate(last=Max("end_utc"))["last"] or stream.updated
@@ -52,6 +66,11 @@ def quiet_note(stream: Stream, now: datetime | None = None) -> str | None:
     if quiet < QUIET_AFTER:
         return None
     minutes = max(1, int(quiet.total_seconds() // 60))
+    if stream.is_vod:  # a restarted server does not resume a VOD (server/vod.py)
+        return (
+            f"No progress from the processing server for {minutes} minute{'s' if minutes != 1 else ''}: "
+            "it may be down, or it restarted and lost this past broadcast; delete it and add it again."
+        )
     return (
         f"No new segment from the processing server for {minutes} minute{'s' if minutes != 1 else ''}: "
         "it may be down or may have lost this stream, so the state shown may be out of date."
@@ -65,18 +84,28 @@ def _user_streams(request: HttpRequest) -> QuerySet[Stream]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def dashboard(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
+    form, vod_form = AddStreamForm(request.user), AddVodForm(request.user)
+    if request.method == "POST" and request.POST.get("kind") == Stream.KIND_VOD:
+        vod_form = AddVodForm(request.user, request.POST, request.FILES)
+        if vod_form.is_valid() and (stream := _create_vod(request, vod_form)):
+            jobs.start_job(stream)
+            _say_how_it_went(request, stream)
+            return redirect("stream", stream.id)
+    elif request.method == "POST":
         form = AddStreamForm(request.user, request.POST)
         if form.is_valid() and (stream := _create_stream(request, form)):
             jobs.start_job(stream)
             _say_how_it_went(request, stream)
             return redirect("dashboard")
-    else:
-        # No call to the processing server here: waiting streams are retried in the background
-        # (webapp/streams/sync.py), so a hung server never holds a page.
-        form = AddStreamForm(request.user)
+    # No call to the processing server on a GET: waiting streams are retried in the background
+    # (webapp/streams/sync.py), so a hung server never holds a page.
 
-    ctx = {"form": form, "streams": _with_counts(_user_streams(request)), "state_help": STATE_HELP}
+    ctx = {
+        "form": form,
+        "vod_form": vod_form,
+        "streams": _with_counts(_user_streams(request)),
+        "state_help": STATE_HELP,
+    }
     return render(request, "streams/dashboard.html", ctx)
 
 
@@ -93,8 +122,9 @@ def streams_status(request: HttpRequest) -> JsonResponse:
             "id": s.id,
             "name": s.name,
             "state": s.state,
-            "state_label": s.get_state_display(),
-            "state_help": STATE_HELP[s.state],
+            "state_label": s.state_label(),
+            "state_help": state_help(s),
+            "kind": s.kind,
             "last_error": s.last_error or None,
             "quiet_note": quiet_note(s),
             "highlight_count": s.highlight_count,
@@ -119,6 +149,25 @@ def _create_stream(request: HttpRequest, form: AddStreamForm) -> Stream | None:
         return None
 
 
+def _create_vod(request: HttpRequest, form: AddVodForm) -> Stream | None:
+    data = form.cleaned_data
+    source, chat, recording = data["vod_source"], data["chat_upload"], data["recording_upload"]
+    try:
+        return Stream.objects.create(
+            owner=request.user,
+            source=source,
+            kind=Stream.KIND_VOD,
+            chat_channel=None,
+            chat_upload=chat,
+            recording_upload=recording,
+        )
+    except IntegrityError:
+        delete_upload(chat)  # nothing left behind
+        delete_upload(recording)
+        form.add_error("vod_source", f"You already added {source}.")
+        return None
+
+
 def _say_how_it_went(request: HttpRequest, stream: Stream) -> None:
     if stream.state == Stream.WAITING:
         messages.warning(
@@ -128,6 +177,8 @@ def _say_how_it_went(request: HttpRequest, stream: Stream) -> None:
         )
     elif stream.state == Stream.ERROR:
         messages.error(request, f"Saved {stream.name}, but it could not be started: {stream.last_error}")
+    elif stream.is_vod:
+        messages.success(request, f"Analysing the past broadcast {stream.name}.")
     else:
         messages.success(request, f"Now tracking {stream.name}.")
 
@@ -137,7 +188,7 @@ def _say_how_it_went(request: HttpRequest, stream: Stream) -> None:
 def stream_detail(request: HttpRequest, stream_id: int) -> HttpResponse:
     stream = get_object_or_404(_user_streams(request), pk=stream_id)
     highlights = list(stream.highlights.all())
-    ctx = {"stream": stream, "highlights": highlights, "state_help": STATE_HELP[stream.state]}
+    ctx = {"stream": stream, "highlights": highlights, "state_help": state_help(stream)}
     return render(request, "streams/stream.html", ctx)
 
 
@@ -169,8 +220,11 @@ def status_json(stream: Stream, after_seq: int | None = None) -> dict[str, Any]:
         "id": stream.id,
         "name": stream.name,
         "state": stream.state,
-        "state_label": stream.get_state_display(),
-        "state_help": STATE_HELP[stream.state],
+        "state_label": stream.state_label(),
+        "state_help": state_help(stream),
+        "kind": stream.kind,
+        "progress": stream.progress,  # a VOD's: share done (0 to 1), seconds left; None for a live stream
+        "eta_s": stream.eta_s,
         "last_error": stream.last_error or None,
         "degraded": stream.degraded,
         "segments_done": stream.segments_done,
@@ -194,6 +248,8 @@ def delete_stream(request: HttpRequest, stream_id: int) -> HttpResponse:
         # Delete anyway: the server gets 404 on its next report for this stream and stops.
         log.warning("could not stop job %s on the processing server: %s", stream.id, exc)
     name = stream.name
+    delete_upload(stream.chat_upload)  # a VOD's uploads the server never got
+    delete_upload(stream.recording_upload)
     stream.delete()
     messages.success(request, f"Stopped tracking and deleted {name}.")
     return redirect("dashboard")

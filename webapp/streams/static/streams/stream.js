@@ -72,6 +72,25 @@
     $("segments-done").textContent = Math.max(status.segments_done, status.segments.length);
     const count = status.highlights.length;
     $("highlight-count").textContent = `${count} highlight${count === 1 ? "" : "s"}`;
+    renderProgress(status);
+  }
+
+  // A past broadcast's progress: share of the recording analysed and the time left (the same
+  // words as the server-rendered _vod_progress.html).
+  function renderProgress(status) {
+    const bar = $("vod-progress-bar");
+    if (!bar) return;
+    const text = $("vod-progress-text");
+    if (status.state === "finished") {
+      bar.value = 1;
+      text.textContent = "100% · finished";
+    } else if (status.progress === null || status.progress === undefined) {
+      text.textContent = "waiting for the recording's length";
+    } else {
+      bar.value = status.progress;
+      const left = status.eta_s === null ? "" : ` · about ${Math.round(status.eta_s)} s left`;
+      text.textContent = `${Math.round(status.progress * 100)}%${left}`;
+    }
   }
 
   // --- highlight cards ---------------------------------------------------------------------
