@@ -14,7 +14,7 @@ import secrets
 import shutil
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from server import media
 from server.chat.logs import ChatLog, ChatLogError, read_chat_file
@@ -104,7 +104,7 @@ def store_recording(data_dir: Path, stream_id: int, upload: Path) -> float:
         upload.unlink(missing_ok=True)
 
 
-def append_part(data_dir: Path, stream_id: int, what: str, body: BinaryIO, offset: int, limit: int) -> Path:
+def append_part(data_dir: Path, stream_id: int, what: str, body: IO[bytes], offset: int, limit: int) -> Path:
     """Append one part of an upload (`what`: "chat" or "recording") at byte `offset`; return the
     file so far. Uploads come in parts so that no request body is big (waitress reads a whole body
     before the token is checked): a part at the wrong offset is UploadOffsetError (nothing
