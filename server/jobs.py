@@ -94,6 +94,9 @@ class StreamJob:
             tagger = ctx.audio_tagger
             self._featurizer.audio_tags = tagger.features  # gated on this job's cheap features and the metamodel
             self._featurizer.tag_reference_every = REFERENCE_EVERY if tagger.candidates_only else 1
+            # Streams that start together (a restart resumes them all) would tag their reference
+            # segments in the same second, every time: spread them by stream instead.
+            self._featurizer.tag_reference_phase = self.stream_id % self._featurizer.tag_reference_every
         if ctx.chat_sentiment is not None:
             self._featurizer.sentiment = ctx.chat_sentiment.classify  # on the shared model thread
             self._featurizer.sentiment_max = ctx.chat_sentiment.max_messages

@@ -48,6 +48,7 @@ class SegmentFeaturizer:
     # One segment in this many is tagged regardless and feeds the tags' ranks: REFERENCE_EVERY with
     # the tagger's cascade on (metamodel/cascade.py), 1 (every segment) with it off.
     tag_reference_every: int = 1
+    tag_reference_phase: int = 0  # which of each `tag_reference_every` segments is the reference
     _tag_count: int = 0
     # Every raw feature against this stream's last hour (rank:* features, metamodel/ranks.py).
     ranks: StreamRanks = field(default_factory=lambda: StreamRanks(RANKED))
@@ -91,7 +92,7 @@ class SegmentFeaturizer:
         if self.audio_tags is not None:  # last: it may gate on the cheap features above
             # The reference sample is tagged whatever the cheap features say (no bar), and only it
             # feeds the tags' rank history (metamodel/cascade.py); with every=1 that is all segments.
-            reference = self._tag_count % self.tag_reference_every == 0
+            reference = self._tag_count % self.tag_reference_every == self.tag_reference_phase
             self._tag_count += 1
             candidate = reference or model is None or worth_computing(model, values, is_tag, bar, self.ranks.bound)
             tags = self.audio_tags(samples, media.AUDIO_RATE, candidate)

@@ -156,6 +156,18 @@ def test_the_featurizer_tags_just_the_segments_that_tags_could_lift_to_the_bar(w
     assert (values["audio_tag:Speech"] is not None) == tagged
 
 
+def test_streams_tag_their_reference_segments_in_different_seconds(worker, checkpoint):
+    """Streams started together would otherwise all ask the one model thread at once, every time."""
+    tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn10", candidates_only=True)
+    tagged: dict[int, list[int]] = {}
+    for phase in (0, 3):
+        featurizer = SegmentFeaturizer(audio_tags=tagger.features, tag_reference_every=4, tag_reference_phase=phase)
+        featurizer.motion = lambda frames: {"motion_mean": -0.3}  # type: ignore[method-assign]  # never a candidate
+        runs = [featurizer.featurize(CLIPS[1], None, 0.0, 1.0, model=metamodel(), bar=0.9) for _ in range(8)]
+        tagged[phase] = [i for i, values in enumerate(runs) if values["audio_tag:Speech"] is not None]
+    assert tagged == {0: [0, 4], 3: [3, 7]}
+
+
 def test_the_metamodel_imputes_missing_tags_so_they_add_nothing():
     model = metamodel()
     assert model.score({"motion_mean": 0.2, "audio_tag:Speech": None}) == model.score({"motion_mean": 0.2})
@@ -177,8 +189,9 @@ def test_a_live_job_reports_audio_tags_from_the_shared_model(make_app, webapp_st
         assert torch.get_num_threads() == 1
         client = app.test_client()
         client.post("/api/v1/jobs", json=job_body(webapp_stub), headers=AUTH)
-        assert wait_for(lambda: webapp_stub.posted("segments"), timeout=60)
-        features = webapp_stub.posted("segments")[0]["segments"][0]["features"]
+        # Stream 1's reference sample is its second segment (the references are spread by stream).
+        assert wait_for(lambda: len(webapp_stub.posted("segments")) >= 2, timeout=90)
+        features = webapp_stub.posted("segments")[1]["segments"][0]["features"]
         tags = {k: v for k, v in features.items() if k.startswith("audio_tag:")}
         assert len(tags) == 22 and all(0 <= v <= 1 for v in tags.values())
         assert client.get("/api/v1/jobs/1", headers=AUTH).get_json()["degraded"] == ["chat off: no chat channel"]
