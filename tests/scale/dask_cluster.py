@@ -63,12 +63,14 @@ class Cluster:
         self.scheduler.kill()
         self.scheduler.wait(10)
 
-    def start_worker(self, name: str, streams: int = 2) -> subprocess.Popen:
+    def start_worker(self, name: str, streams: int = 2, models: bool = False) -> subprocess.Popen:
+        """A `server.worker` process: a stream worker, or with `models` the model service."""
         data = self.folder / name
         self.workers[name] = self._spawn(
             name,
             ["-m", "server.worker", "--scheduler", self.address, "--streams", str(streams)]
-            + ["--data-dir", str(data), "--host", "127.0.0.1", "--name", name],
+            + ["--data-dir", str(data), "--host", "127.0.0.1", "--name", name]
+            + (["--models"] if models else []),
             as_env(self.settings),
         )
         return self.workers[name]
