@@ -9,7 +9,7 @@ import signal
 
 import pytest
 import torch
-from dask_cluster import Cluster
+from dask_cluster import Cluster, cluster_server
 from distributed import Actor, Client, Variable
 from server_app import AUTH, job_body
 from waiting import wait_for
@@ -55,22 +55,8 @@ def model_cluster(tmp_path, tagging_settings):
 
 @pytest.fixture
 def model_app(tmp_path, model_cluster, tagging_settings):
-    from server.app import create_app, shutdown
-
-    app = create_app(
-        {
-            **tagging_settings,
-            "DATA_DIR": tmp_path / "server-data",
-            "MEDIA_ROOT": tmp_path / "media",
-            "EXECUTOR": "dask",
-            "DASK_SCHEDULER": model_cluster.address,
-        }
-    )
-    client = app.test_client()
-    model_cluster.wait_ready(lambda: client.get("/healthz").get_json(), workers=2)
-    yield app
-    client.delete("/api/v1/jobs/1", headers=AUTH)
-    shutdown(app)
+    with cluster_server(tmp_path, model_cluster, tagging_settings, workers=2) as app:
+        yield app
 
 
 def segments(webapp_stub, stream_id: int = 1) -> list[dict]:
