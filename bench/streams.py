@@ -1,7 +1,7 @@
 """Benchmark the whole box: N live Twitch-like channels at real resolution through one server.
 
     .venv/bin/python -m bench.streams [--streams N] [--minutes M] [--find-max] [--no-tags | --tag-all]
-                                      [--ladder twitch|small] [--warmup S] [--json]
+                                      [--ladder twitch|small] [--warmup S] [--json] [--workers K]
 
 Serves N channels on loopback the way Twitch does (a master playlist offering 1080p60, 720p60,
 360p30 and 160p30 renditions of the demo clips, encoded once and cached under var/bench/) and
@@ -20,6 +20,8 @@ of wall time (keeping up means N); lag p50/p95/max; peak resident memory of serv
 Lag does not count the server's deliberate wait for the chat reaction window (see
 bench/streams_summary.py). --find-max raises N (doubling, then bisecting) until p95 lag passes
 5 s or the server scores fewer than 90 % of the segments, and reports the largest N that held.
+--workers K runs the server in cluster mode with a scheduler and K stream workers on loopback
+(bench/cluster_setup.py, docs/scaling.md) and counts all their CPU.
 """
 
 from __future__ import annotations
