@@ -138,6 +138,9 @@ METAMODEL_CHECK_S = 5.0  # the server looks for a changed model file at most thi
 # ADDR --streams N` on each machine, with these same settings); the server submits and watches the
 # jobs and stays the webapp's only contact. Cluster mode needs STORAGE_BACKEND = "gcs": the server
 # and the workers refuse to start with the local folder, which no other machine can serve.
+# The models (PANNs, the transformers sentiment model) run in each worker process, or as one shared
+# batched service on the machines started with `python -m server.worker --models` (GPU machines;
+# no setting: stream workers find it through the scheduler and fall back in-process without it).
 EXECUTOR = "threads"
 DASK_SCHEDULER = "tcp://127.0.0.1:8786"  # the Dask scheduler's address (also the workers' default --scheduler)
 
@@ -168,7 +171,7 @@ AUDIO_TAG_CLASSES = None
 # True: tag only segments that some tags could still lift to the highlight bar (metamodel/cascade.py):
 # no highlight is lost, most quiet segments cost no tagger time. False: tag every segment.
 AUDIO_TAG_CANDIDATES_ONLY = True
-MODEL_BATCH_WINDOW_S = 0.05  # the model worker waits this long to batch segments of several streams
+MODEL_BATCH_WINDOW_S = 0.05  # the model thread (or model service) waits this long to batch several streams
 MODEL_MAX_BATCH = 8  # at most this many items per forward pass
 
 # Vertical (9:16) and square clips the user exports from the stream page (server/renders.py):

@@ -1,7 +1,7 @@
 """Benchmark the whole box: N live Twitch-like channels at real resolution through one server.
 
     .venv/bin/python -m bench.streams [--streams N] [--minutes M] [--find-max] [--no-tags | --tag-all]
-                                      [--ladder twitch|small] [--warmup S] [--json]
+                                      [--ladder twitch|small] [--warmup S] [--json] [--workers K]
 
 Serves N channels on loopback the way Twitch does (a master playlist offering 1080p60, 720p60,
 360p30 and 160p30 renditions of the demo clips, encoded once and cached under var/bench/) and
@@ -20,6 +20,8 @@ of wall time (keeping up means N); lag p50/p95/max; peak resident memory of serv
 Lag does not count the server's deliberate wait for the chat reaction window (see
 bench/streams_summary.py). --find-max raises N (doubling, then bisecting) until p95 lag passes
 5 s or the server scores fewer than 90 % of the segments, and reports the largest N that held.
+--workers K runs the server in cluster mode with a scheduler and K stream workers on loopback
+(bench/cluster_setup.py, docs/scaling.md) and counts all their CPU.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import requests
 
 from appconfig import ROOT
 from bench.callback import ReportRecorder
+from bench.cluster_setup import BenchCluster, cpu_pids
 from bench.procs import cpu_seconds, decode_cpu_seconds, rss_mb
 from bench.streams_summary import (
     LAG_DEFINITION,
@@ -123,6 +126,7 @@ class Setup:
     tags: str
     decode_s: float
     decode_rendition: str
+    workers: int = 0  # --workers: cluster mode with this many stream workers (bench/cluster_setup.py)
 
 
 @dataclass
@@ -166,12 +170,15 @@ def run_streams(setup: Setup, streams: int, minutes: float, warmup_s: float) -> 
     """Start a fresh server, post `streams` jobs, warm up, measure for `minutes`, stop it."""
     workdir = Path(tempfile.mkdtemp(prefix=f"n{streams}-", dir=setup.workdir))
     (workdir / "logs").mkdir()
+    cluster = BenchCluster(workdir, setup.workers, streams) if setup.workers else None
+    if cluster:
+        cluster.start_storage()
     stack = Stack(
         workdir,
         server_port=free_port(),
         hls_port=setup.hls.port,
         irc_port=setup.irc.port,
-        extra_env=server_env(setup, streams),
+        extra_env={**server_env(setup, streams), **(cluster.env() if cluster else {})},
     )
     recorder = ReportRecorder(stack.secrets["INGEST_API_TOKEN"])
     rss: list[tuple[float, float]] = []
@@ -180,7 +187,12 @@ def run_streams(setup: Setup, streams: int, minutes: float, warmup_s: float) -> 
         say(f"N={streams}: starting the processing server")
         stack.start_part("server", timeout=120)
         pid = stack.processes["server"].pid
-        sampler = threading.Thread(target=_sample_rss, args=(pid, rss, stop_sampling), daemon=True)
+        if cluster:
+            say(f"N={streams}: starting a scheduler and {cluster.workers} worker(s) of {cluster.slots} stream slot(s)")
+            cluster.start(stack.env())
+            cluster.wait_joined(stack.server_url)
+        pids = cpu_pids(pid, cluster)
+        sampler = threading.Thread(target=_sample_rss, args=(pids, rss, stop_sampling), daemon=True)
         sampler.start()
         for i in range(1, streams + 1):
             name = channel_name(i)
@@ -192,7 +204,7 @@ def run_streams(setup: Setup, streams: int, minutes: float, warmup_s: float) -> 
         if warmup_s > 0:
             say(f"N={streams}: warming up for {warmup_s:.0f} s more")
             time.sleep(warmup_s)
-        marks = _measure(pid, recorder, streams, minutes, rss, setup.decode_s)
+        marks = _measure(pids, recorder, streams, minutes, rss, setup.decode_s)
         stop_sampling.set()
         found = windows(marks, recorder.segments(), rss, streams, setup.decode_s)
         degraded = sorted({d for s in recorder.status().values() for d in s.get("degraded", [])})
@@ -212,6 +224,8 @@ def run_streams(setup: Setup, streams: int, minutes: float, warmup_s: float) -> 
         raise
     finally:
         stop_sampling.set()
+        if cluster:
+            cluster.stop()  # first: a server stopped in cluster mode leaves its streams running
         if "server" in stack.processes:
             stack.stop_part("server")
         recorder.close()
@@ -244,15 +258,15 @@ def _wait_for_first_reports(stack: Stack, recorder: ReportRecorder, streams: int
 
 
 def _measure(
-    pid: int, recorder: ReportRecorder, streams: int, minutes: float, rss: list, decode_s: float
+    pids: Sequence[int], recorder: ReportRecorder, streams: int, minutes: float, rss: list, decode_s: float
 ) -> list[Mark]:
     """A CPU reading at the start, then once a minute and at the end; a progress line each minute."""
-    marks = [Mark(time.time(), cpu_seconds(pid))]
+    marks = [Mark(time.time(), sum(map(cpu_seconds, pids)))]
     end = marks[0].t + minutes * 60
     say(f"N={streams}: measuring for {minutes:g} min")
     while marks[-1].t < end - 0.05:
         time.sleep(max(0.0, min(marks[-1].t + 60, end) - time.time()))
-        marks.append(Mark(time.time(), cpu_seconds(pid)))
+        marks.append(Mark(time.time(), sum(map(cpu_seconds, pids))))
         last = windows(marks[-2:], recorder.segments(), rss, streams, decode_s)[0]
         say(
             f"  minute {len(marks) - 1}: {last.segments} segments, {fmt(last.cpu_s_per_segment, 3)} CPU-s each, "
@@ -261,9 +275,9 @@ def _measure(
     return marks
 
 
-def _sample_rss(pid: int, into: list[tuple[float, float]], stop: threading.Event) -> None:
+def _sample_rss(pids: Sequence[int], into: list[tuple[float, float]], stop: threading.Event) -> None:
     while not stop.wait(1.0):
-        into.append((time.time(), rss_mb(pid)))
+        into.append((time.time(), sum(map(rss_mb, pids))))
 
 
 # --- several runs: --find-max ------------------------------------------------------------------
@@ -350,7 +364,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ladder", choices=sorted(LADDERS), default="twitch", help="renditions (small: 360p+160p)")
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR, help=f"encoded renditions (default {CACHE_DIR})")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the markdown table")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="cluster mode: a scheduler and K stream workers (default 0: one server)"
+    )
     args = parser.parse_args(argv)
+    if args.workers < 0:
+        parser.error("--workers must be >= 0")
     if args.streams < 1 or args.minutes <= 0 or args.warmup < 0:
         parser.error("--streams must be >= 1, --minutes > 0, --warmup >= 0")
     if args.find_max and args.streams > args.max_streams:
@@ -377,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         irc = TwitchIRCServer(DEFAULT_LOG, speed=1.0, host=HOST)
         hls.start()
         irc.start()
-        setup = Setup(hls, irc, workdir, checkpoint, args.tags, decode_s, best.name)
+        setup = Setup(hls, irc, workdir, checkpoint, args.tags, decode_s, best.name, args.workers)
         try:
             if args.find_max:
                 runs, max_held = find_max(

@@ -28,6 +28,8 @@ from appconfig import ImproperlyConfigured
 from backoff import Backoff
 from server.cluster_state import Control, JobState, Records, task_key
 from server.job_store import JobStore, SavedJob
+from server.manager import JobTable
+from server.model_service import RESOURCE as MODEL_RESOURCE
 from server.validation import JobRequest
 
 log = logging.getLogger(__name__)
@@ -114,7 +116,7 @@ class RemoteJob:
         return job
 
 
-class ClusterJobManager:
+class ClusterJobManager(JobTable[RemoteJob]):
     """The JobManager interface (server/manager.py) over a Dask cluster."""
 
     poll_s = 1.0
@@ -135,6 +137,7 @@ class ClusterJobManager:
         self.on_gone = on_gone  # the webapp answered 404 to a worker: the stream is deleted there
         self.connected: bool | None = None  # None until the first attempt
         self.workers = 0
+        self.model_workers: list[dict] = []  # workers serving the models (`server.worker --models`)
         self.last_error: str | None = None
         self._jobs: dict[int, RemoteJob] = {}
         self._lock = threading.RLock()
@@ -149,18 +152,8 @@ class ClusterJobManager:
 
     # --- the JobManager interface ------------------------------------------------------------
 
-    def resume(self) -> int:
-        """Take over the jobs saved by the last run; they are (re-)submitted by the monitor, and a
-        copy still running from before stops when it sees the new submission."""
-        if self.store is None:
-            return 0
-        saved = self.store.load()
-        for entry in saved:
-            try:
-                self.start(entry.request, entry.next_seq, entry.offset_s)
-            except OverflowError as exc:
-                log.error("stream %s: not resumed: %s", entry.request.stream_id, exc)
-        return len(saved)
+    # resume() (JobTable): the saved jobs are (re-)submitted by the monitor, and a copy still
+    # running from before stops when it sees the new submission.
 
     def start(self, request: JobRequest, next_seq: int = 0, offset_s: float = 0.0) -> tuple[RemoteJob, bool]:
         with self._lock:
@@ -202,13 +195,6 @@ class ClusterJobManager:
         log.info("stream %s: job stopped", stream_id)
         return True
 
-    def get(self, stream_id: int) -> RemoteJob | None:
-        return self._jobs.get(stream_id)
-
-    def all(self) -> list[RemoteJob]:
-        with self._lock:
-            return list(self._jobs.values())
-
     def stop_all(self) -> None:
         """Server exit: stop watching. The streams go on running on the workers; the next server
         start takes them over (resume)."""
@@ -228,6 +214,7 @@ class ClusterJobManager:
             "scheduler_connected": bool(self.connected),
             "scheduler_error": self.last_error,
             "workers": self.workers,
+            "model_workers": self.model_workers,  # each stream's job says whether it uses them ("models")
             "streams": {str(job.stream_id): job.worker for job in self.all()},
         }
 
@@ -282,6 +269,11 @@ class ClusterJobManager:
             return False
         self.connected, self.last_error = True, None
         self.workers = len(info.get("workers", {}))
+        self.model_workers = [
+            {"address": address, "name": str(worker.get("name"))}
+            for address, worker in sorted(info.get("workers", {}).items())
+            if (worker.get("resources") or {}).get(MODEL_RESOURCE)
+        ]
         if self._scheduler_id is not None and info["id"] != self._scheduler_id:
             log.warning("a new scheduler (%s): submitting all %d job(s) again", info["id"], len(self._jobs))
             with self._lock:

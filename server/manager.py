@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
+from typing import Any, Generic, TypeVar
 
 from server.job_store import JobStore, SavedJob
 from server.jobs import JobContext, StreamJob
@@ -17,8 +18,47 @@ from server.vod import VodJob
 
 log = logging.getLogger(__name__)
 
+J = TypeVar("J")
 
-class JobManager:
+
+class JobTable(Generic[J]):
+    """What every job manager shares (this one on threads, server/cluster.py's on a cluster): the
+    jobs by stream id, and resuming the ones the last run saved."""
+
+    store: JobStore | None
+    _jobs: dict[int, J]
+    _lock: Any  # a Lock or RLock guarding _jobs
+
+    def start(self, request: JobRequest, next_seq: int = 0, offset_s: float = 0.0) -> tuple[J, bool]:
+        raise NotImplementedError
+
+    def resume(self) -> int:
+        """Start every job saved by the last run, each from its resume point; return how many."""
+        if self.store is None:
+            return 0
+        saved = self._load_saved()
+        for entry in saved:
+            try:
+                self.start(entry.request, entry.next_seq, entry.offset_s)
+            except OverflowError as exc:
+                log.error("stream %s: not resumed: %s", entry.request.stream_id, exc)
+        if saved:
+            log.info("resumed %d job(s) from %s", len(saved), self.store.path)
+        return len(saved)
+
+    def _load_saved(self) -> list[SavedJob]:
+        assert self.store is not None
+        return self.store.load()
+
+    def get(self, stream_id: int) -> J | None:
+        return self._jobs.get(stream_id)
+
+    def all(self) -> list[J]:
+        with self._lock:
+            return list(self._jobs.values())
+
+
+class JobManager(JobTable[StreamJob]):
     def __init__(self, ctx: JobContext, max_jobs: int = 20, store: JobStore | None = None):
         self.ctx = ctx
         self.max_jobs = max_jobs
@@ -29,20 +69,10 @@ class JobManager:
         self._lock = threading.Lock()
         self._save_lock = threading.Lock()
 
-    def resume(self) -> int:
-        """Start every job saved by the last run, each from its resume point; return how many."""
-        if self.store is None:
-            return 0
+    def _load_saved(self) -> list[SavedJob]:
+        assert self.store is not None
         with self._save_lock:
-            saved = self.store.load()
-        for entry in saved:
-            try:
-                self.start(entry.request, entry.next_seq, entry.offset_s)
-            except OverflowError as exc:
-                log.error("stream %s: not resumed: %s", entry.request.stream_id, exc)
-        if saved:
-            log.info("resumed %d job(s) from %s", len(saved), self.store.path)
-        return len(saved)
+            return self.store.load()
 
     def start(self, request: JobRequest, next_seq: int = 0, offset_s: float = 0.0) -> tuple[StreamJob, bool]:
         """Start a job for the request's stream; (job, False) if that stream already has one."""
@@ -92,13 +122,6 @@ class JobManager:
         with self._lock:
             if self._jobs.get(job.stream_id) is job:
                 del self._jobs[job.stream_id]
-
-    def get(self, stream_id: int) -> StreamJob | None:
-        return self._jobs.get(stream_id)
-
-    def all(self) -> list[StreamJob]:
-        with self._lock:
-            return list(self._jobs.values())
 
     def health(self) -> dict:
         """What /healthz adds about where jobs run: here, on this process's threads."""

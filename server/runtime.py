@@ -20,6 +20,7 @@ from server.chat.sentiment.service import ChatSentiment
 from server.features.audio_tags import AudioTagger
 from server.inference import ModelWorker
 from server.jobs import JobContext
+from server.model_route import ModelRouter
 from server.model_store import ModelStore
 from server.reporter import Reporter
 from server.spool import Spool, Uploader
@@ -47,12 +48,14 @@ class Runtime:
         self.model_worker.stop()
 
 
-def build_runtime(config: Any, models: bool = True) -> Runtime:
+def build_runtime(config: Any, models: bool = True, route_models: bool = False) -> Runtime:
     """The job runtime for the settings in `config` (server/app.py's default_config keys).
 
     A bad model file, storage backend or sentiment backend name stops start-up, loudly; missing
     model weights only degrade (the job's "degraded" list says so). `models` False (the server in
-    cluster mode, whose jobs run on the workers): neither PANNs nor a sentiment model is loaded."""
+    cluster mode, whose jobs run on the workers): neither PANNs nor a sentiment model is loaded.
+    `route_models` (a stream worker): model calls go to the cluster's model service when there is
+    one, else in-process (server/model_route.py); on one box they are in-process, always."""
     model = ModelStore(config["METAMODEL_PATH"], config["METAMODEL_CHECK_S"])
     data_dir = Path(config["DATA_DIR"])
     persist = config["RESUME_JOBS"]  # off: undelivered reports live in memory only
@@ -65,7 +68,8 @@ def build_runtime(config: Any, models: bool = True) -> Runtime:
     storage = make_storage(config)
     spool = Spool(Path(config["STORAGE_SPOOL_DIR"] or data_dir / "spool"), config["STORAGE_SPOOL_MAX_ITEMS"])
     uploader = Uploader(spool, storage, reporter, max_backoff=config["STORAGE_RETRY_MAX_S"])
-    worker = ModelWorker(config["MODEL_BATCH_WINDOW_S"], config["MODEL_MAX_BATCH"])
+    worker_class = ModelRouter if route_models else ModelWorker
+    worker = worker_class(config["MODEL_BATCH_WINDOW_S"], config["MODEL_MAX_BATCH"])
     if not models:
         tagger = AudioTagger(worker, None, config["AUDIO_TAG_CLASSES"], notice="audio tagging: on the stream workers")
         sentiment = None

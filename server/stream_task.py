@@ -24,6 +24,7 @@ from typing import Any
 
 from server.cluster_state import JobState, Records
 from server.jobs import StreamJob
+from server.model_route import ModelRouter
 from server.runtime import Runtime
 from server.validation import JobRequest
 
@@ -72,6 +73,8 @@ def run_stream(fields: dict[str, Any], next_seq: int, offset_s: float, submissio
     worker = get_worker()
     client = get_client()
     records = Records(client)
+    if isinstance(runtime.model_worker, ModelRouter):
+        runtime.model_worker.attach(worker, client)  # model calls may go to a model worker from now on
     request = JobRequest(**fields)
     stream_id = request.stream_id
     control = records.control(stream_id)
@@ -99,7 +102,7 @@ def run_stream(fields: dict[str, Any], next_seq: int, offset_s: float, submissio
                     str(worker.name),
                     os.getpid(),
                     time.time(),
-                    job.to_dict(),
+                    _status(job, runtime),
                     ended,
                 ),
             )
@@ -151,6 +154,18 @@ def run_stream(fields: dict[str, Any], next_seq: int, offset_s: float, submissio
             log.info("stream %s: final state not written: %s", stream_id, exc)
     log.info("stream %s: stopped on %s (%s)", stream_id, worker.address, ended)
     return ended
+
+
+def _status(job: StreamJob, runtime: Runtime) -> dict[str, Any]:
+    """The job's status, with where its model calls run (GET /api/v1/jobs shows both)."""
+    status = job.to_dict()
+    router = runtime.model_worker
+    if isinstance(router, ModelRouter):
+        status["models"] = router.status()
+        notice = router.notice()
+        if notice:
+            status["degraded"] = [*status["degraded"], notice]
+    return status
 
 
 def _wait_for_previous(records: Records, stream_id: int, attempt: str, client: Any) -> JobState | None:

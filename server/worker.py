@@ -1,4 +1,4 @@
-"""`python -m server.worker --scheduler ADDR [--streams N]`: a machine's stream worker (cluster mode).
+"""`python -m server.worker --scheduler ADDR [--streams N] [--models]`: a machine's worker (cluster mode).
 
 One process that joins the Dask scheduler and runs up to N streams at once (a Dask resource,
 `streams=N`), each an ordinary StreamJob on this process's own runtime: outbox to the webapp,
@@ -11,6 +11,12 @@ upload spool: one worker per folder (a lock file says so), kept across restarts 
 and uploads left behind by a crash are sent when it comes back. When the scheduler goes away the
 worker's streams stop (another worker or a new scheduler takes them) and it joins again as soon
 as a scheduler answers at the address. SIGTERM/SIGINT: its streams stop and move to other workers.
+
+With --models it also loads PANNs and the sentiment model once and serves them to every stream
+worker as a batched model service (a Dask actor, server/model_service.py; the Dask resource
+`models`): start it on the GPU machines, with --streams 0 if it should run no stream itself.
+Stream workers send their model calls there while one is up, and run them in-process otherwise
+(server/model_route.py).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from appconfig import ImproperlyConfigured, check_secret, setting
-from server import stream_task
+from server import model_service, stream_task
 from server.app import default_config
 from server.cleanup import remove_stale_ring_buffers
 from server.cluster import check_executor
@@ -43,7 +49,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=setting("DASK_SCHEDULER", "tcp://127.0.0.1:8786"),
         help="the Dask scheduler's address (default: DASK_SCHEDULER)",
     )
-    parser.add_argument("--streams", type=int, default=2, help="streams this worker runs at once (default 2)")
+    parser.add_argument(
+        "--streams", type=int, default=2, help="streams this worker runs at once (default 2; 0 with --models)"
+    )
+    parser.add_argument(
+        "--models",
+        action="store_true",
+        help="serve PANNs and the sentiment model to every stream worker (a GPU machine: docs/scaling.md)",
+    )
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="this worker's own folder (default DATA_DIR/worker)"
     )
@@ -52,8 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--host", default=None, help="the address it listens on for the scheduler (default: the one routing to it)"
     )
     args = parser.parse_args(argv)
-    if args.streams < 1:
-        parser.error("--streams must be at least 1")
+    if args.streams < (0 if args.models else 1):
+        parser.error("--streams must be at least 1 (0 only with --models)")
     return args
 
 
@@ -79,10 +92,13 @@ async def serve(args: argparse.Namespace, data_dir: Path) -> None:
         loop.add_signal_handler(sig, stopping.set)
     while not stopping.is_set():
         try:
+            resources = {"streams": args.streams} if args.streams else {}
+            if args.models:
+                resources[model_service.RESOURCE] = 1
             async with Worker(
                 args.scheduler,
-                nthreads=args.streams,  # one thread per stream task: each runs for the stream's life
-                resources={"streams": args.streams},
+                nthreads=max(args.streams, 1),  # one thread per stream task: each runs for the stream's life
+                resources=resources,
                 name=args.name,
                 host=args.host,
                 dashboard=False,
@@ -90,10 +106,14 @@ async def serve(args: argparse.Namespace, data_dir: Path) -> None:
                 local_directory=str(data_dir / "dask"),
             ) as worker:
                 log.info("worker %s joined %s with %d stream slot(s)", worker.address, args.scheduler, args.streams)
+                service = await model_service.host(worker) if args.models else None
                 finished = asyncio.ensure_future(worker.finished())
                 stop = asyncio.ensure_future(stopping.wait())
                 await asyncio.wait({finished, stop}, return_when=asyncio.FIRST_COMPLETED)
                 stop.cancel()
+                if service is not None:  # the actor goes with this session; the next one hosts a new one
+                    with contextlib.suppress(Exception):
+                        await service.close()
                 if stopping.is_set():
                     await worker.close()  # its streams see it closing, stop, and run elsewhere
                 else:
@@ -119,13 +139,17 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"server.worker: {exc}") from None
     lock = lock_folder(data_dir)
     remove_stale_ring_buffers(data_dir)  # no stream runs here yet
-    runtime = build_runtime(config)
-    stream_task.install(runtime)
-    runtime.start()
+    if args.models:
+        model_service.install(model_service.load_models(config))
+    runtime = build_runtime(config, route_models=True) if args.streams else None
+    if runtime is not None:
+        stream_task.install(runtime)
+        runtime.start()
     try:
         asyncio.run(serve(args, data_dir))
     finally:
-        runtime.stop()
+        if runtime is not None:
+            runtime.stop()
         lock.close()
 
 

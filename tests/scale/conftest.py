@@ -12,8 +12,8 @@ import pytest
 # The server tests' helpers: their settings for a fast live job, and the GCS emulator on loopback.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server"))
 
-from dask_cluster import Cluster
-from server_app import AUTH, fast_config
+from dask_cluster import Cluster, cluster_server
+from server_app import fast_config
 from storage_backends import BUCKET, make_backend
 
 
@@ -55,21 +55,5 @@ def cluster(tmp_path, cluster_settings):
 @pytest.fixture
 def cluster_app(tmp_path, cluster, cluster_settings):
     """The processing server in cluster mode, once both workers joined the scheduler."""
-    from server.app import create_app, shutdown
-
-    app = create_app(
-        {
-            **cluster_settings,
-            "DATA_DIR": tmp_path / "server-data",
-            "MEDIA_ROOT": tmp_path / "media",
-            "EXECUTOR": "dask",
-            "DASK_SCHEDULER": cluster.address,
-        }
-    )
-    client = app.test_client()
-    cluster.wait_ready(lambda: client.get("/healthz").get_json(), workers=2)
-    yield app
-    jobs = client.get("/api/v1/jobs", headers=AUTH).get_json()["jobs"]
-    for job in jobs:  # the streams stop on their workers before the cluster does
-        client.delete(f"/api/v1/jobs/{job['stream_id']}", headers=AUTH)
-    shutdown(app)
+    with cluster_server(tmp_path, cluster, cluster_settings, workers=2) as app:
+        yield app

@@ -9,8 +9,10 @@ import signal
 import socket
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
+from server_app import AUTH
 from waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -63,12 +65,14 @@ class Cluster:
         self.scheduler.kill()
         self.scheduler.wait(10)
 
-    def start_worker(self, name: str, streams: int = 2) -> subprocess.Popen:
+    def start_worker(self, name: str, streams: int = 2, models: bool = False) -> subprocess.Popen:
+        """A `server.worker` process: a stream worker, or with `models` the model service."""
         data = self.folder / name
         self.workers[name] = self._spawn(
             name,
             ["-m", "server.worker", "--scheduler", self.address, "--streams", str(streams)]
-            + ["--data-dir", str(data), "--host", "127.0.0.1", "--name", name],
+            + ["--data-dir", str(data), "--host", "127.0.0.1", "--name", name]
+            + (["--models"] if models else []),
             as_env(self.settings),
         )
         return self.workers[name]
@@ -95,3 +99,29 @@ class Cluster:
         """Until the server sees the scheduler and `workers` workers (each imports torch: slow on CI)."""
         ready = wait_for(lambda: health().get("workers") == workers, timeout=timeout, step=0.5)
         assert ready, (health(), self.log("scheduler"), *(self.log(n) for n in self.workers))
+
+
+@contextmanager
+def cluster_server(tmp_path, cluster: Cluster, settings: dict, workers: int):
+    """The processing server in cluster mode on `cluster`, once `workers` workers joined; its jobs
+    are deleted (their streams stop on their workers) before it shuts down."""
+    from server.app import create_app, shutdown
+
+    app = create_app(
+        {
+            **settings,
+            "DATA_DIR": tmp_path / "server-data",
+            "MEDIA_ROOT": tmp_path / "media",
+            "EXECUTOR": "dask",
+            "DASK_SCHEDULER": cluster.address,
+        }
+    )
+    client = app.test_client()
+    cluster.wait_ready(lambda: client.get("/healthz").get_json(), workers=workers)
+    try:
+        yield app
+    finally:
+        jobs = client.get("/api/v1/jobs", headers=AUTH).get_json()["jobs"]
+        for job in jobs:  # the streams stop on their workers before the cluster does
+            client.delete(f"/api/v1/jobs/{job['stream_id']}", headers=AUTH)
+        shutdown(app)
