@@ -171,6 +171,10 @@ AUDIO_TAG_CLASSES = None
 # True: tag only segments that some tags could still lift to the highlight bar (metamodel/cascade.py):
 # no highlight is lost, most quiet segments cost no tagger time. False: tag every segment.
 AUDIO_TAG_CANDIDATES_ONLY = True
+# With the cascade on: a candidate segment whose tagging has not started within this many seconds
+# goes untagged (its tags imputed; the job's status says "audio tagging busy"), so that a backlog
+# on the model thread cannot hold every live stream back. 0 = wait however long it takes.
+AUDIO_TAG_MAX_WAIT_S = 2.0
 MODEL_BATCH_WINDOW_S = 0.05  # the model thread (or model service) waits this long to batch several streams
 MODEL_MAX_BATCH = 8  # at most this many items per forward pass
 

@@ -87,6 +87,7 @@ def default_config() -> dict:
         "PANNS_CHECKPOINT": setting("PANNS_CHECKPOINT", None, Path),
         "AUDIO_TAG_CLASSES": setting("AUDIO_TAG_CLASSES", DEFAULT_CLASSES, parse_classes),
         "AUDIO_TAG_CANDIDATES_ONLY": setting("AUDIO_TAG_CANDIDATES_ONLY", True, as_bool),
+        "AUDIO_TAG_MAX_WAIT_S": setting("AUDIO_TAG_MAX_WAIT_S", 2.0, float),
         "MODEL_BATCH_WINDOW_S": setting("MODEL_BATCH_WINDOW_S", 0.05, float),
         "MODEL_MAX_BATCH": setting("MODEL_MAX_BATCH", 8, int),
         "MODEL_THREADS": setting("MODEL_THREADS", 1, int),
@@ -210,6 +211,7 @@ def _register_plain_routes(app: Flask) -> None:
                 "storage_error": uploader.last_error or janitor.last_error,
                 "deletions_scheduled": len(janitor.scheduled),
                 "model_error": app.extensions["model"].last_error,
+                "audio_tagging": app.extensions["audio_tagger"].counts(),
                 **app.extensions["jobs"].health(),  # cluster mode: the scheduler and each stream's worker
             }
         )

@@ -32,10 +32,16 @@ class WorkerStopped(RuntimeError):
     """Raised by submit() after stop(), and set on futures still waiting when the worker stops."""
 
 
+class Overdue(RuntimeError):
+    """Set on a request that waited longer than its `max_wait_s` for the worker: it was not run."""
+
+
 @dataclass
 class _Request:
     key: str
     item: Any
+    max_wait_s: float | None = None  # None: run it however long it waited
+    submitted: float = field(default_factory=time.monotonic)
     future: Future = field(default_factory=Future)
 
 
@@ -52,33 +58,42 @@ class ModelWorker:
         self.name = name
         self.batches_run = 0  # for tests and the benchmark: how many batch calls were made
         self._fns: dict[str, BatchFn] = {}
+        self._batch_limits: dict[str, int] = {}
         self._queue: queue.Queue[_Request] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
 
-    def register(self, key: str, batch_fn: BatchFn) -> None:
-        """Make `key` available: `batch_fn(items)` must return one result per item, in order."""
+    def register(self, key: str, batch_fn: BatchFn, max_batch: int | None = None) -> None:
+        """Make `key` available: `batch_fn(items)` must return one result per item, in order;
+        `max_batch` (at most the worker's): a smaller batch for a model whose items are slow, so
+        that no item waits behind many others."""
         with self._lock:
             self._fns[key] = batch_fn
+            self._batch_limits[key] = min(max_batch or self.max_batch, self.max_batch)
 
     def registered(self, key: str) -> bool:
         return key in self._fns
 
-    def submit(self, key: str, item: Any) -> Future:
-        """Queue `item` for `key`'s batch function; the Future gets its result or exception."""
+    def submit(self, key: str, item: Any, max_wait_s: float | None = None) -> Future:
+        """Queue `item` for `key`'s batch function; the Future gets its result or exception.
+
+        `max_wait_s`: work that is worth doing only soon (a live segment's optional features):
+        if its batch has not started within that many seconds, it is not run and the Future
+        gets `Overdue`. That bounds what a backlog adds to a live stream's lag.
+        """
         if key not in self._fns:
             raise KeyError(f"no batch function registered for {key!r}")
         if self._stopped.is_set():
             raise WorkerStopped(f"{self.name} is stopped")
         self._ensure_started()
-        request = _Request(key, item)
+        request = _Request(key, item, max_wait_s)
         self._queue.put(request)
         return request.future
 
-    def run(self, key: str, item: Any, timeout: float | None = None) -> Any:
+    def run(self, key: str, item: Any, timeout: float | None = None, max_wait_s: float | None = None) -> Any:
         """Submit and wait: the result for `item` (re-raises the batch function's exception)."""
-        return self.submit(key, item).result(timeout)
+        return self.submit(key, item, max_wait_s).result(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread; anything still queued fails with WorkerStopped."""
@@ -109,7 +124,7 @@ class ModelWorker:
         """Gather what arrives within the window after `first`, grouped by key (arrival order kept)."""
         groups: dict[str, list[_Request]] = {first.key: [first]}
         deadline = time.monotonic() + self.window_s
-        while len(groups[first.key]) < self.max_batch:
+        while len(groups[first.key]) < self._batch_limits[first.key]:
             remaining = deadline - time.monotonic()
             try:
                 request = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
@@ -119,9 +134,20 @@ class ModelWorker:
         return groups
 
     def _run_batch(self, key: str, batch: list[_Request]) -> None:
-        # Another key may have collected more than max_batch while the first key filled up.
-        for start in range(0, len(batch), self.max_batch):
-            chunk = [r for r in batch[start : start + self.max_batch] if r.future.set_running_or_notify_cancel()]
+        # Another key may have collected more than its batch limit while the first key filled up;
+        # each chunk is checked for overdue requests when it starts, after the chunks before it.
+        limit = self._batch_limits[key]
+        for start in range(0, len(batch), limit):
+            now = time.monotonic()
+            chunk = []
+            for request in batch[start : start + limit]:
+                if not request.future.set_running_or_notify_cancel():
+                    continue
+                waited = now - request.submitted
+                if request.max_wait_s is not None and waited > request.max_wait_s:
+                    request.future.set_exception(Overdue(f"{key}: not run, it waited {waited:.1f} s"))
+                else:
+                    chunk.append(request)
             if chunk:
                 self._call(key, chunk)
 

@@ -209,6 +209,9 @@ class StreamJob:
         parked = self.ctx.reporter.parked_note(self.stream_id)  # reports the webapp would not take
         if parked:
             notices.append(parked)
+        busy = self.ctx.audio_tagger.busy_notice() if self.ctx.audio_tagger is not None else None
+        if busy:
+            notices.append(busy)
         refused = getattr(self.ctx.model, "last_error", None)  # the ModelStore's hot reload
         if refused:
             notices.append(refused)

@@ -43,7 +43,9 @@ class ModelRouter(ModelWorker):
         """Look for model services through this Dask worker's scheduler (run_stream calls it)."""
         self._dask_worker, self._client = dask_worker, client
 
-    def run(self, key: str, item: Any, timeout: float | None = None) -> Any:
+    def run(self, key: str, item: Any, timeout: float | None = None, max_wait_s: float | None = None) -> Any:
+        # `max_wait_s` holds for the in-process worker only: the service batches for every stream
+        # worker and answers within SERVICE_TIMEOUT_S or the call falls back to here.
         found = self._find()
         if found is not None and key in found[0].keys:
             record, actor = found
@@ -56,7 +58,7 @@ class ModelRouter(ModelWorker):
             else:
                 self.remote_calls += 1
                 return result
-        return super().run(key, item, timeout)
+        return super().run(key, item, timeout, max_wait_s)
 
     def status(self) -> dict[str, Any]:
         """Where model calls go now, for the job's status: {"where": "service", the model worker...}

@@ -124,6 +124,7 @@ def make_audio_tagger(config: Any, worker: ModelWorker) -> AudioTagger:
         name,
         classes=config["AUDIO_TAG_CLASSES"],
         candidates_only=config["AUDIO_TAG_CANDIDATES_ONLY"],
+        max_wait_s=config["AUDIO_TAG_MAX_WAIT_S"] or None,
     )
     if tagger.on and config["MODEL_THREADS"] > 0:
         # Process-wide: one intra-op thread costs about a third fewer CPU-seconds per segment than two

@@ -43,7 +43,7 @@ class SegmentFeaturizer:
     # At most this many messages per segment are classified (an evenly spaced sample, counts
     # scaled back up): a model that manages ~10 messages/s must not fall behind a 100/s chat.
     sentiment_max: int | None = None
-    # (samples, rate, candidate) -> audio_tag:* features; None: no tagger (audio_tags.py).
+    # (samples, rate, candidate, reference=) -> audio_tag:* features; None: no tagger (audio_tags.py).
     audio_tags: Callable[..., dict] | None = None
     # One segment in this many is tagged regardless and feeds the tags' ranks: REFERENCE_EVERY with
     # the tagger's cascade on (metamodel/cascade.py), 1 (every segment) with it off.
@@ -95,7 +95,7 @@ class SegmentFeaturizer:
             reference = self._tag_count % self.tag_reference_every == self.tag_reference_phase
             self._tag_count += 1
             candidate = reference or model is None or worth_computing(model, values, is_tag, bar, self.ranks.bound)
-            tags = self.audio_tags(samples, media.AUDIO_RATE, candidate)
+            tags = self.audio_tags(samples, media.AUDIO_RATE, candidate, reference=reference)
             values.update(tags)
             values.update(self.ranks.rank(tags, remember=reference))
         return values

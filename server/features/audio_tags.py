@@ -9,6 +9,7 @@ are None, so the metamodel imputes the group at its mean and it neither helps no
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from panns.checkpoint import CheckpointError, load_model
 from panns.labels import index_of
 from panns.model import PannsTagger
 from panns.tagging import tag
-from server.inference import ModelWorker
+from server.inference import ModelWorker, Overdue
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,11 @@ DEFAULT_CLASSES: tuple[str, ...] = (
 )
 NO_CHECKPOINT = "audio tagging off: no checkpoint"
 RESULT_TIMEOUT_S = 120.0  # a batch of 16 Cnn14 segments on 2 busy cores; beyond that something is stuck
+# Segments per forward pass: Cnn14 takes ~0.9 CPU-s a segment, so a segment that joins a batch
+# of 16 waits ~15 s for its tags. Four keep most of batching's saving (bench/panns.py) and ~4 s.
+BATCH_SEGMENTS = 4
+BUSY_NOTICE = "audio tagging busy: some candidate segments went untagged to keep up"
+BUSY_NOTICE_S = 300.0  # the notice stays this long after the last segment that went untagged
 
 
 def parse_classes(raw) -> tuple[str, ...]:
@@ -79,16 +85,21 @@ class AudioTagger:
         classes: Sequence[str] = DEFAULT_CLASSES,
         notice: str | None = None,
         candidates_only: bool = True,
+        max_wait_s: float | None = None,
     ):
         self.classes = tuple(classes)
         self.indices = [index_of(name) for name in self.classes]  # KeyError names a bad class
         self.model, self.worker, self.notice = model, worker, notice
         self.candidates_only = candidates_only
-        self.tagged = self.skipped = 0
+        # A cascade candidate whose tagging has not started within this many seconds goes untagged
+        # (imputed): a backlog on the one model thread must not hold every live stream back.
+        self.max_wait_s = max_wait_s
+        self.tagged = self.skipped = self.untagged_busy = 0
+        self._last_busy = float("-inf")
         if model is not None:
             # NHWC convolutions: 16-20 % fewer CPU-seconds per segment in batches (bench/panns.py).
             model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit it
-            worker.register(WORKER_KEY, self._batch)
+            worker.register(WORKER_KEY, self._batch, max_batch=BATCH_SEGMENTS)
 
     @classmethod
     def from_checkpoint(cls, worker: ModelWorker, checkpoint: Path, model_name: str, **options) -> AudioTagger:
@@ -106,14 +117,26 @@ class AudioTagger:
     def on(self) -> bool:
         return self.model is not None
 
+    def busy_notice(self) -> str | None:
+        """BUSY_NOTICE while candidates have recently gone untagged because the model was busy."""
+        return BUSY_NOTICE if time.monotonic() - self._last_busy < BUSY_NOTICE_S else None
+
+    def counts(self) -> dict[str, int]:
+        """How many segments were tagged, ruled out by the cascade, and left untagged while busy."""
+        return {"tagged": self.tagged, "skipped": self.skipped, "untagged_busy": self.untagged_busy}
+
     def missing(self) -> dict[str, float | None]:
         return dict.fromkeys(feature_names(self.classes))
 
-    def features(self, samples: np.ndarray | None, rate: int, candidate: bool = True) -> dict[str, float | None]:
+    def features(
+        self, samples: np.ndarray | None, rate: int, candidate: bool = True, reference: bool = False
+    ) -> dict[str, float | None]:
         """This segment's class probabilities; None values when off, without audio (`samples` None
         or empty) or, with candidates_only (AUDIO_TAG_CANDIDATES_ONLY, on by default), when it is
         not a `candidate`: no tags could lift it to the highlight bar (the featurizer decides,
         metamodel/cascade.py). The tagger's CPU then goes to segments that can become highlights.
+        A candidate that is not the `reference` sample also goes untagged when the model thread
+        cannot start on it within `max_wait_s` (AUDIO_TAG_MAX_WAIT_S): see `busy_notice`.
         """
         if not self.on or samples is None or samples.size == 0:
             return self.missing()
@@ -121,8 +144,13 @@ class AudioTagger:
             self.skipped += 1
             return self.missing()
         clip = resample_to_model_rate(samples, rate)
+        may_wait = None if reference or not self.candidates_only else self.max_wait_s
         try:
-            probabilities = self.worker.run(WORKER_KEY, clip, timeout=RESULT_TIMEOUT_S)
+            probabilities = self.worker.run(WORKER_KEY, clip, timeout=RESULT_TIMEOUT_S, max_wait_s=may_wait)
+        except Overdue:
+            self.untagged_busy += 1
+            self._last_busy = time.monotonic()
+            return self.missing()
         except Exception as exc:  # a stuck or failing model must not cost the segment its score
             log.warning("audio tagging failed for a segment (%s: %s); its tags are imputed", type(exc).__name__, exc)
             return self.missing()

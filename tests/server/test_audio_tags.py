@@ -17,6 +17,7 @@ from panns.tagging import tag
 from server import media
 from server.features import SegmentFeaturizer
 from server.features.audio_tags import (
+    BUSY_NOTICE,
     DEFAULT_CLASSES,
     NO_CHECKPOINT,
     AudioTagger,
@@ -168,6 +169,31 @@ def test_streams_tag_their_reference_segments_in_different_seconds(worker, check
     assert tagged == {0: [0, 4], 3: [3, 7]}
 
 
+def test_a_candidate_the_busy_model_thread_cannot_start_on_soon_goes_untagged_and_the_status_says_so(
+    worker, checkpoint, segments
+):
+    tagger = AudioTagger.from_checkpoint(worker, checkpoint, "Cnn10", candidates_only=True, max_wait_s=0.2)
+    release = threading.Event()
+    worker.register("other stream's work", lambda items: [release.wait(10) for _ in items])
+    busy = worker.submit("other stream's work", None)
+    assert tagger.busy_notice() is None
+    values = tagger.features(segments[0], media.AUDIO_RATE, candidate=True)
+    assert values["audio_tag:Speech"] is None, "imputed: it would have come too late"
+    assert tagger.counts() == {"tagged": 0, "skipped": 0, "untagged_busy": 1}
+    assert tagger.busy_notice() == BUSY_NOTICE
+    # The reference sample, which the tags' ranks learn from, waits for the model however long.
+    reference: dict = {}
+    waiting = threading.Thread(
+        target=lambda: reference.update(tagger.features(segments[1], media.AUDIO_RATE, True, reference=True))
+    )
+    waiting.start()
+    threading.Timer(0.5, release.set).start()
+    waiting.join(30)
+    busy.result(timeout=10)
+    assert reference["audio_tag:Speech"] is not None
+    assert tagger.counts()["tagged"] == 1
+
+
 def test_the_metamodel_imputes_missing_tags_so_they_add_nothing():
     model = metamodel()
     assert model.score({"motion_mean": 0.2, "audio_tag:Speech": None}) == model.score({"motion_mean": 0.2})
@@ -196,6 +222,7 @@ def test_a_live_job_reports_audio_tags_from_the_shared_model(make_app, webapp_st
         assert len(tags) == 22 and all(0 <= v <= 1 for v in tags.values())
         assert client.get("/api/v1/jobs/1", headers=AUTH).get_json()["degraded"] == ["chat off: no chat channel"]
         assert app.extensions["model_worker"].batches_run >= 1
+        assert client.get("/healthz").get_json()["audio_tagging"]["tagged"] >= 1
     finally:
         torch.set_num_threads(threads)  # process-wide: give the other tests their threads back
 

@@ -49,7 +49,9 @@ def run(stream, tags=None, chat_copies=1):
     model = load_metamodel()
     featurizer = SegmentFeaturizer()
     if tags is not None:
-        featurizer.audio_tags = lambda samples, rate, candidate: {PREFIX + c: tags() for c in DEFAULT_CLASSES}
+        featurizer.audio_tags = lambda samples, rate, candidate, reference=False: {
+            PREFIX + c: tags() for c in DEFAULT_CLASSES
+        }
     scores = []
     for seq, (clip, start, length, messages, events) in enumerate(stream):
         scored = score_window(featurizer, model, clip, messages * chat_copies, events, start, length)

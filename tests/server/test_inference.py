@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from server.inference import ModelWorker, WorkerStopped
+from server.inference import ModelWorker, Overdue, WorkerStopped
 
 
 @pytest.fixture
@@ -92,3 +92,39 @@ def test_it_refuses_unknown_keys_and_work_after_stop(worker):
     worker.stop()
     with pytest.raises(WorkerStopped):
         worker.submit("id", 1)
+
+
+def test_a_key_can_ask_for_smaller_batches_than_the_worker_allows(worker):
+    sizes = []
+    worker.register("slow", lambda items: (sizes.append(len(items)), list(items))[1], max_batch=2)
+    futures = [worker.submit("slow", i) for i in range(5)]
+    assert [f.result(timeout=5) for f in futures] == list(range(5))
+    assert max(sizes) <= 2
+
+
+def test_work_that_waited_past_its_max_wait_is_not_run_and_says_so(worker):
+    """A live segment's optional work behind a backlog is dropped, not done late."""
+    ran: list[str] = []
+    release = threading.Event()
+
+    def slow(items):
+        ran.extend(items)
+        if "blocker" in items:
+            release.wait(5)
+        return list(items)
+
+    worker.register("slow", slow, max_batch=1)
+    blocker = worker.submit("slow", "blocker")
+    late = worker.submit("slow", "optional", max_wait_s=0.1)
+    patient = worker.submit("slow", "needed")  # no max_wait: runs however long it waited
+    threading.Timer(0.5, release.set).start()
+    assert blocker.result(timeout=5) == "blocker"
+    with pytest.raises(Overdue, match="waited"):
+        late.result(timeout=5)
+    assert patient.result(timeout=5) == "needed"
+    assert ran == ["blocker", "needed"]
+
+
+def test_work_started_within_its_max_wait_runs(worker):
+    worker.register("id", lambda items: list(items))
+    assert worker.run("id", 7, timeout=5, max_wait_s=2.0) == 7
