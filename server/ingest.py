@@ -279,7 +279,7 @@ def _cut_args(
         "-nostats",
         "-loglevel",
         "level+info",
-        *(decoder.input_args() if decoder is not None else []),
+        *(media.CHEAP_DECODE if decoder is not None else []),  # frames only a scorer sees
         "-i",
         "pipe:0",
         "-map",

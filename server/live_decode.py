@@ -106,10 +106,6 @@ class LiveDecoder:
     def _tracks(self) -> list[_Track]:
         return [t for t in (self.frames, self.samples) if t is not None]
 
-    def input_args(self) -> list[str]:
-        """Decoder options for the input: the cheap decode frames only a scorer sees can have."""
-        return list(media.CHEAP_DECODE)
-
     def output_args(self) -> list[str]:
         return media.decoded_outputs(
             self.frames.target if self.frames else None, self.samples.target if self.samples else None
@@ -129,8 +125,8 @@ class LiveDecoder:
             track.read()
 
     def holds(self, end_s: float) -> bool:
-        """True once everything up to `end_s` (seconds on ffmpeg's output clock) has been decoded."""
-        self.poll()
+        """True once everything up to `end_s` (seconds on ffmpeg's output clock) has been read
+        from the pipes (as of the last `poll`)."""
         return all(track.holds(end_s) for track in self._tracks())
 
     def take(self, start_s: float, end_s: float) -> Decoded:

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from live_ingest import ingesting
 from waiting import wait_for
 
 from server import live_decode, media
 from server.demo.hls_server import LiveHLSServer
 from server.demo.segments import Rung, prepare_renditions
 from server.features import SegmentFeaturizer
-from server.ingest import LiveSegmenter, Segment
+from server.ingest import LiveSegmenter
 from server.live_decode import LiveDecoder
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
@@ -27,7 +27,7 @@ LADDER = (Rung(640, 360, 30, 700), Rung(284, 160, 30, 230))
 
 def decode_with(decoder: LiveDecoder, source: Path) -> None:
     """Run an ffmpeg over `source` writing only the decode outputs, draining them as ingest does."""
-    args = ["ffmpeg", "-nostdin", "-v", "error", *decoder.input_args(), "-i", str(source), *decoder.output_args()]
+    args = ["ffmpeg", "-nostdin", "-v", "error", *media.CHEAP_DECODE, "-i", str(source), *decoder.output_args()]
     process = subprocess.Popen(args, pass_fds=decoder.child_fds())
     decoder.started()
     while process.poll() is None:
@@ -117,15 +117,10 @@ def test_live_segments_arrive_decoded_and_score_as_their_files_do(ladder_segment
     segmenter = LiveSegmenter(
         server.url("demo_channel"), tmp_path / "ring", 4.0, 60, 10.0, [f"127.0.0.1:{server.port}"]
     )
-    segments: list[Segment] = []
-    stop = threading.Event()
-    ingest = threading.Thread(target=segmenter.run, args=(stop, 0, 0.0, segments.append), daemon=True)
-    ingest.start()
     try:
-        assert wait_for(lambda: len(segments) >= 3, timeout=60), "segments are cut"
+        with ingesting(segmenter) as segments:
+            assert wait_for(lambda: len(segments) >= 3, timeout=60), "segments are cut"
     finally:
-        stop.set()
-        ingest.join(20)
         server.stop()
     for segment in segments[:3]:
         assert segment.decoded is not None, "decoded by the cutting ffmpeg"

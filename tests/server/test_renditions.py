@@ -4,12 +4,12 @@ is the moment that was scored, found by the timestamps the renditions share."""
 from __future__ import annotations
 
 import subprocess
-import threading
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from live_ingest import ingesting
 from streamlink import Streamlink
 from waiting import wait_for
 
@@ -18,7 +18,7 @@ from metamodel.selection import Highlight
 from server.demo.hls_server import LiveHLSServer
 from server.demo.segments import Rung, prepare_renditions
 from server.export import render_highlight
-from server.ingest import LiveSegmenter, Segment
+from server.ingest import LiveSegmenter
 from server.jobs import JobContext, StreamJob
 from server.media import MOTION_FPS, decode_grey_frames, probe
 from server.renditions import Rendition, choose, renditions_of
@@ -102,11 +102,7 @@ def test_a_clip_is_cut_from_the_best_rendition_at_the_timestamps_of_the_scored_s
     segmenter = LiveSegmenter(
         twitch_like.url("demo_channel"), tmp_path / "ring", 4.0, 60, 10.0, [f"127.0.0.1:{twitch_like.port}"]
     )
-    segments: list[Segment] = []
-    stop = threading.Event()
-    ingest = threading.Thread(target=segmenter.run, args=(stop, 0, 0.0, segments.append), daemon=True)
-    ingest.start()
-    try:
+    with ingesting(segmenter) as segments:
         assert wait_for(lambda: len(segments) >= 4, timeout=60), "segments are cut"
         lead_in, scored = segments[1], segments[2]  # a highlight of two segments, peaking in the second
         assert wait_for(lambda: segmenter.export.covering(scored.pts, scored.pts + scored.duration), timeout=20)
@@ -117,9 +113,6 @@ def test_a_clip_is_cut_from_the_best_rendition_at_the_timestamps_of_the_scored_s
             segmenter.export,
         )[0]
         pieces = segmenter.export.covering(lead_in.pts, scored.pts + scored.duration)
-    finally:
-        stop.set()
-        ingest.join(20)
     assert scored.pts is not None and pieces
     assert width_of(scored.path) == 284, "the scored segment is the smallest rendition"
     assert width_of(clip) == 640, "the clip is the best rendition"
