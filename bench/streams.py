@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.streams [--streams N] [--minutes M] [--find-max] [--no-tags | --tag-all]
                                       [--ladder twitch|small] [--warmup S] [--json] [--workers K]
+                                      [--in-step]
 
 Serves N channels on loopback the way Twitch does (a master playlist offering 1080p60, 720p60,
 360p30 and 160p30 renditions of the demo clips, encoded once and cached under var/bench/) and
@@ -20,7 +21,10 @@ of wall time (keeping up means N); lag p50/p95/max; peak resident memory of serv
 Lag does not count the server's deliberate wait for the chat reaction window (see
 bench/streams_summary.py). --find-max raises N (doubling, then bisecting) until p95 lag passes
 5 s or the server scores fewer than 90 % of the segments, and reports the largest N that held.
---workers K runs the server in cluster mode with a scheduler and K stream workers on loopback
+Channel i joins the demo's video loop and the chat log at its own point (a share of each
+spread by the golden ratio), as independent channels do not show the same moment in the same
+second; --in-step serves every channel the same moment at once (the worst case: all streams
+score, tag and publish highlights together). --workers K runs the server in cluster mode with a scheduler and K stream workers on loopback
 (bench/cluster_setup.py, docs/scaling.md) and counts all their CPU.
 """
 
@@ -59,7 +63,7 @@ from bench.streams_summary import (
 )
 from metamodel.schema import CHAT_LAG_S, CHAT_WINDOW_S
 from server.demo.hls_server import LiveHLSServer
-from server.demo.irc_server import DEFAULT_LOG, TwitchIRCServer
+from server.demo.irc_server import DEFAULT_LOG, LOOP_GAP, TwitchIRCServer, load_log
 from server.demo.segments import SEGMENT_SECONDS as HLS_SEGMENT_SECONDS
 from server.demo.segments import TWITCH_LADDER, Rung, prepare_renditions
 from server.demo.stack import HOST, Stack, free_port
@@ -149,6 +153,18 @@ class Run:
 
 def channel_name(i: int) -> str:
     return f"bench_stream_{i:03d}"
+
+
+GOLDEN = (5**0.5 - 1) / 2  # i * GOLDEN mod 1 spreads any number of channels evenly over [0, 1)
+
+
+def stagger(names: Sequence[str], loop_segments: int, log_seconds: float) -> tuple[dict[str, int], dict[str, float]]:
+    """Where each channel joins the video loop (segments ahead) and the chat log (seconds in):
+    the i-th channel at the share i * GOLDEN (mod 1) of each, so channels never play in step."""
+    shares = {name: (i * GOLDEN) % 1.0 for i, name in enumerate(names)}
+    shifts = {name: int(share * loop_segments) for name, share in shares.items()}
+    head_starts = {name: share * log_seconds for name, share in shares.items()}
+    return shifts, head_starts
 
 
 def server_env(setup: Setup, streams: int) -> dict[str, str]:
@@ -318,7 +334,7 @@ def find_max(measure: Callable[[int], Run], start: int, limit: int) -> tuple[lis
 def markdown(setup: Setup, runs: Sequence[Run], header: dict, max_held: int | None) -> str:
     lines = [
         f"Command: `{header['command']}` ({header['date']}, {header['cpus']} CPUs, "
-        f"load average {header['load_before']:.2f} before the run)",
+        f"load average {header['load_before']:.2f} before the run; channels {header['channels']})",
         "",
         f"Decode baseline: ffmpeg decoding 10 s of the {setup.decode_rendition} rendition = "
         f"{setup.decode_s:.3f} CPU-s (same run); the ratio column divides by it.",
@@ -367,6 +383,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=0, help="cluster mode: a scheduler and K stream workers (default 0: one server)"
     )
+    parser.add_argument(
+        "--in-step", action="store_true", help="every channel the same moment at once (default: staggered)"
+    )
     args = parser.parse_args(argv)
     if args.workers < 0:
         parser.error("--workers must be >= 0")
@@ -379,6 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpus": os.cpu_count(),
         "load_before": os.getloadavg()[0],
+        "channels": "in step" if args.in_step else "staggered",
     }
     channel = prepare_channel(args.ladder, args.cache_dir)
     best = next(iter(channel))  # the ladder lists the best rendition first, as Twitch does
@@ -392,8 +412,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             say("audio tagging: a random Cnn14 in the official checkpoint format")
             checkpoint = random_checkpoint(workdir)
         names = [channel_name(i) for i in range(1, (args.max_streams if args.find_max else args.streams) + 1)]
-        hls = LiveHLSServer(channel, channels=names, host=HOST)
-        irc = TwitchIRCServer(DEFAULT_LOG, speed=1.0, host=HOST)
+        shifts, head_starts = {}, {}
+        if not args.in_step:
+            log_seconds = load_log(DEFAULT_LOG)[-1].offset + LOOP_GAP
+            shifts, head_starts = stagger(names, len(channel[best]), log_seconds)
+        hls = LiveHLSServer(channel, channels=names, host=HOST, shifts=shifts)
+        irc = TwitchIRCServer(DEFAULT_LOG, speed=1.0, host=HOST, head_starts=head_starts)
         hls.start()
         irc.start()
         setup = Setup(hls, irc, workdir, checkpoint, args.tags, decode_s, best.name, args.workers)

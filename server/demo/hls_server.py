@@ -10,6 +10,10 @@ is served as Twitch serves one: ``index.m3u8`` is a multi-variant playlist namin
 with its resolution, frame rate and bandwidth, and ``/live/<channel>/<rendition>/index.m3u8``
 and ``.../<rendition>/<seq>.ts`` are that rendition's live playlist and segments, all on the
 same media sequence.
+
+Channels play the same loop in step unless given `shifts`: channel -> segments it runs ahead in
+the loop, as if it had been live that much longer. Independent channels do not show the same
+moment in the same second; the whole-box benchmark shifts each one (bench/streams.py).
 """
 
 from __future__ import annotations
@@ -66,14 +70,16 @@ def media_playlist(
     loop_length: int,
     duration: float,
     date_of: Callable[[int], datetime] | None = None,
+    shift: int = 0,
 ) -> str:
     """Render a live media playlist of segments `first` .. `first + window - 1`.
 
-    Segment `seq` plays file `seq % loop_length`; where the loop wraps the timestamps jump back,
-    which HLS must announce with EXT-X-DISCONTINUITY (and count the ones that scrolled away in
-    EXT-X-DISCONTINUITY-SEQUENCE, so players keep their numbering straight).
+    Segment `seq` plays file `(seq + shift) % loop_length`; where the loop wraps the timestamps
+    jump back, which HLS must announce with EXT-X-DISCONTINUITY (and count the ones that scrolled
+    away in EXT-X-DISCONTINUITY-SEQUENCE, so players keep their numbering straight).
     """
-    wraps_before = (first - 1) // loop_length if first > 0 else 0
+    played = first + shift  # the loop position of `first`
+    wraps_before = (played - 1) // loop_length if played > 0 else 0
     lines = [
         "#EXTM3U",
         "#EXT-X-VERSION:3",
@@ -82,7 +88,7 @@ def media_playlist(
         f"#EXT-X-DISCONTINUITY-SEQUENCE:{wraps_before}",
     ]
     for seq in range(first, first + window):
-        if seq > 0 and seq % loop_length == 0:
+        if seq + shift > 0 and (seq + shift) % loop_length == 0:
             lines.append("#EXT-X-DISCONTINUITY")
         if date_of is not None:
             stamp = date_of(seq).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -105,6 +111,7 @@ class LiveHLSServer:
         port: int = 0,
         segment_duration: float = SEGMENT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        shifts: Mapping[str, int] | None = None,
     ) -> None:
         if isinstance(segments, Mapping):  # a multi-variant channel: {rung: its segments}
             self.ladder: tuple[Rung, ...] = tuple(segments)
@@ -123,6 +130,7 @@ class LiveHLSServer:
         self.window, self.speed, self.segment_duration = window, speed, segment_duration
         self.host, self._port = host, port
         self._online = dict.fromkeys(channels, True)
+        self._shifts = {channel: shift % len(self._data) for channel, shift in (shifts or {}).items()}
         self._lock = threading.Lock()
         self._clock = clock  # a test may hold the live clock still; a race on it is not a bug
         self._started = clock()
@@ -181,11 +189,12 @@ class LiveHLSServer:
         elapsed = (self._clock() - self._started) * self.speed
         return self.window + int(elapsed // self.segment_duration)
 
-    def playlist(self) -> str:
+    def playlist(self, channel: str = "") -> str:
         first = self.head() - self.window
-        return media_playlist(first, self.window, len(self._data), self.segment_duration, self._date_of)
+        shift = self._shifts.get(channel, 0)
+        return media_playlist(first, self.window, len(self._data), self.segment_duration, self._date_of, shift)
 
-    def segment(self, seq: int, rendition: str = "") -> bytes | None:
+    def segment(self, seq: int, rendition: str = "", channel: str = "") -> bytes | None:
         """Bytes of segment `seq`, or None if it is not (or no longer) available.
 
         Segments stay a further `window` behind the playlist: a player that read the playlist
@@ -195,7 +204,7 @@ class LiveHLSServer:
         if not head - 2 * self.window <= seq < head:
             return None
         data = self._variants.get(rendition)
-        return None if data is None else data[seq % len(data)]
+        return None if data is None else data[(seq + self._shifts.get(channel, 0)) % len(data)]
 
     def _date_of(self, seq: int) -> datetime:
         # When `seq` began "recording" (it is published one segment later), on the same wall
@@ -237,9 +246,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif (match["rendition"] or "") not in owner.renditions:
             self._send(404, "text/plain", b"no such rendition\n", send_body)
         elif match["seq"] is None:
-            self._send(200, PLAYLIST_TYPE, owner.playlist().encode(), send_body)
+            self._send(200, PLAYLIST_TYPE, owner.playlist(match["channel"]).encode(), send_body)
         else:
-            data = owner.segment(int(match["seq"]), match["rendition"] or "")
+            data = owner.segment(int(match["seq"]), match["rendition"] or "", match["channel"])
             if data is None:
                 self._send(404, "text/plain", b"segment not in the live window\n", send_body)
             else:

@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -100,12 +100,16 @@ class TwitchIRCServer:
         host: str = "127.0.0.1",
         port: int = 0,
         ping_interval: float = PING_INTERVAL,
+        head_starts: Mapping[str, float] | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
         if ping_interval <= 0:
             raise ValueError(f"ping_interval must be > 0, got {ping_interval}")
         self.entries = load_log(log_path)
+        # channel -> seconds of the log its replay skips, as if the channel had been live that
+        # long before the client joined; others start at the log's first line.
+        self.head_starts = dict(head_starts or {})
         self.speed, self.loop = speed, loop
         self.host, self._port = host, port
         self.ping_interval = ping_interval
@@ -345,11 +349,14 @@ class TwitchIRCServer:
     # -- replay ------------------------------------------------------------------------------
 
     def _replay(self, client: _Client, channel: str, stop: threading.Event) -> None:
-        started = time.monotonic()
         log_length = self.entries[-1].offset + LOOP_GAP
+        skipped = self.head_starts.get(channel, 0.0) % log_length
+        started = time.monotonic() - skipped / self.speed
         cycle = 0
         while True:
             for entry in self.entries:
+                if cycle == 0 and entry.offset < skipped:
+                    continue  # said before the client joined
                 due = started + (cycle * log_length + entry.offset) / self.speed
                 delay = due - time.monotonic()
                 if (delay > 0 and stop.wait(delay)) or stop.is_set():

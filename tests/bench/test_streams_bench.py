@@ -3,6 +3,7 @@ figures mean what docs/benchmarks.md says."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.callback import SegmentReport
-from bench.streams import Run, find_max
+from bench.streams import Run, find_max, stagger
 from bench.streams_summary import REACTION_WAIT_S, TABLE_HEADER, Mark, percentile, table_row, window, windows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +91,17 @@ def test_find_max_reports_the_largest_n_that_held(capacity, start, expected_max,
     assert [run.streams for run in runs] == expected_tried
 
 
+def test_channels_join_the_video_loop_and_the_chat_log_at_points_spread_over_both() -> None:
+    names = [f"c{i}" for i in range(24)]
+    shifts, head_starts = stagger(names, loop_segments=60, log_seconds=460.0)
+    assert shifts["c0"] == 0 and head_starts["c0"] == 0.0
+    assert all(0 <= shifts[n] < 60 and 0 <= head_starts[n] < 460 for n in names)
+    # No two channels closer than a segment in the loop: none shows the same moment at once.
+    assert len(set(shifts.values())) == len(names)
+    points = sorted(head_starts.values())
+    assert min(b - a for a, b in itertools.pairwise(points)) > 5
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
 def test_one_stream_with_chat_and_audio_tags_is_measured_end_to_end(tmp_path: Path) -> None:
@@ -105,6 +117,7 @@ def test_one_stream_with_chat_and_audio_tags_is_measured_end_to_end(tmp_path: Pa
     result = json.loads(done.stdout)
     assert result["decode_baseline"]["rendition"] == "360p" and result["decode_baseline"]["cpu_s_per_10s"] > 0
     assert "CHAT_WINDOW_S" in result["lag_definition"]
+    assert result["channels"] == "staggered"
     (run,) = result["runs"]
     assert run["streams"] == 1 and run["errors"] == []
     assert not any(note.startswith(("chat off", "audio tagging off")) for note in run["degraded"]), run["degraded"]

@@ -140,6 +140,25 @@ def test_segments_that_scrolled_far_out_of_the_window_are_gone(segments: list[Pa
     assert server.segment(head - 5) is None
 
 
+def test_a_shifted_channel_plays_the_loop_ahead_of_the_others(segments: list[Path]) -> None:
+    now = [0.0]
+    server = LiveHLSServer(
+        segments[:3], channels=("in_step", "ahead"), window=2, clock=lambda: now[0], shifts={"ahead": 4}
+    )
+    now[0] = 5 * SEGMENT_SECONDS
+    newest = server.head() - 1
+    assert server.segment(newest, channel="in_step") == segments[newest % 3].read_bytes()
+    assert server.segment(newest, channel="ahead") == segments[(newest + 1) % 3].read_bytes()  # 4 ahead = 1 ahead
+
+
+def test_a_shifted_channel_marks_the_discontinuity_where_its_own_loop_wraps() -> None:
+    lines = media_playlist(57, window=5, loop_length=60, duration=2.0, shift=1).splitlines()
+    marks = [lines[i + 2] for i, line in enumerate(lines) if line == "#EXT-X-DISCONTINUITY"]
+    assert marks == ["59.ts"]  # seq 59 plays file 0
+    later = media_playlist(60, window=5, loop_length=60, duration=2.0, shift=1).splitlines()
+    assert "#EXT-X-DISCONTINUITY-SEQUENCE:1" in later and "#EXT-X-DISCONTINUITY" not in later
+
+
 @pytest.mark.parametrize(
     ("first", "wraps_before", "discontinuity_before"),
     [

@@ -158,6 +158,23 @@ def test_it_loops_the_log_with_fresh_message_ids(chat_log: Path) -> None:
         server.stop()
 
 
+def test_a_channel_with_a_head_start_joins_its_chat_that_far_into_the_log(chat_log: Path) -> None:
+    server = TwitchIRCServer(chat_log, speed=10.0, loop=False, head_starts={"ahead": 0.6})
+    server.start()
+    peers = {channel: Peer(server.port) for channel in ("demo", "ahead")}
+    try:
+        for channel, peer in peers.items():
+            peer.send("CAP REQ :twitch.tv/tags", f"NICK justinfan{len(channel)}", f"JOIN #{channel}")
+        first = {channel: peer.read_until("PRIVMSG")[-1] for channel, peer in peers.items()}
+    finally:
+        for peer in peers.values():
+            peer.close()
+        server.stop()
+    assert first["demo"].tags["id"] == "m1"
+    assert first["ahead"].tags["id"] == "m2", "the lines before 0.6 s of log time were said before it joined"
+    assert abs(int(first["ahead"].tags["tmi-sent-ts"]) / 1000 - time.time()) < 2
+
+
 def test_send_reconnect_tells_clients_and_hangs_up(server: TwitchIRCServer, peer: Peer) -> None:
     peer.send("NICK justinfan6", "JOIN #demo")
     peer.read_until("366")
