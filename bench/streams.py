@@ -412,7 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             say("audio tagging: a random Cnn14 in the official checkpoint format")
             checkpoint = random_checkpoint(workdir)
         names = [channel_name(i) for i in range(1, (args.max_streams if args.find_max else args.streams) + 1)]
-        shifts, head_starts = {}, {}
+        shifts: dict[str, int] = {}
+        head_starts: dict[str, float] = {}
         if not args.in_step:
             log_seconds = load_log(DEFAULT_LOG)[-1].offset + LOOP_GAP
             shifts, head_starts = stagger(names, len(channel[best]), log_seconds)
