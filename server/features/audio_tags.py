@@ -56,9 +56,11 @@ DEFAULT_CLASSES: tuple[str, ...] = (
 )
 NO_CHECKPOINT = "audio tagging off: no checkpoint"
 RESULT_TIMEOUT_S = 120.0  # a batch of 16 Cnn14 segments on 2 busy cores; beyond that something is stuck
-# Segments per forward pass: Cnn14 takes ~0.9 CPU-s a segment, so a segment that joins a batch
-# of 16 waits ~15 s for its tags. Four keep most of batching's saving (bench/panns.py) and ~4 s.
-BATCH_SEGMENTS = 4
+# Segments per forward pass. Every segment in a pass waits for the whole pass (~0.7 s of one core
+# per Cnn14 segment), so a pass's length is added to the lag of each segment in it. bench/panns.py
+# on this 2-core machine: 0.71-0.76 CPU-s per segment at batch 1, 0.649 at 2, 0.637 at 4: two keep
+# nearly all of batching's saving, and a segment waits ~1.4 s for its pass instead of ~2.9 s.
+BATCH_SEGMENTS = 2
 BUSY_NOTICE = "audio tagging busy: some candidate segments went untagged to keep up"
 BUSY_NOTICE_S = 300.0  # the notice stays this long after the last segment that went untagged
 
