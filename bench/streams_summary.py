@@ -47,6 +47,9 @@ class Window:
     lag_p50_s: float | None
     lag_p95_s: float | None
     lag_max_s: float | None
+    # The p95 apart for segments the tagger ran on and the rest: where a long lag comes from.
+    lag_p95_tagged_s: float | None
+    lag_p95_untagged_s: float | None
     peak_rss_mb: float | None  # server + children, sampled every second
 
 
@@ -92,6 +95,8 @@ def window(
         lag_p50_s=_round(percentile(lags, 50), 2),
         lag_p95_s=_round(percentile(lags, 95), 2),
         lag_max_s=_round(max(lags) if lags else None, 2),
+        lag_p95_tagged_s=_round(percentile([lag_s(r) for r in inside if _tagged(r)], 95), 2),
+        lag_p95_untagged_s=_round(percentile([lag_s(r) for r in inside if not _tagged(r)], 95), 2),
         peak_rss_mb=_round(max(memory) if memory else None, 0),
     )
 

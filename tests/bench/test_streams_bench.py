@@ -45,6 +45,13 @@ def test_a_window_counts_the_reports_that_arrived_in_it_and_divides_its_cpu_amon
     assert found.minutes == 0.5
 
 
+def test_a_window_gives_the_lag_of_tagged_and_untagged_segments_apart() -> None:
+    start = 1_000.0
+    reports = [report(start, start + REACTION_WAIT_S + lag, tagged=lag > 3) for lag in (0.5, 1.0, 4.0, 6.0)]
+    found = window("all", Mark(0, 0), Mark(2_000, 5), reports, [], 1, 0.5)
+    assert (found.lag_p95_tagged_s, found.lag_p95_untagged_s) == (6.0, 1.0)
+
+
 def test_a_window_without_reports_has_no_lag_or_cost_per_segment() -> None:
     found = window("all", Mark(0, 0), Mark(60, 3), [], [], 2, 0.3)
     assert found.segments == 0 and found.cpu_s_per_segment is None and found.lag_p95_s is None
