@@ -3,6 +3,7 @@ is the moment that was scored, found by the timestamps the renditions share."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,7 +19,7 @@ from metamodel.selection import Highlight
 from server.demo.hls_server import LiveHLSServer
 from server.demo.segments import Rung, prepare_renditions
 from server.export import render_highlight
-from server.ingest import LiveSegmenter
+from server.ingest import CUT_NICENESS, LiveSegmenter
 from server.jobs import JobContext, StreamJob
 from server.media import MOTION_FPS, decode_grey_frames, probe
 from server.renditions import Rendition, choose, renditions_of
@@ -132,6 +133,33 @@ def test_a_clip_is_cut_from_the_best_rendition_at_the_timestamps_of_the_scored_s
 
 
 @pytest.mark.timeout(120)
+def ffmpeg_children() -> list[int]:
+    """Pids of this process's ffmpeg children (nice(1) execs ffmpeg in place)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue  # exited meanwhile
+        if name.endswith("(ffmpeg") and int(rest.split()[1]) == os.getpid():
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.timeout(120)
+def test_both_cutters_run_nicer_than_the_server(twitch_like, tmp_path):
+    # Cutting has ~14 s of slack before a segment can be scored; scoring and reporting have none.
+    segmenter = LiveSegmenter(
+        twitch_like.url("demo_channel"), tmp_path / "ring", 4.0, 60, 10.0, [f"127.0.0.1:{twitch_like.port}"]
+    )
+    with ingesting(segmenter) as segments:
+        assert wait_for(lambda: len(segments) >= 1, timeout=60), "segments are cut"
+        cutters = ffmpeg_children()
+        niceness = {os.getpriority(os.PRIO_PROCESS, pid) for pid in cutters}
+    assert len(cutters) == 2, "the analysed and the exported rendition"
+    assert niceness == {os.getpriority(os.PRIO_PROCESS, 0) + CUT_NICENESS}
+
+
 def test_a_live_job_publishes_its_highlights_from_the_best_rendition(twitch_like, tmp_path, webapp_stub):
     """Through the job's own path: live ingest of both renditions, scoring, render, spool, store."""
     storage = LocalStorage(tmp_path / "media", "http://127.0.0.1:5000/media")
