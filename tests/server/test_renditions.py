@@ -98,11 +98,16 @@ def width_of(path: Path) -> int:
     return int(out.split()[0])
 
 
-@pytest.mark.timeout(120)
-def test_a_clip_is_cut_from_the_best_rendition_at_the_timestamps_of_the_scored_segment(twitch_like, tmp_path):
-    segmenter = LiveSegmenter(
+@pytest.fixture
+def segmenter(twitch_like, tmp_path):
+    """Live ingest of the two-rendition channel in 4 s segments, as a job's would be."""
+    return LiveSegmenter(
         twitch_like.url("demo_channel"), tmp_path / "ring", 4.0, 60, 10.0, [f"127.0.0.1:{twitch_like.port}"]
     )
+
+
+@pytest.mark.timeout(120)
+def test_a_clip_is_cut_from_the_best_rendition_at_the_timestamps_of_the_scored_segment(segmenter, tmp_path):
     with ingesting(segmenter) as segments:
         assert wait_for(lambda: len(segments) >= 4, timeout=60), "segments are cut"
         lead_in, scored = segments[1], segments[2]  # a highlight of two segments, peaking in the second
@@ -147,11 +152,8 @@ def ffmpeg_children() -> list[int]:
 
 
 @pytest.mark.timeout(120)
-def test_both_cutters_run_nicer_than_the_server(twitch_like, tmp_path):
+def test_both_cutters_run_nicer_than_the_server(segmenter):
     # Cutting has ~14 s of slack before a segment can be scored; scoring and reporting have none.
-    segmenter = LiveSegmenter(
-        twitch_like.url("demo_channel"), tmp_path / "ring", 4.0, 60, 10.0, [f"127.0.0.1:{twitch_like.port}"]
-    )
     with ingesting(segmenter) as segments:
         assert wait_for(lambda: len(segments) >= 1, timeout=60), "segments are cut"
         cutters = ffmpeg_children()
